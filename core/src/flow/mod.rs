@@ -1,0 +1,5 @@
+//! The conversation, messenger-neutral. For now: the typed [`Action`] a button carries.
+
+mod action;
+
+pub use action::{Action, ActionError};

@@ -1,0 +1,32 @@
+//! # shopbot-core
+//!
+//! The framework-free heart of shopbot: the shop's domain (money, catalog, stock, carts, orders,
+//! wallet, invoices), the services that apply its rules, the conversation flow, and the ports
+//! through which it reaches storage, messengers, clocks and payment providers.
+//!
+//! Core never does I/O itself and depends on no bot, database or terminal framework. Front ends
+//! translate their events into service calls; storage backends implement
+//! [`ports::Storage`] and prove it with the conformance suite in `testkit` (feature `testkit`).
+
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod cart;
+pub mod catalog;
+pub mod dialogue;
+pub mod error;
+pub mod flow;
+pub mod idempotency;
+pub mod ids;
+pub mod invoice;
+pub mod money;
+pub mod order;
+pub mod outbox;
+pub mod ports;
+pub mod stock;
+pub mod text;
+pub mod time;
+pub mod user;
+pub mod wallet;
+
+pub use error::{Error, Result};

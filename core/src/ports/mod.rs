@@ -1,0 +1,15 @@
+//! Ports: the traits core needs from the outside world, and nothing else.
+//!
+//! [`Storage`] keeps the shop's state, [`Messenger`] talks to people, [`Clock`] tells the time,
+//! [`PaymentGateway`] asks a payment provider for money. Core never does I/O except through
+//! these.
+
+mod clock;
+mod messenger;
+mod payment;
+mod storage;
+
+pub use clock::{Clock, SystemClock};
+pub use messenger::{Button, Document, MessageRef, Messenger, OutgoingMessage};
+pub use payment::PaymentGateway;
+pub use storage::{Page, Settings, Storage};

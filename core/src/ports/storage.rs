@@ -1,0 +1,244 @@
+//! The storage port: atomic commands and queries.
+//!
+//! # Contract (every method)
+//!
+//! * **Atomic.** A command either applies whole or changes nothing. Records it writes together
+//!   (an order, its units, the ledger entry that pays it, the outbox message that delivers it,
+//!   the audit entry that explains it) become visible together.
+//! * **Invariants enforced here, not only in core.** Core validates and plans; the backend checks
+//!   again under its lock or transaction: a unit is sold to at most one order, `available =
+//!   balance − held` never goes below zero, invoice numbers have no gaps, final invoice states
+//!   never change, a payment charge id is applied once, idempotency keys are unique per user.
+//! * **Idempotent where a key is given.** Repeating a command with the same key and the same
+//!   request (by its `fingerprint`) returns the recorded result and changes nothing; the same
+//!   key with a different request is [`Error::Conflict`](crate::Error::Conflict).
+//! * **Errors.** Unknown ids are `NotFound`; broken business rules are `OutOfStock`,
+//!   `InsufficientFunds`, `Conflict` or `Invalid`; anything else is `Internal`.
+//! * **Time.** Backends never read a clock; every time comes in the request.
+//!
+//! The conformance suite (`shopbot_core::testkit`, feature `testkit`) checks all of this.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{AuditEntry, AuditRecord};
+use crate::cart::{Cart, CartEdit};
+use crate::catalog::{Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch};
+use crate::dialogue::Dialogue;
+use crate::error::Result;
+use crate::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UserId};
+use crate::invoice::{
+    Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
+};
+use crate::money::Currency;
+use crate::order::{CheckoutRequest, Order, OrderFilter, RefundRequest};
+use crate::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
+use crate::stock::{ImportReport, StockCounts, StockImport};
+use crate::text::IdempotencyKey;
+use crate::time::Timestamp;
+use crate::user::{Role, User, UserProfile};
+use crate::wallet::{Balance, LedgerEntry, LedgerRequest};
+
+/// Shop-wide switches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Customers are turned away; staff keep working.
+    pub maintenance: bool,
+}
+
+/// A window into a long listing: skip `offset`, return at most `limit` (0 means 100).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// How many to skip.
+    pub offset: usize,
+    /// How many at most.
+    pub limit: usize,
+}
+
+impl Page {
+    /// The first `limit` items.
+    pub fn first(limit: usize) -> Page {
+        Page { offset: 0, limit }
+    }
+
+    /// The limit to apply.
+    pub fn effective_limit(&self) -> usize {
+        if self.limit == 0 { 100 } else { self.limit }
+    }
+}
+
+/// Where the shop keeps its state. Object-safe: use it as `Arc<dyn Storage>`.
+///
+/// See the module documentation for the contract every method keeps.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Storage: Send + Sync {
+    // ----- users and settings -----
+
+    /// Records that a person was seen: creates them as a customer the first time, updates
+    /// their name afterwards. Never changes role or ban.
+    async fn upsert_user(&self, profile: UserProfile, at: Timestamp) -> Result<User>;
+
+    /// A user by id.
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+
+    /// Users in id order.
+    async fn users(&self, page: Page) -> Result<Vec<User>>;
+
+    /// Changes a user's role. `NotFound` for an unknown user.
+    async fn set_role(&self, user: UserId, role: Role, audit: AuditRecord) -> Result<User>;
+
+    /// Bans or unbans a user. `NotFound` for an unknown user.
+    async fn set_banned(&self, user: UserId, banned: bool, audit: AuditRecord) -> Result<User>;
+
+    /// The shop-wide switches.
+    async fn settings(&self) -> Result<Settings>;
+
+    /// Turns maintenance mode on or off.
+    async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings>;
+
+    // ----- catalog and stock -----
+
+    /// Creates a category. `Conflict` if one with the same name exists.
+    async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category>;
+
+    /// All categories, in id order.
+    async fn categories(&self) -> Result<Vec<Category>>;
+
+    /// Creates a product. `NotFound` for an unknown category.
+    async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;
+
+    /// Changes a product. `NotFound` for an unknown product or category.
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: ProductPatch,
+        audit: AuditRecord,
+    ) -> Result<Product>;
+
+    /// A product by id.
+    async fn product(&self, id: ProductId) -> Result<Option<Product>>;
+
+    /// Products passing `filter`, in id order.
+    async fn products(&self, filter: ProductFilter) -> Result<Vec<Product>>;
+
+    /// Adds units to a stock-keeping product, all or nothing. Lines that repeat each other or a
+    /// unit of the same product already in stock are found with
+    /// [`find_duplicates`](crate::stock::find_duplicates): with `OnDuplicate::Refuse` the whole
+    /// import fails with `Invalid(Stock(Duplicates))` naming every one; with `Skip` the rest is
+    /// imported and the duplicates reported. `NotFound` for an unknown product, `Invalid` for a
+    /// service product.
+    async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport>;
+
+    /// Unit counts of a product (all zero for an unknown one).
+    async fn stock_counts(&self, product: ProductId) -> Result<StockCounts>;
+
+    // ----- carts, checkout, orders -----
+
+    /// A user's cart (empty, version 0, if never edited).
+    async fn cart(&self, user: UserId) -> Result<Cart>;
+
+    /// Applies an edit with [`Cart::apply`] and bumps the version.
+    async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart>;
+
+    /// Turns the cart into an order, all or nothing:
+    ///
+    /// 1. a recorded checkout with this `(user, key)` is returned as it is when the fingerprint
+    ///    matches, else `Conflict`;
+    /// 2. the cart's version must equal `cart_version`, and re-planning it with
+    ///    [`plan`](crate::order::plan) must give exactly `lines` (prices, visibility), else
+    ///    `Conflict`;
+    /// 3. every stock-keeping line claims `quantity` available units, else `OutOfStock`;
+    /// 4. with wallet payment, a `Charge` of `total` is posted (key `checkout:<key>`), else
+    ///    `InsufficientFunds`; the units are sold and an `OrderDelivered` message is queued;
+    ///    with invoice payment, the units are reserved and an open invoice for the order is
+    ///    created and an `InvoiceIssued` message queued;
+    /// 5. the cart is emptied (its version bumped).
+    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order>;
+
+    /// The order a checkout with `(user, key)` created, if any.
+    async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>>;
+
+    /// An order by id.
+    async fn order(&self, id: OrderId) -> Result<Option<Order>>;
+
+    /// Orders passing `filter`, newest first.
+    async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>>;
+
+    /// Refunds a paid order's total to the buyer's wallet (a `Refund` entry with key
+    /// `refund:<order>`), marks it refunded and queues an `OrderRefunded` message. Refunding
+    /// a refunded order returns it unchanged; any other status is `Conflict`.
+    async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order>;
+
+    // ----- wallet -----
+
+    /// Posts one ledger entry after checking it with [`effect`](crate::wallet::effect).
+    /// Idempotent per `(user, key)`.
+    async fn post_ledger_entry(&self, request: LedgerRequest) -> Result<LedgerEntry>;
+
+    /// A user's balance in `currency` (zero if they never had any).
+    async fn balance(&self, user: UserId, currency: Currency) -> Result<Balance>;
+
+    /// A user's ledger, newest first.
+    async fn ledger(&self, user: UserId, page: Page) -> Result<Vec<LedgerEntry>>;
+
+    // ----- invoices -----
+
+    /// Issues an invoice with the next number (1, 2, 3, … without gaps) and queues an
+    /// `InvoiceIssued` message. `NotFound` for an unknown user.
+    async fn create_invoice(&self, new: NewInvoice) -> Result<Invoice>;
+
+    /// An invoice by id.
+    async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>>;
+
+    /// Invoices passing `filter`, newest first.
+    async fn invoices(&self, filter: InvoiceFilter) -> Result<Vec<Invoice>>;
+
+    /// Voids or expires an open invoice (`Pay` is refused: payments come through
+    /// [`apply_payment`](Self::apply_payment)). An order invoice's order is cancelled and its
+    /// units go back to stock. A final invoice is `Conflict`.
+    async fn transition_invoice(
+        &self,
+        id: InvoiceId,
+        event: InvoiceEvent,
+        at: Timestamp,
+        audit: Option<AuditRecord>,
+    ) -> Result<Invoice>;
+
+    /// Applies a payment, once per `(provider, charge_id)`: a repeat returns the invoice with
+    /// `newly_applied: false`; a charge id that paid another invoice is `Conflict`. The amount
+    /// must equal the total (`Invalid`), the invoice must be open (`Conflict`). Paying marks
+    /// it paid and, by purpose: a top-up deposits the subtotal into the wallet (key
+    /// `invoice:<id>`); an order sells its reserved units and queues `OrderDelivered`.
+    /// A `Wallet` payment first charges the wallet (`InsufficientFunds` if short).
+    /// Always queues `PaymentReceived`.
+    async fn apply_payment(&self, payment: PaymentEvent) -> Result<PaymentOutcome>;
+
+    // ----- dialogue -----
+
+    /// The dialogue of `user` in `chat`, unless it has expired at `now`.
+    async fn dialogue(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Option<Dialogue>>;
+
+    /// Stores a dialogue, replacing the one of the same (chat, user).
+    async fn save_dialogue(&self, dialogue: Dialogue) -> Result<()>;
+
+    /// Forgets the dialogue of `user` in `chat`.
+    async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()>;
+
+    // ----- outbox and audit -----
+
+    /// Claims pending messages due at `claim.now`, oldest first: each claimed message counts an
+    /// attempt and is hidden from other claims until `lease_until`.
+    async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>>;
+
+    /// Records what happened to a claimed message. `NotFound` for an unknown id.
+    async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()>;
+
+    /// The audit log, newest first.
+    async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
+}

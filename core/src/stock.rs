@@ -1,0 +1,264 @@
+//! Stock: the units a product sells, each a secret payload such as a license key.
+//!
+//! Owns [`StockUnit`] and its states, and parsing an import (one unit per line). A unit is
+//! available, reserved by an order awaiting payment, or sold to exactly one order; it never goes
+//! back from sold.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::ids::{OrderId, ProductId, UnitId};
+use crate::text::{StockPayload, TextError};
+use crate::time::Timestamp;
+
+/// Where a unit stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum UnitState {
+    /// Can be sold.
+    Available,
+    /// Held for an order awaiting payment.
+    Reserved {
+        /// The order.
+        order: OrderId,
+    },
+    /// Sold to exactly one order.
+    Sold {
+        /// The order.
+        order: OrderId,
+    },
+}
+
+/// One sellable item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockUnit {
+    /// Its id.
+    pub id: UnitId,
+    /// The product it belongs to.
+    pub product: ProductId,
+    /// The secret it delivers.
+    pub payload: StockPayload,
+    /// Where it stands.
+    pub state: UnitState,
+    /// When it was imported.
+    pub added_at: Timestamp,
+}
+
+/// One line of an import, with its line number in what the admin sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// The unit's payload.
+    pub payload: StockPayload,
+}
+
+/// What to do with lines that duplicate each other or existing stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDuplicate {
+    /// Refuse the whole import, naming every duplicate.
+    #[default]
+    Refuse,
+    /// Import the rest and report the duplicates as skipped.
+    Skip,
+}
+
+/// A request to add units to a product, all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockImport {
+    /// The product.
+    pub product: ProductId,
+    /// The units, in the order given.
+    pub lines: Vec<StockLine>,
+    /// What to do with duplicates.
+    pub on_duplicate: OnDuplicate,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// How many units were added.
+    pub added: usize,
+    /// Lines left out as duplicates (only with [`OnDuplicate::Skip`]).
+    pub skipped: Vec<Duplicate>,
+}
+
+/// A line that repeats an earlier line or a unit already in stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicate {
+    /// The duplicate line.
+    pub line: usize,
+    /// The earlier line it repeats, or `None` when it repeats a unit already in stock.
+    pub first_line: Option<usize>,
+}
+
+/// Unit counts of one product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StockCounts {
+    /// Ready to sell.
+    pub available: u64,
+    /// Held by orders awaiting payment.
+    pub reserved: u64,
+    /// Sold.
+    pub sold: u64,
+}
+
+/// Why an import was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StockError {
+    /// Some lines are not valid units; nothing was imported.
+    #[error("{} invalid line(s): {}", .0.len(), describe_invalid(.0))]
+    InvalidLines(Vec<(usize, TextError)>),
+    /// Some lines are duplicates; nothing was imported.
+    #[error("{} duplicate line(s): {}", .0.len(), describe_duplicates(.0))]
+    Duplicates(Vec<Duplicate>),
+    /// The import has no lines.
+    #[error("the import has no lines")]
+    Empty,
+    /// The import has more lines than one import may hold.
+    #[error("an import holds at most {max} lines")]
+    TooManyLines {
+        /// The limit.
+        max: usize,
+    },
+}
+
+fn describe_invalid(lines: &[(usize, TextError)]) -> String {
+    let parts: Vec<String> = lines
+        .iter()
+        .map(|(line, error)| format!("line {line}: {error}"))
+        .collect();
+    parts.join("; ")
+}
+
+fn describe_duplicates(lines: &[Duplicate]) -> String {
+    let parts: Vec<String> = lines
+        .iter()
+        .map(|d| match d.first_line {
+            Some(first) => format!("line {} repeats line {first}", d.line),
+            None => format!("line {} is already in stock", d.line),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// The most lines one import may hold.
+pub const MAX_IMPORT_LINES: usize = 100_000;
+
+/// Parses pasted or uploaded text, one unit per line. Blank lines are skipped; every invalid
+/// line is reported with its number, and then nothing is imported.
+pub fn parse_lines(text: &str) -> Result<Vec<StockLine>, StockError> {
+    let mut lines = Vec::new();
+    let mut invalid = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        match StockPayload::parse(raw) {
+            Ok(payload) => lines.push(StockLine {
+                line: index + 1,
+                payload,
+            }),
+            Err(error) => invalid.push((index + 1, error)),
+        }
+        if lines.len() + invalid.len() > MAX_IMPORT_LINES {
+            return Err(StockError::TooManyLines {
+                max: MAX_IMPORT_LINES,
+            });
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(StockError::InvalidLines(invalid));
+    }
+    if lines.is_empty() {
+        return Err(StockError::Empty);
+    }
+    Ok(lines)
+}
+
+/// Finds lines that repeat an earlier line of the same import, or a payload for which
+/// `in_stock` answers true. Every backend calls this inside its atomic import.
+pub fn find_duplicates<F>(lines: &[StockLine], mut in_stock: F) -> Vec<Duplicate>
+where
+    F: FnMut(&StockPayload) -> bool,
+{
+    let mut first_seen = std::collections::HashMap::new();
+    let mut duplicates = Vec::new();
+    for line in lines {
+        if let Some(&first) = first_seen.get(&line.payload) {
+            duplicates.push(Duplicate {
+                line: line.line,
+                first_line: Some(first),
+            });
+        } else if in_stock(&line.payload) {
+            duplicates.push(Duplicate {
+                line: line.line,
+                first_line: None,
+            });
+        } else {
+            first_seen.insert(&line.payload, line.line);
+        }
+    }
+    duplicates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lines_are_trimmed_and_blank_lines_skipped() {
+        let lines = parse_lines("  AAA \n\nBBB\r\n").unwrap_or_default();
+        let got: Vec<(usize, &str)> = lines.iter().map(|l| (l.line, l.payload.as_str())).collect();
+        assert_eq!(got, vec![(1, "AAA"), (3, "BBB")]);
+    }
+
+    #[test]
+    fn every_invalid_line_is_named() {
+        let long = "x".repeat(4097);
+        let text = format!("ok\n{long}\nbad\u{1}\n");
+        match parse_lines(&text) {
+            Err(StockError::InvalidLines(bad)) => {
+                assert_eq!(bad.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![2, 3]);
+            }
+            other => panic!("expected invalid lines, got {other:?}"),
+        }
+        assert_eq!(parse_lines("\n \n"), Err(StockError::Empty));
+    }
+
+    #[test]
+    fn duplicates_inside_the_import_and_in_stock_are_found() {
+        let lines = parse_lines("A\nB\nA\nC\nB").unwrap_or_default();
+        let dups = find_duplicates(&lines, |p| p.as_str() == "C");
+        assert_eq!(
+            dups,
+            vec![
+                Duplicate {
+                    line: 3,
+                    first_line: Some(1)
+                },
+                Duplicate {
+                    line: 4,
+                    first_line: None
+                },
+                Duplicate {
+                    line: 5,
+                    first_line: Some(2)
+                },
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_errors(text in any::<String>()) {
+            if let Ok(lines) = parse_lines(&text) {
+                prop_assert!(!lines.is_empty());
+            }
+        }
+    }
+}
