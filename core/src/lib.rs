@@ -23,6 +23,7 @@ pub mod money;
 pub mod order;
 pub mod outbox;
 pub mod ports;
+pub mod services;
 pub mod stock;
 pub mod text;
 pub mod time;

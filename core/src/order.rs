@@ -158,6 +158,8 @@ pub struct Order {
     pub payment: OrderPayment,
     /// The checkout's idempotency key.
     pub key: IdempotencyKey,
+    /// The cart version the buyer confirmed.
+    pub cart_version: u64,
     /// When it was placed.
     pub created_at: Timestamp,
 }

@@ -173,8 +173,12 @@ pub trait Storage: Send + Sync {
     // ----- wallet -----
 
     /// Posts one ledger entry after checking it with [`effect`](crate::wallet::effect).
-    /// Idempotent per `(user, key)`.
-    async fn post_ledger_entry(&self, request: LedgerRequest) -> Result<LedgerEntry>;
+    /// Idempotent per `(user, key)`. Manual adjustments come with an audit record.
+    async fn post_ledger_entry(
+        &self,
+        request: LedgerRequest,
+        audit: Option<AuditRecord>,
+    ) -> Result<LedgerEntry>;
 
     /// A user's balance in `currency` (zero if they never had any).
     async fn balance(&self, user: UserId, currency: Currency) -> Result<Balance>;
