@@ -93,6 +93,9 @@ pub enum Forbidden {
     /// Nobody may change their own role or ban themselves.
     #[error("staff cannot change their own role or ban themselves")]
     SelfTarget,
+    /// Staff may only moderate people below their own role.
+    #[error("staff can only moderate people below their own role")]
+    Rank,
 }
 
 /// Input that was refused, by kind.

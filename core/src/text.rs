@@ -201,12 +201,12 @@ impl IdempotencyKey {
         Ok(IdempotencyKey(input.to_owned()))
     }
 
-    /// A key derived from a prefix and an id, e.g. `order:42`; always valid.
+    /// A key the shop derives itself from a prefix and an id, e.g. `order:42` or
+    /// `checkout:<key>`. Never cut short, so distinct ids keep distinct keys.
     pub fn derived(prefix: &str, id: impl fmt::Display) -> Self {
         let key: String = format!("{prefix}:{id}")
             .chars()
             .filter(char::is_ascii_graphic)
-            .take(Self::MAX_LEN)
             .collect();
         IdempotencyKey(key)
     }

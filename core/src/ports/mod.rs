@@ -13,3 +13,6 @@ pub use clock::{Clock, SystemClock};
 pub use messenger::{Button, Document, MessageRef, Messenger, OutgoingMessage};
 pub use payment::PaymentGateway;
 pub use storage::{Page, Settings, Storage};
+
+#[cfg(test)]
+pub(crate) use storage::MockStorage;

@@ -208,8 +208,11 @@ impl AdminService {
     pub async fn set_banned(&self, actor: UserId, id: UserId, banned: bool) -> Result<User> {
         let staff = self.context.staff(actor, Permission::ModerateUsers).await?;
         let target = self.find_user(id).await?;
-        if target.id == staff.id || self.context.role_of(&target) >= self.context.role_of(&staff) {
+        if target.id == staff.id {
             return Err(Forbidden::SelfTarget.into());
+        }
+        if self.context.role_of(&target) >= self.context.role_of(&staff) {
+            return Err(Forbidden::Rank.into());
         }
         let verb = if banned { "ban" } else { "unban" };
         let audit = self.context.audit(&staff, format!("{verb} user {id}"));

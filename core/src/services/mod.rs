@@ -128,3 +128,6 @@ impl Shop {
         &self.context.config
     }
 }
+
+#[cfg(test)]
+mod tests;

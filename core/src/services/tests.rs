@@ -1,0 +1,265 @@
+//! Service rules that a real store would hide: what is refused before storage is touched.
+//! Mocks without an expectation for a storage command fail the test if it is called.
+
+use std::sync::Arc;
+
+use mockall::predicate::eq;
+
+use super::*;
+use crate::catalog::ProductKind;
+use crate::error::{Error, Forbidden};
+use crate::ids::{InvoiceId, OrderId};
+use crate::invoice::{Invoice, InvoiceEvent, InvoicePurpose, InvoiceStatus, TaxRate, Totals};
+use crate::money::{Currency, Money};
+use crate::order::{Order, OrderPayment, OrderStatus};
+use crate::ports::{MockStorage, Settings};
+use crate::text::{Description, IdempotencyKey, PersonName, ProductName};
+use crate::time::Timestamp;
+use crate::user::{Permission, Role};
+
+const OWNER: UserId = UserId(1);
+const CUSTOMER: UserId = UserId(2);
+const NOW: Timestamp = Timestamp(1_000_000);
+
+struct FixedClock;
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        NOW
+    }
+}
+
+fn user(id: UserId, role: Role, banned: bool) -> User {
+    User {
+        id,
+        name: PersonName::lenient("someone"),
+        role,
+        banned,
+        created_at: Timestamp(0),
+    }
+}
+
+/// A mock that knows one user with `role`, and the shop's settings.
+fn storage_with(id: UserId, role: Role, banned: bool, maintenance: bool) -> MockStorage {
+    let mut storage = MockStorage::new();
+    storage
+        .expect_user()
+        .with(eq(id))
+        .returning(move |id| Ok(Some(user(id, role, banned))));
+    storage
+        .expect_settings()
+        .returning(move || Ok(Settings { maintenance }));
+    storage
+}
+
+fn shop(storage: MockStorage) -> Shop {
+    let config = ShopConfig {
+        owners: [OWNER].into(),
+        ..ShopConfig::default()
+    };
+    Shop::new(Arc::new(storage), Arc::new(FixedClock), config)
+}
+
+fn draft(price: i64) -> ProductDraft {
+    ProductDraft {
+        category: None,
+        name: ProductName::parse("Game key").unwrap(),
+        description: Description::parse("").unwrap(),
+        kind: ProductKind::Key,
+        price: Money::new(price, Currency::USD),
+        hidden: false,
+        image: None,
+    }
+}
+
+fn key(text: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(text).unwrap()
+}
+
+#[tokio::test]
+async fn a_customer_cannot_create_a_product_and_storage_is_never_asked() {
+    let shop = shop(storage_with(CUSTOMER, Role::Customer, false, false));
+    let result = shop.admin().create_product(CUSTOMER, draft(100)).await;
+    assert!(matches!(
+        result,
+        Err(Error::Forbidden(Forbidden::Missing(
+            Permission::ManageCatalog
+        )))
+    ));
+}
+
+#[tokio::test]
+async fn a_banned_admin_can_do_nothing() {
+    let shop = shop(storage_with(UserId(5), Role::Admin, true, false));
+    let result = shop.admin().set_maintenance(UserId(5), true).await;
+    assert!(matches!(result, Err(Error::Forbidden(Forbidden::Banned))));
+}
+
+#[tokio::test]
+async fn a_configured_owner_is_an_owner_whatever_the_stored_role() {
+    let mut storage = storage_with(OWNER, Role::Customer, false, false);
+    storage
+        .expect_set_maintenance()
+        .times(1)
+        .returning(|on, audit| {
+            assert_eq!(audit.actor, OWNER);
+            Ok(Settings { maintenance: on })
+        });
+    let settings = shop(storage).admin().set_maintenance(OWNER, true).await;
+    assert_eq!(settings.ok(), Some(Settings { maintenance: true }));
+}
+
+#[tokio::test]
+async fn a_price_outside_the_limits_is_refused_before_storage() {
+    let shop = shop(storage_with(OWNER, Role::Owner, false, false));
+    for price in [0, -100, 100_000_001] {
+        let result = shop.admin().create_product(OWNER, draft(price)).await;
+        assert!(matches!(result, Err(Error::Invalid(_))), "price {price}");
+    }
+}
+
+#[tokio::test]
+async fn maintenance_turns_customers_away_before_their_cart_changes() {
+    let shop = shop(storage_with(CUSTOMER, Role::Customer, false, true));
+    let result = shop.cart().clear(CUSTOMER).await;
+    assert!(matches!(result, Err(Error::Maintenance)));
+}
+
+#[tokio::test]
+async fn staff_keep_working_in_maintenance() {
+    let mut storage = storage_with(UserId(3), Role::Support, false, true);
+    storage
+        .expect_edit_cart()
+        .times(1)
+        .returning(|user, _| Ok(crate::cart::Cart::empty(user)));
+    let result = shop(storage).cart().clear(UserId(3)).await;
+    assert!(result.is_ok());
+}
+
+fn order_for_version(version: u64) -> Order {
+    Order {
+        id: OrderId(7),
+        user: CUSTOMER,
+        lines: Vec::new(),
+        total: Money::new(100, Currency::USD),
+        status: OrderStatus::Paid,
+        payment: OrderPayment::Wallet,
+        key: key("tap-1"),
+        cart_version: version,
+        created_at: NOW,
+    }
+}
+
+fn storage_with_cart_version(version: u64) -> MockStorage {
+    let mut storage = storage_with(CUSTOMER, Role::Customer, false, false);
+    storage.expect_cart().returning(move |user| {
+        let mut cart = crate::cart::Cart::empty(user);
+        cart.version = version;
+        Ok(cart)
+    });
+    storage
+}
+
+#[tokio::test]
+async fn a_second_tap_after_the_first_committed_returns_the_same_order() {
+    let mut storage = storage_with_cart_version(4);
+    storage
+        .expect_checkout_by_key()
+        .with(eq(CUSTOMER), eq(key("tap-1")))
+        .returning(|_, _| Ok(Some(order_for_version(3))));
+    let order = shop(storage)
+        .checkout()
+        .checkout(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
+        .await;
+    assert_eq!(order.map(|o| o.id).ok(), Some(OrderId(7)));
+}
+
+#[tokio::test]
+async fn a_stale_cart_version_without_a_recorded_checkout_buys_nothing() {
+    let mut storage = storage_with_cart_version(4);
+    storage.expect_checkout_by_key().returning(|_, _| Ok(None));
+    let result = shop(storage)
+        .checkout()
+        .checkout(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
+        .await;
+    assert!(matches!(result, Err(Error::Conflict(_))));
+}
+
+#[tokio::test]
+async fn a_key_recorded_for_another_cart_version_is_a_conflict() {
+    let mut storage = storage_with_cart_version(9);
+    storage
+        .expect_checkout_by_key()
+        .returning(|_, _| Ok(Some(order_for_version(5))));
+    let result = shop(storage)
+        .checkout()
+        .checkout(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
+        .await;
+    assert!(matches!(result, Err(Error::Conflict(_))));
+}
+
+fn open_invoice(id: i64, due: Option<Timestamp>) -> Invoice {
+    let total = Money::new(500, Currency::USD);
+    Invoice {
+        id: InvoiceId(id),
+        number: id as u64,
+        user: CUSTOMER,
+        lines: Vec::new(),
+        tax: TaxRate::ZERO,
+        totals: Totals {
+            subtotal: total,
+            tax: Money::zero(Currency::USD),
+            total,
+        },
+        purpose: InvoicePurpose::Custom,
+        status: InvoiceStatus::Open,
+        payment: None,
+        due_at: due,
+        created_at: Timestamp(0),
+        closed_at: None,
+    }
+}
+
+#[tokio::test]
+async fn only_overdue_invoices_expire_and_a_lost_race_is_not_an_error() {
+    let mut storage = MockStorage::new();
+    storage.expect_invoices().returning(|_| {
+        Ok(vec![
+            open_invoice(1, Some(Timestamp(NOW.0 - 1))),
+            open_invoice(2, Some(Timestamp(NOW.0 + 1))),
+            open_invoice(3, None),
+            open_invoice(4, Some(NOW)),
+        ])
+    });
+    storage
+        .expect_transition_invoice()
+        .withf(|id, event, _, _| *id == InvoiceId(1) && *event == InvoiceEvent::Expire)
+        .times(1)
+        .returning(|id, _, _, _| {
+            let mut invoice = open_invoice(id.0, None);
+            invoice.status = InvoiceStatus::Expired;
+            Ok(invoice)
+        });
+    storage
+        .expect_transition_invoice()
+        .withf(|id, _, _, _| *id == InvoiceId(4))
+        .times(1)
+        .returning(|_, _, _, _| Err(Error::Conflict("already paid".into())));
+    let expired = shop(storage).invoices().expire_overdue().await;
+    let ids: Vec<InvoiceId> = expired.unwrap().iter().map(|i| i.id).collect();
+    assert_eq!(ids, vec![InvoiceId(1)]);
+}
+
+#[tokio::test]
+async fn support_cannot_ban_an_admin() {
+    let mut storage = storage_with(UserId(3), Role::Support, false, false);
+    storage
+        .expect_user()
+        .with(eq(UserId(4)))
+        .returning(|id| Ok(Some(user(id, Role::Admin, false))));
+    let result = shop(storage)
+        .admin()
+        .set_banned(UserId(3), UserId(4), true)
+        .await;
+    assert!(matches!(result, Err(Error::Forbidden(Forbidden::Rank))));
+}

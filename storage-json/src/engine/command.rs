@@ -1,0 +1,182 @@
+//! Commands: every state change as a value, so it can be written to a journal and replayed.
+
+use serde::{Deserialize, Serialize};
+
+use shopbot_core::Error;
+use shopbot_core::audit::AuditRecord;
+use shopbot_core::cart::{Cart, CartEdit};
+use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductPatch};
+use shopbot_core::dialogue::Dialogue;
+use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UserId};
+use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
+use shopbot_core::order::{CheckoutRequest, Order, RefundRequest};
+use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
+use shopbot_core::ports::Settings;
+use shopbot_core::stock::{ImportReport, StockImport};
+use shopbot_core::time::Timestamp;
+use shopbot_core::user::{Role, User, UserProfile};
+use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
+
+use super::State;
+
+/// One state change, as a storage method was asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "command")]
+#[allow(missing_docs)] // Each variant is the storage method of the same name.
+pub enum Command {
+    UpsertUser {
+        profile: UserProfile,
+        at: Timestamp,
+    },
+    SetRole {
+        user: UserId,
+        role: Role,
+        audit: AuditRecord,
+    },
+    SetBanned {
+        user: UserId,
+        banned: bool,
+        audit: AuditRecord,
+    },
+    SetMaintenance {
+        on: bool,
+        audit: AuditRecord,
+    },
+    CreateCategory {
+        new: NewCategory,
+        audit: AuditRecord,
+    },
+    CreateProduct {
+        new: NewProduct,
+        audit: AuditRecord,
+    },
+    UpdateProduct {
+        id: ProductId,
+        patch: ProductPatch,
+        audit: AuditRecord,
+    },
+    ImportStock {
+        import: StockImport,
+        audit: AuditRecord,
+    },
+    EditCart {
+        user: UserId,
+        edit: CartEdit,
+    },
+    Checkout {
+        request: CheckoutRequest,
+    },
+    Refund {
+        request: RefundRequest,
+        audit: AuditRecord,
+    },
+    PostLedgerEntry {
+        request: LedgerRequest,
+        audit: Option<AuditRecord>,
+    },
+    CreateInvoice {
+        new: NewInvoice,
+    },
+    TransitionInvoice {
+        id: InvoiceId,
+        event: InvoiceEvent,
+        at: Timestamp,
+        audit: Option<AuditRecord>,
+    },
+    ApplyPayment {
+        payment: PaymentEvent,
+    },
+    SaveDialogue {
+        dialogue: Dialogue,
+    },
+    ClearDialogue {
+        chat: ChatId,
+        user: UserId,
+    },
+    ClaimOutbox {
+        claim: OutboxClaim,
+    },
+    CompleteOutbox {
+        id: OutboxId,
+        outcome: DeliveryOutcome,
+    },
+}
+
+/// What a command returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // Each variant carries the type of the same name.
+pub enum Outcome {
+    User(User),
+    Settings(Settings),
+    Category(Category),
+    Product(Product),
+    Import(ImportReport),
+    Cart(Cart),
+    Order(Order),
+    Entry(LedgerEntry),
+    Invoice(Invoice),
+    Payment(PaymentOutcome),
+    Outbox(Vec<OutboxMessage>),
+    Done,
+}
+
+impl State {
+    /// Applies one command: all of it, or (with an error) none of it.
+    pub fn apply(&mut self, command: Command) -> Result<Outcome, Error> {
+        Ok(match command {
+            Command::UpsertUser { profile, at } => Outcome::User(self.upsert_user(profile, at)),
+            Command::SetRole { user, role, audit } => {
+                Outcome::User(self.set_role(user, role, audit)?)
+            }
+            Command::SetBanned {
+                user,
+                banned,
+                audit,
+            } => Outcome::User(self.set_banned(user, banned, audit)?),
+            Command::SetMaintenance { on, audit } => {
+                Outcome::Settings(self.set_maintenance(on, audit))
+            }
+            Command::CreateCategory { new, audit } => {
+                Outcome::Category(self.create_category(new, audit)?)
+            }
+            Command::CreateProduct { new, audit } => {
+                Outcome::Product(self.create_product(new, audit)?)
+            }
+            Command::UpdateProduct { id, patch, audit } => {
+                Outcome::Product(self.update_product(id, patch, audit)?)
+            }
+            Command::ImportStock { import, audit } => {
+                Outcome::Import(self.import_stock(import, audit)?)
+            }
+            Command::EditCart { user, edit } => Outcome::Cart(self.edit_cart(user, edit)?),
+            Command::Checkout { request } => Outcome::Order(self.commit_checkout(request)?),
+            Command::Refund { request, audit } => {
+                Outcome::Order(self.refund_order(request, audit)?)
+            }
+            Command::PostLedgerEntry { request, audit } => {
+                Outcome::Entry(self.post_ledger_entry(request, audit)?)
+            }
+            Command::CreateInvoice { new } => Outcome::Invoice(self.create_invoice(new)?),
+            Command::TransitionInvoice {
+                id,
+                event,
+                at,
+                audit,
+            } => Outcome::Invoice(self.transition_invoice(id, event, at, audit)?),
+            Command::ApplyPayment { payment } => Outcome::Payment(self.apply_payment(payment)?),
+            Command::SaveDialogue { dialogue } => {
+                self.save_dialogue(dialogue)?;
+                Outcome::Done
+            }
+            Command::ClearDialogue { chat, user } => {
+                self.dialogues.remove(&(chat, user));
+                Outcome::Done
+            }
+            Command::ClaimOutbox { claim } => Outcome::Outbox(self.claim_outbox(claim)),
+            Command::CompleteOutbox { id, outcome } => {
+                self.complete_outbox(id, outcome)?;
+                Outcome::Done
+            }
+        })
+    }
+}
