@@ -1,16 +1,31 @@
 //! # shopbot-storage-json
 //!
-//! shopbot's embedded store. [`JsonStore::in_memory`] keeps the shop in memory (for tests,
-//! demos and embedding); the durable mode journals every command to one directory.
+//! shopbot's embedded store, the zero-setup default (`json:./shopbot-data`). One directory holds
+//! an append-only journal of committed commands, a snapshot written by compaction, and a lock
+//! file; see [`JsonStore::open`]. [`JsonStore::in_memory`] keeps the same engine in memory only,
+//! for tests, demos and embedding.
 //!
 //! All state lives in one [`engine::State`] behind one lock: a command is applied whole under
-//! the lock or not at all, which is what makes every storage invariant hold.
+//! the lock or not at all, which is what makes every storage invariant hold. Durability is
+//! [`durable`]'s job: a command is answered only once its journal record is on disk.
 
 #![warn(missing_docs)]
 
+mod durable;
 pub mod engine;
+pub mod fs;
+mod journal;
+mod lock;
+mod snapshot_file;
 
-use std::sync::{Mutex, MutexGuard};
+#[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
+mod sim_fs;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
@@ -35,31 +50,255 @@ use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use shopbot_core::{Error, Result};
 
+pub use durable::Options;
+pub use snapshot_file::SnapshotError;
+
+use durable::Durable;
 use engine::{Command, Outcome, State};
+use fs::{Fs, RealFs};
+
+/// Why a store directory could not be opened. Each says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process has the store open.
+    #[error(
+        "the store at {} is in use by another process{}: stop that process first, or use \
+         another store directory",
+        dir.display(),
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The store directory.
+        dir: PathBuf,
+        /// The process holding it, if it wrote its pid.
+        pid: Option<u32>,
+    },
+    /// A journal record is damaged and valid records follow it.
+    #[error(
+        "journal {} is damaged at byte {offset} ({detail}); refusing to open so that no \
+         committed data is dropped. Restore the store from a backup, or move the damaged file \
+         aside to accept losing the records from that point on",
+        file.display()
+    )]
+    Corrupt {
+        /// The damaged file.
+        file: PathBuf,
+        /// The byte offset of the damaged record.
+        offset: u64,
+        /// What is wrong there.
+        detail: String,
+    },
+    /// The snapshot cannot be read.
+    #[error("snapshot {} cannot be read: {error}", file.display())]
+    Snapshot {
+        /// The snapshot file.
+        file: PathBuf,
+        /// Why.
+        error: SnapshotError,
+    },
+    /// The operating system refused a file operation.
+    #[error("cannot use {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+}
 
 /// The embedded store.
 pub struct JsonStore {
-    state: Mutex<State>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    durable: Option<Durable>,
+    /// A compaction running in the background; joined before the store goes away.
+    compaction: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+struct Inner {
+    state: State,
+    /// The sequence number of the last journal record (0 in memory).
+    seq: u64,
 }
 
 impl JsonStore {
     /// A store that lives in memory only and forgets everything when dropped.
     pub fn in_memory() -> Self {
+        JsonStore::with(State::new(), 0, None)
+    }
+
+    /// Opens the store in `dir`, creating it if needed, and recovers it: loads the snapshot,
+    /// replays the journal, drops a torn last record (a write cut short by a crash, never
+    /// acknowledged), and refuses to open on damage anywhere else. Holds an exclusive lock on
+    /// the directory until the store is dropped.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
+        JsonStore::open_with(dir, Options::default())
+    }
+
+    /// [`open`](Self::open) with tuning options.
+    pub fn open_with(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
+        let dir = dir.as_ref();
+        RealFs.create_dir_all(dir).map_err(|source| OpenError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let lock = lock::acquire(dir)?;
+        JsonStore::recover(dir, Arc::new(RealFs), Some(lock), options)
+    }
+
+    /// Opens a store on another file system, without the directory lock: the caller
+    /// guarantees that nothing else uses the directory. For fault-injection tests.
+    pub fn open_on(fs: Arc<dyn Fs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
+        JsonStore::recover(dir, fs, None, options)
+    }
+
+    fn recover(
+        dir: &Path,
+        fs: Arc<dyn Fs>,
+        lock: Option<std::fs::File>,
+        options: Options,
+    ) -> Result<Self, OpenError> {
+        let recovered = Durable::open(dir, fs, lock, options)?;
+        Ok(JsonStore::with(
+            recovered.state,
+            recovered.seq,
+            Some(recovered.durable),
+        ))
+    }
+
+    fn with(state: State, seq: u64, durable: Option<Durable>) -> Self {
         JsonStore {
-            state: Mutex::new(State::new()),
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner { state, seq }),
+                durable,
+                compaction: Mutex::new(None),
+            }),
         }
     }
 
-    fn state(&self) -> Result<MutexGuard<'_, State>> {
+    /// Writes a consistent copy of the committed state into `dir` (which must not hold a
+    /// store yet) while the store stays open. The copy is itself a store directory.
+    pub async fn backup(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let (snapshot, seq) = {
+            let inner = self.shared.lock()?;
+            let bytes = snapshot_file::encode(&inner.state.to_snapshot(), inner.seq)
+                .map_err(Error::internal)?;
+            (bytes, inner.seq)
+        };
+        self.shared.wait_durable(seq).await?;
+        durable::write_backup(&RealFs, dir.as_ref(), &snapshot).map_err(Error::internal)
+    }
+
+    /// Closes the store cleanly: writes a snapshot (so the next open replays nothing) and
+    /// stops the journal writer. Further calls fail. Blocks while the snapshot is written.
+    pub async fn close(&self) -> Result<()> {
+        let Some(durable) = &self.shared.durable else {
+            return Ok(());
+        };
+        durable.check()?;
+        let (snapshot, seq) = {
+            let inner = self.shared.lock()?;
+            (
+                durable.begin_compaction(&inner.state, inner.seq)?,
+                inner.seq,
+            )
+        };
+        durable.wait_durable(seq).await?;
+        durable.finish_compaction(&snapshot, seq)?;
+        durable.stop();
+        Ok(())
+    }
+
+    async fn execute(&self, command: Command) -> Result<Outcome> {
+        let shared = &self.shared;
+        let (outcome, seq) = {
+            let mut inner = shared.lock()?;
+            let record = match &shared.durable {
+                Some(durable) => {
+                    durable.check()?;
+                    Some(journal::encode(inner.seq + 1, &command).map_err(Error::internal)?)
+                }
+                None => None,
+            };
+            let outcome = inner.state.apply(command)?;
+            if let (Some(durable), Some(record)) = (&shared.durable, record) {
+                inner.seq += 1;
+                durable.submit(inner.seq, record)?;
+            }
+            (outcome, inner.seq)
+        };
+        if shared.durable.as_ref().is_some_and(Durable::should_compact) {
+            let background = Arc::clone(shared);
+            let handle = std::thread::spawn(move || background.compact());
+            if let Ok(mut slot) = shared.compaction.lock() {
+                // The previous compaction has finished: `should_compact` claimed this one only
+                // after it did.
+                *slot = Some(handle);
+            }
+        }
+        shared.wait_durable(seq).await?;
+        Ok(outcome)
+    }
+
+    /// Reads the state; answers once everything the read could see is durable.
+    async fn read<T>(&self, query: impl FnOnce(&State) -> T) -> Result<T> {
+        let (value, seq) = {
+            let inner = self.shared.lock()?;
+            (query(&inner.state), inner.seq)
+        };
+        self.shared.wait_durable(seq).await?;
+        Ok(value)
+    }
+}
+
+impl Drop for JsonStore {
+    /// Waits for a background compaction, so that once the store is gone nothing touches its
+    /// directory any more.
+    fn drop(&mut self) {
+        let handle = self
+            .shared
+            .compaction
+            .lock()
+            .ok()
+            .and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
         // A poisoned lock means a command panicked half-way: refuse rather than serve a state
         // that may break an invariant.
-        self.state
+        self.inner
             .lock()
             .map_err(|_| Error::internal_msg("the store's state lock is poisoned"))
     }
 
-    fn execute(&self, command: Command) -> Result<Outcome> {
-        self.state()?.apply(command)
+    async fn wait_durable(&self, seq: u64) -> Result<()> {
+        match &self.durable {
+            Some(durable) => durable.wait_durable(seq).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Snapshot and journal rotation, run on its own thread when the journal has grown.
+    fn compact(&self) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        let begun = self.lock().and_then(|inner| {
+            let snapshot = durable.begin_compaction(&inner.state, inner.seq)?;
+            Ok((snapshot, inner.seq))
+        });
+        let result = begun.and_then(|(snapshot, seq)| durable.finish_compaction(&snapshot, seq));
+        if let Err(e) = result {
+            tracing::error!(error = ?e, "compaction failed");
+        }
     }
 }
 
@@ -79,19 +318,25 @@ macro_rules! outcome {
 #[async_trait]
 impl Storage for JsonStore {
     async fn upsert_user(&self, profile: UserProfile, at: Timestamp) -> Result<User> {
-        outcome!(self.execute(Command::UpsertUser { profile, at }), User)
+        outcome!(
+            self.execute(Command::UpsertUser { profile, at }).await,
+            User
+        )
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
-        Ok(self.state()?.user(id))
+        self.read(|s| s.user(id)).await
     }
 
     async fn users(&self, page: Page) -> Result<Vec<User>> {
-        Ok(self.state()?.users(page))
+        self.read(|s| s.users(page)).await
     }
 
     async fn set_role(&self, user: UserId, role: Role, audit: AuditRecord) -> Result<User> {
-        outcome!(self.execute(Command::SetRole { user, role, audit }), User)
+        outcome!(
+            self.execute(Command::SetRole { user, role, audit }).await,
+            User
+        )
     }
 
     async fn set_banned(&self, user: UserId, banned: bool, audit: AuditRecord) -> Result<User> {
@@ -100,33 +345,36 @@ impl Storage for JsonStore {
             banned,
             audit,
         };
-        outcome!(self.execute(command), User)
+        outcome!(self.execute(command).await, User)
     }
 
     async fn settings(&self) -> Result<Settings> {
-        Ok(self.state()?.settings())
+        self.read(|s| s.settings()).await
     }
 
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings> {
         outcome!(
-            self.execute(Command::SetMaintenance { on, audit }),
+            self.execute(Command::SetMaintenance { on, audit }).await,
             Settings
         )
     }
 
     async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category> {
         outcome!(
-            self.execute(Command::CreateCategory { new, audit }),
+            self.execute(Command::CreateCategory { new, audit }).await,
             Category
         )
     }
 
     async fn categories(&self) -> Result<Vec<Category>> {
-        Ok(self.state()?.categories())
+        self.read(|s| s.categories()).await
     }
 
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {
-        outcome!(self.execute(Command::CreateProduct { new, audit }), Product)
+        outcome!(
+            self.execute(Command::CreateProduct { new, audit }).await,
+            Product
+        )
     }
 
     async fn update_product(
@@ -136,51 +384,57 @@ impl Storage for JsonStore {
         audit: AuditRecord,
     ) -> Result<Product> {
         let command = Command::UpdateProduct { id, patch, audit };
-        outcome!(self.execute(command), Product)
+        outcome!(self.execute(command).await, Product)
     }
 
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
-        Ok(self.state()?.product(id))
+        self.read(|s| s.product(id)).await
     }
 
     async fn products(&self, filter: ProductFilter) -> Result<Vec<Product>> {
-        Ok(self.state()?.products(filter))
+        self.read(|s| s.products(filter)).await
     }
 
     async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport> {
-        outcome!(self.execute(Command::ImportStock { import, audit }), Import)
+        outcome!(
+            self.execute(Command::ImportStock { import, audit }).await,
+            Import
+        )
     }
 
     async fn stock_counts(&self, product: ProductId) -> Result<StockCounts> {
-        Ok(self.state()?.stock_counts(product))
+        self.read(|s| s.stock_counts(product)).await
     }
 
     async fn cart(&self, user: UserId) -> Result<Cart> {
-        Ok(self.state()?.cart(user))
+        self.read(|s| s.cart(user)).await
     }
 
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
-        outcome!(self.execute(Command::EditCart { user, edit }), Cart)
+        outcome!(self.execute(Command::EditCart { user, edit }).await, Cart)
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
-        outcome!(self.execute(Command::Checkout { request }), Order)
+        outcome!(self.execute(Command::Checkout { request }).await, Order)
     }
 
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>> {
-        Ok(self.state()?.checkout_by_key(user, key))
+        self.read(|s| s.checkout_by_key(user, key)).await
     }
 
     async fn order(&self, id: OrderId) -> Result<Option<Order>> {
-        Ok(self.state()?.order(id))
+        self.read(|s| s.order(id)).await
     }
 
     async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>> {
-        Ok(self.state()?.orders(filter))
+        self.read(|s| s.orders(filter)).await
     }
 
     async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order> {
-        outcome!(self.execute(Command::Refund { request, audit }), Order)
+        outcome!(
+            self.execute(Command::Refund { request, audit }).await,
+            Order
+        )
     }
 
     async fn post_ledger_entry(
@@ -189,27 +443,27 @@ impl Storage for JsonStore {
         audit: Option<AuditRecord>,
     ) -> Result<LedgerEntry> {
         let command = Command::PostLedgerEntry { request, audit };
-        outcome!(self.execute(command), Entry)
+        outcome!(self.execute(command).await, Entry)
     }
 
     async fn balance(&self, user: UserId, currency: Currency) -> Result<Balance> {
-        Ok(self.state()?.balance(user, currency))
+        self.read(|s| s.balance(user, currency)).await
     }
 
     async fn ledger(&self, user: UserId, page: Page) -> Result<Vec<LedgerEntry>> {
-        Ok(self.state()?.ledger(user, page))
+        self.read(|s| s.ledger(user, page)).await
     }
 
     async fn create_invoice(&self, new: NewInvoice) -> Result<Invoice> {
-        outcome!(self.execute(Command::CreateInvoice { new }), Invoice)
+        outcome!(self.execute(Command::CreateInvoice { new }).await, Invoice)
     }
 
     async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>> {
-        Ok(self.state()?.invoice(id))
+        self.read(|s| s.invoice(id)).await
     }
 
     async fn invoices(&self, filter: InvoiceFilter) -> Result<Vec<Invoice>> {
-        Ok(self.state()?.invoices(filter))
+        self.read(|s| s.invoices(filter)).await
     }
 
     async fn transition_invoice(
@@ -225,11 +479,14 @@ impl Storage for JsonStore {
             at,
             audit,
         };
-        outcome!(self.execute(command), Invoice)
+        outcome!(self.execute(command).await, Invoice)
     }
 
     async fn apply_payment(&self, payment: PaymentEvent) -> Result<PaymentOutcome> {
-        outcome!(self.execute(Command::ApplyPayment { payment }), Payment)
+        outcome!(
+            self.execute(Command::ApplyPayment { payment }).await,
+            Payment
+        )
     }
 
     async fn dialogue(
@@ -238,28 +495,32 @@ impl Storage for JsonStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<Option<Dialogue>> {
-        Ok(self.state()?.dialogue(chat, user, now))
+        self.read(|s| s.dialogue(chat, user, now)).await
     }
 
     async fn save_dialogue(&self, dialogue: Dialogue) -> Result<()> {
-        self.execute(Command::SaveDialogue { dialogue }).map(drop)
+        self.execute(Command::SaveDialogue { dialogue })
+            .await
+            .map(drop)
     }
 
     async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()> {
         self.execute(Command::ClearDialogue { chat, user })
+            .await
             .map(drop)
     }
 
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>> {
-        outcome!(self.execute(Command::ClaimOutbox { claim }), Outbox)
+        outcome!(self.execute(Command::ClaimOutbox { claim }).await, Outbox)
     }
 
     async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()> {
         self.execute(Command::CompleteOutbox { id, outcome })
+            .await
             .map(drop)
     }
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
-        Ok(self.state()?.audit_log(page))
+        self.read(|s| s.audit_log(page)).await
     }
 }

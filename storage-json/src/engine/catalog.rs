@@ -128,25 +128,17 @@ impl State {
         let mut added = 0;
         for line in import.lines.into_iter().filter(|l| !skip.contains(&l.line)) {
             self.next.unit += 1;
-            let id = UnitId(self.next.unit);
-            self.payloads
-                .entry(import.product)
-                .or_default()
-                .insert(line.payload.clone());
-            self.available.entry(import.product).or_default().insert(id);
-            self.units.insert(
-                id,
-                StockUnit {
-                    id,
-                    product: import.product,
-                    payload: line.payload,
-                    state: UnitState::Available,
-                    added_at: import.at,
-                },
-            );
+            let unit = StockUnit {
+                id: UnitId(self.next.unit),
+                product: import.product,
+                payload: line.payload,
+                state: UnitState::Available,
+                added_at: import.at,
+            };
+            self.index_unit(&unit);
+            self.units.insert(unit.id, unit);
             added += 1;
         }
-        self.counts.entry(import.product).or_default().available += added as u64;
         self.write_audit(Some(audit));
         Ok(ImportReport {
             added,

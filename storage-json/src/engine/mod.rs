@@ -6,16 +6,19 @@
 //! same state and results: that is what lets the durable store replay its journal.
 
 mod catalog;
+mod check;
 mod checkout;
 mod command;
 mod invoices;
 mod records;
+mod snapshot;
 mod users;
 mod wallet;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub use command::{Command, Outcome};
+pub use snapshot::Snapshot;
 
 use shopbot_core::Error;
 use shopbot_core::audit::{AuditEntry, AuditRecord};
@@ -39,7 +42,7 @@ use shopbot_core::user::User;
 use shopbot_core::wallet::{Balance, Hold, LedgerEntry};
 
 /// The last id handed out for each kind of record.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 struct Counters {
     category: i64,
     product: i64,

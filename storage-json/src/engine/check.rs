@@ -1,0 +1,161 @@
+//! A full check of the state's invariants: what an operator's `store check` and the crash tests
+//! rely on. Reads everything; never changes anything.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use shopbot_core::ids::{OrderId, UnitId};
+use shopbot_core::invoice::InvoiceStatus;
+use shopbot_core::order::OrderStatus;
+use shopbot_core::stock::{StockCounts, UnitState};
+use shopbot_core::wallet::HoldState;
+
+use super::State;
+
+impl State {
+    /// Every broken invariant, described; empty when the state is sound.
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        self.check_stock(&mut problems);
+        self.check_wallets(&mut problems);
+        self.check_invoices(&mut problems);
+        problems
+    }
+
+    fn check_stock(&self, problems: &mut Vec<String>) {
+        let mut owner: BTreeMap<UnitId, OrderId> = BTreeMap::new();
+        for order in self.orders.values() {
+            for unit in order.lines.iter().flat_map(|l| &l.units) {
+                if let Some(other) = owner.insert(unit.unit, order.id) {
+                    problems.push(format!(
+                        "unit {} belongs to orders {other} and {}",
+                        unit.unit, order.id
+                    ));
+                }
+                let expected = match order.status {
+                    OrderStatus::AwaitingPayment => Some(UnitState::Reserved { order: order.id }),
+                    OrderStatus::Paid | OrderStatus::Refunded => {
+                        Some(UnitState::Sold { order: order.id })
+                    }
+                    OrderStatus::Cancelled => None,
+                };
+                let actual = self.units.get(&unit.unit).map(|u| u.state);
+                if expected.is_some() && actual != expected {
+                    problems.push(format!(
+                        "unit {} of order {} is {actual:?}, expected {expected:?}",
+                        unit.unit, order.id
+                    ));
+                }
+            }
+        }
+        let mut counts: BTreeMap<_, StockCounts> = BTreeMap::new();
+        let mut available = BTreeSet::new();
+        for unit in self.units.values() {
+            let c = counts.entry(unit.product).or_default();
+            match unit.state {
+                UnitState::Available => {
+                    c.available += 1;
+                    available.insert((unit.product, unit.id));
+                }
+                UnitState::Reserved { order } | UnitState::Sold { order } => {
+                    if unit.state == (UnitState::Reserved { order }) {
+                        c.reserved += 1;
+                    } else {
+                        c.sold += 1;
+                    }
+                    if owner.get(&unit.id) != Some(&order) {
+                        problems.push(format!(
+                            "unit {} is taken by order {order}, which does not list it",
+                            unit.id
+                        ));
+                    }
+                }
+            }
+        }
+        for (product, c) in &counts {
+            if self.counts.get(product) != Some(c) {
+                problems.push(format!("stock counts of product {product} are out of date"));
+            }
+        }
+        let indexed: BTreeSet<_> = self
+            .available
+            .iter()
+            .flat_map(|(p, ids)| ids.iter().map(move |id| (*p, *id)))
+            .collect();
+        if indexed != available {
+            problems.push("the index of available units is out of date".into());
+        }
+    }
+
+    fn check_wallets(&self, problems: &mut Vec<String>) {
+        let mut sums: BTreeMap<_, (i64, i64)> = BTreeMap::new();
+        for entry in self.entries.values() {
+            let key = (entry.user, entry.balance_delta.currency);
+            let sum = sums.entry(key).or_default();
+            sum.0 = sum.0.saturating_add(entry.balance_delta.minor);
+            sum.1 = sum.1.saturating_add(entry.held_delta.minor);
+        }
+        let mut open_holds: BTreeMap<_, i64> = BTreeMap::new();
+        for hold in self.holds.values().filter(|h| h.state == HoldState::Open) {
+            *open_holds
+                .entry((hold.user, hold.amount.currency))
+                .or_default() += hold.amount.minor;
+        }
+        for ((user, currency), balance) in &self.balances {
+            let (sum_balance, sum_held) =
+                sums.get(&(*user, *currency)).copied().unwrap_or_default();
+            if balance.balance.minor != sum_balance || balance.held.minor != sum_held {
+                problems.push(format!(
+                    "wallet of user {user} ({currency}) does not match its ledger"
+                ));
+            }
+            if balance.held.minor < 0 || balance.available().is_negative() {
+                problems.push(format!("wallet of user {user} ({currency}) is negative"));
+            }
+            let holds = open_holds
+                .get(&(*user, *currency))
+                .copied()
+                .unwrap_or_default();
+            if holds != balance.held.minor {
+                problems.push(format!(
+                    "wallet of user {user} ({currency}) holds {} but its open holds sum to {holds}",
+                    balance.held.minor
+                ));
+            }
+        }
+        if sums.keys().any(|k| !self.balances.contains_key(k)) {
+            problems.push("a ledger has entries but no wallet".into());
+        }
+    }
+
+    fn check_invoices(&self, problems: &mut Vec<String>) {
+        let mut numbers: Vec<u64> = self.invoices.values().map(|i| i.number).collect();
+        numbers.sort_unstable();
+        if numbers.iter().enumerate().any(|(i, n)| *n != i as u64 + 1) {
+            problems.push("invoice numbers have gaps or repeats".into());
+        }
+        for invoice in self.invoices.values() {
+            let paid = invoice.status == InvoiceStatus::Paid;
+            if paid != invoice.payment.is_some() {
+                problems.push(format!("invoice {} has a payment out of step", invoice.id));
+            }
+            if invoice.status.is_final() == invoice.closed_at.is_none() {
+                problems.push(format!(
+                    "invoice {} has a closing time out of step",
+                    invoice.id
+                ));
+            }
+        }
+        for ((_, charge), invoice) in &self.charges {
+            let recorded = self
+                .invoices
+                .get(invoice)
+                .and_then(|i| i.payment.as_ref())
+                .map(|p| &p.charge_id);
+            if recorded != Some(charge) {
+                problems.push(format!(
+                    "charge {charge} is not the payment of invoice {invoice}"
+                ));
+            }
+        }
+    }
+}

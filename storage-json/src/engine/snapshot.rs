@@ -1,0 +1,180 @@
+//! The state as plain data: what a snapshot file holds. Indexes are not stored; they are
+//! rebuilt on load, so a snapshot can never disagree with its own indexes.
+
+use serde::{Deserialize, Serialize};
+
+use shopbot_core::audit::AuditEntry;
+use shopbot_core::cart::Cart;
+use shopbot_core::catalog::{Category, Product};
+use shopbot_core::dialogue::Dialogue;
+use shopbot_core::idempotency::Fingerprint;
+use shopbot_core::ids::{EntryId, InvoiceId, OrderId, UserId};
+use shopbot_core::invoice::{Invoice, InvoiceStatus, PaymentProvider};
+use shopbot_core::money::Currency;
+use shopbot_core::order::Order;
+use shopbot_core::outbox::{OutboxMessage, OutboxStatus};
+use shopbot_core::ports::Settings;
+use shopbot_core::stock::{StockUnit, UnitState};
+use shopbot_core::text::{IdempotencyKey, Note};
+use shopbot_core::user::User;
+use shopbot_core::wallet::{Balance, Hold, LedgerEntry};
+
+use super::{Counters, State};
+
+/// Everything in a [`State`] that is not an index.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    next: Counters,
+    settings: Settings,
+    users: Vec<User>,
+    categories: Vec<Category>,
+    products: Vec<Product>,
+    units: Vec<StockUnit>,
+    carts: Vec<Cart>,
+    orders: Vec<Order>,
+    checkout_keys: Vec<(UserId, IdempotencyKey, Fingerprint, OrderId)>,
+    entries: Vec<LedgerEntry>,
+    ledger_keys: Vec<(UserId, IdempotencyKey, Fingerprint, EntryId)>,
+    balances: Vec<(UserId, Currency, Balance)>,
+    holds: Vec<Hold>,
+    invoices: Vec<Invoice>,
+    charges: Vec<(PaymentProvider, Note, InvoiceId)>,
+    dialogues: Vec<Dialogue>,
+    outbox: Vec<OutboxMessage>,
+    audit: Vec<AuditEntry>,
+}
+
+impl State {
+    /// The state as plain data.
+    pub fn to_snapshot(&self) -> Snapshot {
+        Snapshot {
+            next: self.next.clone(),
+            settings: self.settings,
+            users: self.users.values().cloned().collect(),
+            categories: self.categories.values().cloned().collect(),
+            products: self.products.values().cloned().collect(),
+            units: self.units.values().cloned().collect(),
+            carts: self.carts.values().cloned().collect(),
+            orders: self.orders.values().cloned().collect(),
+            checkout_keys: self
+                .checkout_keys
+                .iter()
+                .map(|((u, k), (f, o))| (*u, k.clone(), f.clone(), *o))
+                .collect(),
+            entries: self.entries.values().cloned().collect(),
+            ledger_keys: self
+                .ledger_keys
+                .iter()
+                .map(|((u, k), (f, e))| (*u, k.clone(), f.clone(), *e))
+                .collect(),
+            balances: self
+                .balances
+                .iter()
+                .map(|((u, c), b)| (*u, *c, *b))
+                .collect(),
+            holds: self.holds.values().copied().collect(),
+            invoices: self.invoices.values().cloned().collect(),
+            charges: self
+                .charges
+                .iter()
+                .map(|((p, c), i)| (*p, c.clone(), *i))
+                .collect(),
+            dialogues: self.dialogues.values().cloned().collect(),
+            outbox: self.outbox.values().cloned().collect(),
+            audit: self.audit.clone(),
+        }
+    }
+
+    /// Rebuilds a state, indexes included, from plain data.
+    pub fn from_snapshot(snapshot: Snapshot) -> State {
+        let mut state = State {
+            next: snapshot.next,
+            settings: snapshot.settings,
+            audit: snapshot.audit,
+            ..State::default()
+        };
+        state.users = snapshot.users.into_iter().map(|u| (u.id, u)).collect();
+        state.categories = snapshot.categories.into_iter().map(|c| (c.id, c)).collect();
+        state.products = snapshot.products.into_iter().map(|p| (p.id, p)).collect();
+        for unit in snapshot.units {
+            state.index_unit(&unit);
+            state.units.insert(unit.id, unit);
+        }
+        state.carts = snapshot.carts.into_iter().map(|c| (c.user, c)).collect();
+        for order in snapshot.orders {
+            state
+                .orders_by_user
+                .entry(order.user)
+                .or_default()
+                .push(order.id);
+            state.orders.insert(order.id, order);
+        }
+        state.checkout_keys = snapshot
+            .checkout_keys
+            .into_iter()
+            .map(|(u, k, f, o)| ((u, k), (f, o)))
+            .collect();
+        for entry in snapshot.entries {
+            state
+                .entries_by_user
+                .entry(entry.user)
+                .or_default()
+                .push(entry.id);
+            state.entries.insert(entry.id, entry);
+        }
+        state.ledger_keys = snapshot
+            .ledger_keys
+            .into_iter()
+            .map(|(u, k, f, e)| ((u, k), (f, e)))
+            .collect();
+        state.balances = snapshot
+            .balances
+            .into_iter()
+            .map(|(u, c, b)| ((u, c), b))
+            .collect();
+        state.holds = snapshot.holds.into_iter().map(|h| (h.id, h)).collect();
+        for invoice in snapshot.invoices {
+            if invoice.status == InvoiceStatus::Open {
+                state.open_invoices.insert(invoice.id);
+            }
+            state.invoices.insert(invoice.id, invoice);
+        }
+        state.charges = snapshot
+            .charges
+            .into_iter()
+            .map(|(p, c, i)| ((p, c), i))
+            .collect();
+        state.dialogues = snapshot
+            .dialogues
+            .into_iter()
+            .map(|d| ((d.chat, d.user), d))
+            .collect();
+        for message in snapshot.outbox {
+            if message.status == OutboxStatus::Pending {
+                state.pending_outbox.insert(message.id);
+            }
+            state.outbox.insert(message.id, message);
+        }
+        state
+    }
+
+    /// Adds a unit to the stock indexes (payloads, availability, counts).
+    pub(super) fn index_unit(&mut self, unit: &StockUnit) {
+        self.payloads
+            .entry(unit.product)
+            .or_default()
+            .insert(unit.payload.clone());
+        let counts = self.counts.entry(unit.product).or_default();
+        match unit.state {
+            UnitState::Available => {
+                counts.available += 1;
+                self.available
+                    .entry(unit.product)
+                    .or_default()
+                    .insert(unit.id);
+            }
+            UnitState::Reserved { .. } => counts.reserved += 1,
+            UnitState::Sold { .. } => counts.sold += 1,
+        }
+    }
+}
