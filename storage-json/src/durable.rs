@@ -281,13 +281,17 @@ impl Durable {
         self.fs.sync_dir(&self.dir)
     }
 
-    /// Stops the committer after it has written everything submitted so far.
+    /// Stops the committer after it has written everything submitted so far; from then on
+    /// every command is refused.
     pub(crate) fn stop(&self) {
         let _ = self.send(Job::Stop);
         let handle = self.committer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             let _ = handle.join();
         }
+        self.progress.send_modify(|p| {
+            p.failure.get_or_insert_with(|| CLOSED.to_owned());
+        });
     }
 }
 
@@ -297,7 +301,13 @@ impl Drop for Durable {
     }
 }
 
+/// The "failure" of a store that was closed on purpose.
+const CLOSED: &str = "closed";
+
 fn failed(failure: &str) -> Error {
+    if failure == CLOSED {
+        return Error::internal_msg("the store is closed");
+    }
     Error::internal_msg(format!(
         "the store stopped after a write failure ({failure}); reopen it to recover"
     ))

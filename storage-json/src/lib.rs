@@ -192,6 +192,11 @@ impl JsonStore {
         durable::write_backup(&RealFs, dir.as_ref(), &snapshot).map_err(Error::internal)
     }
 
+    /// Every broken invariant of the stored state, described; empty when the store is sound.
+    pub async fn check(&self) -> Result<Vec<String>> {
+        self.read(State::check).await
+    }
+
     /// Closes the store cleanly: writes a snapshot (so the next open replays nothing) and
     /// stops the journal writer. Further calls fail. Blocks while the snapshot is written.
     pub async fn close(&self) -> Result<()> {
