@@ -194,7 +194,7 @@ impl JsonStore {
 
     /// Every broken invariant of the stored state, described; empty when the store is sound.
     pub async fn check(&self) -> Result<Vec<String>> {
-        self.read(State::check).await
+        self.read_durable(State::check).await
     }
 
     /// Closes the store cleanly: writes a snapshot (so the next open replays nothing) and
@@ -248,8 +248,16 @@ impl JsonStore {
         Ok(outcome)
     }
 
-    /// Reads the state; answers once everything the read could see is durable.
+    /// Reads the state as applied. It may include commands whose records are not durable
+    /// yet; those commands' own callers are answered only once they are.
     async fn read<T>(&self, query: impl FnOnce(&State) -> T) -> Result<T> {
+        let inner = self.shared.lock()?;
+        Ok(query(&inner.state))
+    }
+
+    /// Reads the state and answers once everything the read could see is durable: for reads
+    /// that acknowledge a commit to their caller.
+    async fn read_durable<T>(&self, query: impl FnOnce(&State) -> T) -> Result<T> {
         let (value, seq) = {
             let inner = self.shared.lock()?;
             (query(&inner.state), inner.seq)
@@ -424,7 +432,7 @@ impl Storage for JsonStore {
     }
 
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>> {
-        self.read(|s| s.checkout_by_key(user, key)).await
+        self.read_durable(|s| s.checkout_by_key(user, key)).await
     }
 
     async fn order(&self, id: OrderId) -> Result<Option<Order>> {

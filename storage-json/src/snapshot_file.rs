@@ -80,10 +80,14 @@ pub fn decode(bytes: &[u8]) -> Result<(Snapshot, u64), SnapshotError> {
     if body.len() != header.len || crc32fast::hash(body) != header.crc {
         return Err(damaged("the body does not match its length and checksum"));
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| damaged(&format!("bad body: {e}")))?;
-    let value = migrate(header.version, value)?;
-    let snapshot = serde_json::from_value(value).map_err(|e| damaged(&format!("bad body: {e}")))?;
+    let bad_body = |e: serde_json::Error| damaged(&format!("bad body: {e}"));
+    let snapshot = if header.version == SCHEMA_VERSION {
+        // The common case reads straight into the state, without an intermediate tree.
+        serde_json::from_slice(body).map_err(bad_body)?
+    } else {
+        let value = serde_json::from_slice(body).map_err(bad_body)?;
+        serde_json::from_value(migrate(header.version, value)?).map_err(bad_body)?
+    };
     Ok((snapshot, header.seq))
 }
 

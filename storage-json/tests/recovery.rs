@@ -13,7 +13,10 @@ use shopbot_storage_json::{JsonStore, OpenError};
 async fn add_users(store: &JsonStore, ids: std::ops::RangeInclusive<i64>) {
     for id in ids {
         let name = PersonName::lenient(&format!("user {id}"));
-        let profile = UserProfile { id: UserId(id), name };
+        let profile = UserProfile {
+            id: UserId(id),
+            name,
+        };
         store.upsert_user(profile, Timestamp(id)).await.unwrap();
     }
 }
@@ -69,7 +72,11 @@ async fn a_flipped_byte_in_the_middle_of_the_journal_refuses_to_open_naming_the_
     let message = JsonStore::open(dir.path()).err().unwrap().to_string();
     assert!(message.contains(&format!("at byte {fifth}")), "{message}");
     assert!(message.contains("backup"), "{message}");
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing was repaired silently");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "nothing was repaired silently"
+    );
 }
 
 #[tokio::test]
@@ -129,7 +136,10 @@ async fn a_backup_taken_while_open_is_a_store_with_the_committed_state() {
     let target = backup.path().join("copy");
     store.backup(&target).await.unwrap();
     add_users(&store, 4..=4).await;
-    assert!(store.backup(&target).await.is_err(), "a backup never overwrites a store");
+    assert!(
+        store.backup(&target).await.is_err(),
+        "a backup never overwrites a store"
+    );
 
     let copy = JsonStore::open(&target).unwrap();
     assert_eq!(user_ids(&copy).await, vec![1, 2, 3]);

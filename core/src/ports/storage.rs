@@ -14,6 +14,10 @@
 //!   key with a different request is [`Error::Conflict`](crate::Error::Conflict).
 //! * **Errors.** Unknown ids are `NotFound`; broken business rules are `OutOfStock`,
 //!   `InsufficientFunds`, `Conflict` or `Invalid`; anything else is `Internal`.
+//! * **Durable before answered.** A command returns only once its effect is durable. A query
+//!   may see effects that are not durable yet (their commands' callers are still waiting), so
+//!   a query never acknowledges a commit, with one exception: [`Storage::checkout_by_key`]
+//!   returns only durable orders, because callers hand its order to the buyer.
 //! * **Time.** Backends never read a clock; every time comes in the request.
 //!
 //! The conformance suite (`shopbot_core::testkit`, feature `testkit`) checks all of this.
@@ -156,7 +160,7 @@ pub trait Storage: Send + Sync {
     /// 5. the cart is emptied (its version bumped).
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order>;
 
-    /// The order a checkout with `(user, key)` created, if any.
+    /// The order a checkout with `(user, key)` created, if any, once it is durable.
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>>;
 
     /// An order by id.

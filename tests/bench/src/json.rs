@@ -1,0 +1,301 @@
+//! The `json` benchmark: the embedded store's durability cost, group commit, scaling with the
+//! store's size, and recovery.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use shopbot_core::catalog::ProductKind;
+use shopbot_core::ids::{ProductId, UserId};
+use shopbot_core::money::{Currency, Money};
+use shopbot_core::ports::{Storage, SystemClock};
+use shopbot_core::services::{PayWith, ProductDraft, Shop, ShopConfig};
+use shopbot_core::stock::{MAX_IMPORT_LINES, OnDuplicate};
+use shopbot_core::text::{Description, IdempotencyKey, Note, PersonName, ProductName, Quantity};
+use shopbot_core::user::UserProfile;
+use shopbot_core::{Error, Result};
+use shopbot_storage_json::JsonStore;
+
+use crate::report::{Throughput, emit, resident_bytes, with};
+
+const OWNER: UserId = UserId(1);
+
+/// How much work each measurement does.
+pub struct Scale {
+    anchor_ops: usize,
+    checkouts_c1: usize,
+    checkouts_c64: usize,
+    small_orders: usize,
+    large_orders: usize,
+    latency_samples: usize,
+    recovery_units: usize,
+    recovery_orders: usize,
+    recovery_journal: usize,
+}
+
+impl Scale {
+    /// The sizes the targets are stated for.
+    pub fn full() -> Scale {
+        Scale {
+            anchor_ops: 3000,
+            checkouts_c1: 2000,
+            checkouts_c64: 20_000,
+            small_orders: 1000,
+            large_orders: 1_000_000,
+            latency_samples: 2000,
+            recovery_units: 1_000_000,
+            recovery_orders: 100_000,
+            recovery_journal: 10_000,
+        }
+    }
+
+    /// A run of under a minute, with the large store scaled down.
+    pub fn quick() -> Scale {
+        Scale {
+            anchor_ops: 500,
+            checkouts_c1: 300,
+            checkouts_c64: 3000,
+            small_orders: 1000,
+            large_orders: 100_000,
+            latency_samples: 500,
+            recovery_units: 100_000,
+            recovery_orders: 10_000,
+            recovery_journal: 1000,
+        }
+    }
+}
+
+/// Runs every measurement in `dir`.
+pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
+    anchor(scale.anchor_ops, dir)?;
+    for (concurrency, total) in [(1, scale.checkouts_c1), (64, scale.checkouts_c64)] {
+        let store = JsonStore::open(dir.join(format!("checkout-c{concurrency}"))).map_err(open)?;
+        // Rounded up per buyer, so a few spare units.
+        let units = total + concurrency;
+        let (shop, product) = stocked_shop(Arc::new(store), concurrency, units).await?;
+        let run = checkouts(&shop, product, concurrency, total).await?;
+        emit(with(
+            json!({"bench": "json_checkout", "concurrency": concurrency}),
+            run.fields(),
+        ));
+    }
+    let mut p50 = Vec::new();
+    for orders in [scale.small_orders, scale.large_orders] {
+        let path = dir.join(format!("orders-{orders}"));
+        let product = prefilled(&path, orders, 0, scale.latency_samples).await?;
+        let shop = shop(Arc::new(JsonStore::open(&path).map_err(open)?));
+        let run = checkouts(&shop, product, 1, scale.latency_samples).await?;
+        let fields = run.fields();
+        p50.push(fields["p50_us"].as_u64().unwrap_or(0));
+        emit(with(
+            json!({"bench": "json_checkout_latency", "existing_orders": orders}),
+            fields,
+        ));
+    }
+    if let [small, large] = p50[..] {
+        emit(json!({
+            "bench": "json_latency_growth",
+            "p50_small_us": small,
+            "p50_large_us": large,
+            "ratio": (large as f64 / small.max(1) as f64 * 100.0).round() / 100.0,
+        }));
+    }
+    recovery(scale, dir).await
+}
+
+fn open(e: shopbot_storage_json::OpenError) -> Error {
+    Error::internal(e)
+}
+
+/// The raw anchor: append a 200-byte record and `fdatasync`, one at a time.
+fn anchor(ops: usize, dir: &Path) -> Result<()> {
+    let mut file = std::fs::File::create(dir.join("anchor.log")).map_err(Error::internal)?;
+    let record = [b'x'; 200];
+    let mut latencies = Vec::with_capacity(ops);
+    let start = Instant::now();
+    for _ in 0..ops {
+        let t = Instant::now();
+        file.write_all(&record).map_err(Error::internal)?;
+        file.sync_data().map_err(Error::internal)?;
+        latencies.push(t.elapsed());
+    }
+    let run = Throughput {
+        ops,
+        elapsed: start.elapsed(),
+        latencies,
+    };
+    emit(with(
+        json!({"bench": "fsync_anchor", "record_bytes": 200}),
+        run.fields(),
+    ));
+    Ok(())
+}
+
+fn shop(store: Arc<dyn Storage>) -> Shop {
+    let config = ShopConfig {
+        owners: [OWNER].into(),
+        ..ShopConfig::default()
+    };
+    Shop::new(store, Arc::new(SystemClock), config)
+}
+
+fn buyer(n: usize) -> UserId {
+    UserId(1000 + n as i64)
+}
+
+/// A shop with one product holding `units` keys and `buyers` funded customers.
+async fn stocked_shop(
+    store: Arc<dyn Storage>,
+    buyers: usize,
+    units: usize,
+) -> Result<(Shop, ProductId)> {
+    let shop = shop(store);
+    let admin = shop.admin();
+    shop.greet(profile(OWNER)).await?;
+    let draft = ProductDraft {
+        category: None,
+        name: ProductName::parse("Benchmark key")?,
+        description: Description::parse("")?,
+        kind: ProductKind::Key,
+        price: Money::new(100, Currency::USD),
+        hidden: false,
+        image: None,
+    };
+    let product = admin.create_product(OWNER, draft).await?.id;
+    let mut imported = 0;
+    while imported < units {
+        let chunk = (units - imported).min(MAX_IMPORT_LINES);
+        let text: String = (imported..imported + chunk)
+            .map(|i| format!("KEY-{i:08}\n"))
+            .collect();
+        admin
+            .import_stock_text(OWNER, product, &text, OnDuplicate::Refuse)
+            .await?;
+        imported += chunk;
+    }
+    for b in 0..buyers {
+        shop.greet(profile(buyer(b))).await?;
+        let credit = Money::new(1_000_000_000_000, Currency::USD);
+        let key = IdempotencyKey::parse(&format!("fund-{b}"))?;
+        admin
+            .adjust_wallet(OWNER, buyer(b), credit, Note::parse("bench")?, key)
+            .await?;
+    }
+    Ok((shop, product))
+}
+
+fn profile(id: UserId) -> UserProfile {
+    UserProfile {
+        id,
+        name: PersonName::lenient("bench"),
+    }
+}
+
+/// `total` checkouts (add one key to the cart, buy it) by `concurrency` buyers at once.
+async fn checkouts(
+    shop: &Shop,
+    product: ProductId,
+    concurrency: usize,
+    total: usize,
+) -> Result<Throughput> {
+    let per_buyer = total.div_ceil(concurrency);
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for b in 0..concurrency {
+        let shop = shop.clone();
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(per_buyer);
+            for i in 0..per_buyer {
+                let t = Instant::now();
+                buy(&shop, buyer(b), product, &format!("bench-{b}-{i}")).await?;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, Error>(latencies)
+        });
+    }
+    let mut latencies = Vec::with_capacity(total);
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.map_err(Error::internal)??);
+    }
+    Ok(Throughput {
+        ops: latencies.len(),
+        elapsed: start.elapsed(),
+        latencies,
+    })
+}
+
+async fn buy(shop: &Shop, user: UserId, product: ProductId, key: &str) -> Result<()> {
+    let cart = shop.cart().add(user, product, Quantity::ONE).await?;
+    let key = IdempotencyKey::parse(key)?;
+    shop.checkout()
+        .checkout(user, cart.version, key, PayWith::Wallet)
+        .await?;
+    Ok(())
+}
+
+/// Writes a store at `path` holding `orders` orders and `spare` more available units (plus
+/// `extra_units` never sold), built in memory and saved as one snapshot.
+async fn prefilled(
+    path: &Path,
+    orders: usize,
+    extra_units: usize,
+    spare: usize,
+) -> Result<ProductId> {
+    let store = Arc::new(JsonStore::in_memory());
+    let buyers = 1000.min(orders.max(1));
+    let units = orders + spare + extra_units + 64;
+    let (shop, product) = stocked_shop(store.clone(), buyers, units).await?;
+    for i in 0..orders {
+        buy(&shop, buyer(i % buyers), product, &format!("fill-{i}")).await?;
+    }
+    store.backup(path).await?;
+    Ok(product)
+}
+
+/// Open time and memory of a store with many units and orders, measured in a fresh process.
+async fn recovery(scale: &Scale, dir: &Path) -> Result<()> {
+    let path = dir.join("recovery");
+    let extra = scale.recovery_units.saturating_sub(scale.recovery_orders);
+    let product = prefilled(&path, scale.recovery_orders, extra, scale.recovery_journal).await?;
+    {
+        // Commits after the snapshot, left in the journal for the next open to replay.
+        let shop = shop(Arc::new(JsonStore::open(&path).map_err(open)?));
+        checkouts(&shop, product, 64, scale.recovery_journal).await?;
+    }
+    let exe = std::env::current_exe().map_err(Error::internal)?;
+    let status = std::process::Command::new(exe)
+        .arg("json-open")
+        .arg(&path)
+        .arg(scale.recovery_units.to_string())
+        .arg(scale.recovery_orders.to_string())
+        .arg(scale.recovery_journal.to_string())
+        .status()
+        .map_err(Error::internal)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::internal_msg(format!("json-open failed: {status}")))
+    }
+}
+
+/// The child side of [`recovery`]: open the store, report time and memory.
+pub fn open_and_report(path: &Path, units: &str, orders: &str, journal: &str) -> Result<()> {
+    let before = resident_bytes();
+    let start = Instant::now();
+    let store = JsonStore::open(path).map_err(open)?;
+    let elapsed: Duration = start.elapsed();
+    let after = resident_bytes();
+    emit(json!({
+        "bench": "json_recovery",
+        "units": units.parse::<u64>().unwrap_or(0),
+        "orders": orders.parse::<u64>().unwrap_or(0),
+        "journal_records_replayed": journal.parse::<u64>().unwrap_or(0) * 2,
+        "open_ms": elapsed.as_millis() as u64,
+        "resident_mb": after / (1024 * 1024),
+        "resident_growth_mb": after.saturating_sub(before) / (1024 * 1024),
+    }));
+    drop(store);
+    Ok(())
+}

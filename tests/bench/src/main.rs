@@ -1,0 +1,60 @@
+//! shopbot's benchmark program. Each subcommand measures on the machine it runs on and prints
+//! one JSON object per line.
+//!
+//! ```text
+//! cargo run --release -p shopbot-bench -- json [--quick] [--dir DIR]
+//! ```
+
+mod json;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: shopbot-bench json [--quick] [--dir DIR]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("json") => json_bench(args.get(1..).unwrap_or_default()),
+        Some("json-open") => match args.get(1..5) {
+            Some([path, units, orders, journal]) => {
+                json::open_and_report(&PathBuf::from(path), units, orders, journal)
+            }
+            _ => Err(shopbot_core::Error::invalid(USAGE)),
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("benchmark failed: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn json_bench(args: &[String]) -> shopbot_core::Result<()> {
+    let mut scale = json::Scale::full();
+    let mut dir = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => scale = json::Scale::quick(),
+            "--dir" => dir = args.next().map(PathBuf::from),
+            other => return Err(shopbot_core::Error::invalid(format!("{other}? {USAGE}"))),
+        }
+    }
+    let temp = match &dir {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+    .map_err(shopbot_core::Error::internal)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .build()
+        .map_err(shopbot_core::Error::internal)?;
+    runtime.block_on(json::run(&scale, temp.path()))
+}
