@@ -44,9 +44,27 @@ pub enum MoneyError {
 }
 
 /// An ISO 4217-style currency code, or `XTR` for Telegram Stars.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct Currency([u8; 3]);
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A visitor rather than `try_from = "String"`: every amount in a store carries a
+        // currency, and this reads one without allocating.
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = Currency;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a three-letter currency code")
+            }
+            fn visit_str<E: serde::de::Error>(self, code: &str) -> Result<Currency, E> {
+                Currency::parse(code).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Code)
+    }
+}
 
 impl Currency {
     /// United States dollar.

@@ -40,7 +40,7 @@ impl PlannedLine {
 
 /// How an order is paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "method")]
+#[serde(rename_all = "snake_case")]
 pub enum CheckoutPayment {
     /// From the wallet, at once.
     Wallet,
@@ -104,7 +104,7 @@ pub enum OrderStatus {
 
 /// How an order is paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "method")]
+#[serde(rename_all = "snake_case")]
 pub enum OrderPayment {
     /// Paid from the wallet.
     Wallet,

@@ -13,7 +13,7 @@ use crate::time::Timestamp;
 
 /// Where a unit stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+#[serde(rename_all = "snake_case")]
 pub enum UnitState {
     /// Can be sold.
     Available,

@@ -16,7 +16,7 @@ use crate::time::Timestamp;
 
 /// What a ledger entry does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "op")]
+#[serde(rename_all = "snake_case")]
 pub enum LedgerOp {
     /// Money comes in (a top-up). Balance up.
     Deposit {

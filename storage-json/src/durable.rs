@@ -140,13 +140,17 @@ impl Durable {
                 .iter()
                 .skip(index + 1)
                 .any(|later| !journal::scan(later).records.is_empty());
-            let torn = matches!(
-                defect,
-                journal::Defect::Incomplete
-                    | journal::Defect::Malformed
-                    | journal::Defect::Checksum
-            );
-            if !torn || later_records || journal::valid_record_after(bytes, offset as usize) {
+            if let journal::Defect::Payload(error) = &defect {
+                return Err(OpenError::Corrupt {
+                    file: path.clone(),
+                    offset,
+                    detail: format!(
+                        "a record this version cannot read ({error}); was the store written by \
+                         a newer shopbot?"
+                    ),
+                });
+            }
+            if later_records || journal::valid_record_after(bytes, offset as usize) {
                 return Err(OpenError::Corrupt {
                     file: path.clone(),
                     offset,

@@ -1,6 +1,8 @@
 //! Recovery on a real disk: damage in the middle of the journal is refused with the file and
 //! offset named; a torn tail is dropped; a clean close leaves a snapshot; a backup is a store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
+
 use std::path::{Path, PathBuf};
 
 use shopbot_core::ids::UserId;

@@ -29,7 +29,11 @@ async fn main() -> Result<()> {
         owners: BTreeSet::from([OWNER]),
         ..ShopConfig::default()
     };
-    let shop = Shop::new(Arc::new(JsonStore::in_memory()), Arc::new(SystemClock), config);
+    let shop = Shop::new(
+        Arc::new(JsonStore::in_memory()),
+        Arc::new(SystemClock),
+        config,
+    );
     for (id, name) in [(OWNER, "Olga (owner)"), (CUSTOMER, "Carl")] {
         let name = PersonName::lenient(name);
         shop.greet(UserProfile { id, name }).await?;
@@ -54,9 +58,18 @@ async fn main() -> Result<()> {
         )
         .await?;
     let report = admin
-        .import_stock_text(OWNER, product.id, "AAAA-1111\nBBBB-2222\n", OnDuplicate::Refuse)
+        .import_stock_text(
+            OWNER,
+            product.id,
+            "AAAA-1111\nBBBB-2222\n",
+            OnDuplicate::Refuse,
+        )
         .await?;
-    println!("stocked {} keys of {:?}", report.added, product.name.as_str());
+    println!(
+        "stocked {} keys of {:?}",
+        report.added,
+        product.name.as_str()
+    );
 
     admin
         .adjust_wallet(

@@ -117,9 +117,9 @@ impl State {
         if import.lines.is_empty() {
             return Err(StockError::Empty.into());
         }
-        let existing = self.payloads.get(&import.product);
         let duplicates = stock::find_duplicates(&import.lines, |payload| {
-            existing.is_some_and(|set| set.contains(payload))
+            self.payloads
+                .contains(import.product, payload, |id| self.units.get(&id))
         });
         if !duplicates.is_empty() && import.on_duplicate == OnDuplicate::Refuse {
             return Err(StockError::Duplicates(duplicates).into());

@@ -10,12 +10,13 @@ mod check;
 mod checkout;
 mod command;
 mod invoices;
+mod payload_index;
 mod records;
 mod snapshot;
 mod users;
 mod wallet;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use command::{Command, Outcome};
 pub use snapshot::Snapshot;
@@ -36,7 +37,7 @@ use shopbot_core::order::Order;
 use shopbot_core::outbox::{NewOutboxMessage, OutboxMessage, OutboxStatus};
 use shopbot_core::ports::Settings;
 use shopbot_core::stock::{StockCounts, StockUnit};
-use shopbot_core::text::{IdempotencyKey, Note, StockPayload};
+use shopbot_core::text::{IdempotencyKey, Note};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::User;
 use shopbot_core::wallet::{Balance, Hold, LedgerEntry};
@@ -67,8 +68,8 @@ pub struct State {
     units: BTreeMap<UnitId, StockUnit>,
     /// Available units per product, oldest first.
     available: BTreeMap<ProductId, BTreeSet<UnitId>>,
-    /// Every payload per product, for duplicate checks on import.
-    payloads: HashMap<ProductId, HashSet<StockPayload>>,
+    /// Every unit by payload, for duplicate checks on import.
+    payloads: payload_index::PayloadIndex,
     counts: BTreeMap<ProductId, StockCounts>,
     carts: BTreeMap<UserId, Cart>,
     orders: BTreeMap<OrderId, Order>,

@@ -96,10 +96,11 @@ impl State {
         state.users = snapshot.users.into_iter().map(|u| (u.id, u)).collect();
         state.categories = snapshot.categories.into_iter().map(|c| (c.id, c)).collect();
         state.products = snapshot.products.into_iter().map(|p| (p.id, p)).collect();
-        for unit in snapshot.units {
-            state.index_unit(&unit);
-            state.units.insert(unit.id, unit);
+        for unit in &snapshot.units {
+            state.index_unit(unit);
         }
+        // Ids arrive sorted, so the map is built in bulk rather than insert by insert.
+        state.units = snapshot.units.into_iter().map(|u| (u.id, u)).collect();
         state.carts = snapshot.carts.into_iter().map(|c| (c.user, c)).collect();
         for order in snapshot.orders {
             state
@@ -160,10 +161,7 @@ impl State {
 
     /// Adds a unit to the stock indexes (payloads, availability, counts).
     pub(super) fn index_unit(&mut self, unit: &StockUnit) {
-        self.payloads
-            .entry(unit.product)
-            .or_default()
-            .insert(unit.payload.clone());
+        self.payloads.insert(unit);
         let counts = self.counts.entry(unit.product).or_default();
         match unit.state {
             UnitState::Available => {

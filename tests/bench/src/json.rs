@@ -67,9 +67,27 @@ impl Scale {
     }
 }
 
-/// Runs every measurement in `dir`.
-pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
-    anchor(scale.anchor_ops, dir)?;
+/// The measurements, by the name `--only` takes.
+pub const PARTS: [&str; 4] = ["anchor", "checkout", "latency", "recovery"];
+
+/// Runs the measurements named in `parts` in `dir`.
+pub async fn run(scale: &Scale, dir: &Path, parts: &[&str]) -> Result<()> {
+    if parts.contains(&"anchor") {
+        anchor(scale.anchor_ops, dir)?;
+    }
+    if parts.contains(&"checkout") {
+        throughput(scale, dir).await?;
+    }
+    if parts.contains(&"latency") {
+        latency(scale, dir).await?;
+    }
+    if parts.contains(&"recovery") {
+        recovery(scale, dir).await?;
+    }
+    Ok(())
+}
+
+async fn throughput(scale: &Scale, dir: &Path) -> Result<()> {
     for (concurrency, total) in [(1, scale.checkouts_c1), (64, scale.checkouts_c64)] {
         let store = JsonStore::open(dir.join(format!("checkout-c{concurrency}"))).map_err(open)?;
         // Rounded up per buyer, so a few spare units.
@@ -81,6 +99,10 @@ pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
             run.fields(),
         ));
     }
+    Ok(())
+}
+
+async fn latency(scale: &Scale, dir: &Path) -> Result<()> {
     let mut p50 = Vec::new();
     for orders in [scale.small_orders, scale.large_orders] {
         let path = dir.join(format!("orders-{orders}"));
@@ -88,7 +110,7 @@ pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
         let shop = shop(Arc::new(JsonStore::open(&path).map_err(open)?));
         let run = checkouts(&shop, product, 1, scale.latency_samples).await?;
         let fields = run.fields();
-        p50.push(fields["p50_us"].as_u64().unwrap_or(0));
+        p50.push(fields.get("p50_us").and_then(|v| v.as_u64()).unwrap_or(0));
         emit(with(
             json!({"bench": "json_checkout_latency", "existing_orders": orders}),
             fields,
@@ -102,7 +124,7 @@ pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
             "ratio": (large as f64 / small.max(1) as f64 * 100.0).round() / 100.0,
         }));
     }
-    recovery(scale, dir).await
+    Ok(())
 }
 
 fn open(e: shopbot_storage_json::OpenError) -> Error {

@@ -2,8 +2,11 @@
 //! one JSON object per line.
 //!
 //! ```text
-//! cargo run --release -p shopbot-bench -- json [--quick] [--dir DIR]
+//! cargo run --release -p shopbot-bench -- json [--quick] [--dir DIR] [--only PART]…
 //! ```
+//!
+//! `--quick` runs in under a minute with the large stores scaled down; `--only` (anchor,
+//! checkout, latency, recovery) runs some measurements; `--dir` chooses the disk measured.
 
 mod json;
 mod report;
@@ -11,7 +14,8 @@ mod report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: shopbot-bench json [--quick] [--dir DIR]";
+const USAGE: &str =
+    "usage: shopbot-bench json [--quick] [--dir DIR] [--only anchor|checkout|latency|recovery]…";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,11 +44,19 @@ fn main() -> ExitCode {
 fn json_bench(args: &[String]) -> shopbot_core::Result<()> {
     let mut scale = json::Scale::full();
     let mut dir = None;
+    let mut only = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => scale = json::Scale::quick(),
             "--dir" => dir = args.next().map(PathBuf::from),
+            "--only" => match args
+                .next()
+                .and_then(|p| json::PARTS.iter().find(|k| *k == p))
+            {
+                Some(part) => only.push(*part),
+                None => return Err(shopbot_core::Error::invalid(USAGE)),
+            },
             other => return Err(shopbot_core::Error::invalid(format!("{other}? {USAGE}"))),
         }
     }
@@ -56,5 +68,10 @@ fn json_bench(args: &[String]) -> shopbot_core::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .build()
         .map_err(shopbot_core::Error::internal)?;
-    runtime.block_on(json::run(&scale, temp.path()))
+    let parts = if only.is_empty() {
+        &json::PARTS[..]
+    } else {
+        &only[..]
+    };
+    runtime.block_on(json::run(&scale, temp.path(), parts))
 }

@@ -3,6 +3,8 @@
 //! and the next worker carries on in the same directory. 50 kills by default;
 //! `SHOPBOT_KILL_ROUNDS=500` for a longer run.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};

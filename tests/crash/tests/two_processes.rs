@@ -1,6 +1,8 @@
 //! Two processes, one store: the second is refused with the holder's pid, and the first keeps
 //! working.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
+
 use std::process::Command;
 
 use shopbot_core::ids::UserId;
