@@ -1,6 +1,6 @@
 //! The one error type of shopbot's services and ports, with variants a person can act on.
 //!
-//! Each module keeps its own precise error; `From` impls here fold them into [`Error`]. Wording
+//! Each module keeps its own precise error; `From` impls here fold them into [`enum@Error`]. Wording
 //! for chats lives in the front ends; [`Error::Internal`] carries details for the log only.
 
 use std::fmt;

@@ -25,6 +25,8 @@ pub mod outbox;
 pub mod ports;
 pub mod services;
 pub mod stock;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod text;
 pub mod time;
 pub mod user;

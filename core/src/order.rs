@@ -75,15 +75,21 @@ pub struct CheckoutRequest {
 }
 
 impl CheckoutRequest {
-    /// What makes two requests with one key "the same": everything but the time.
+    /// What makes two requests with one key "the same": everything but the time, including
+    /// the invoice's due time, which follows from the time (a retry a second later is still
+    /// the same checkout).
     pub fn fingerprint(&self) -> Fingerprint {
+        let payment = match self.payment {
+            CheckoutPayment::Wallet => None,
+            CheckoutPayment::Invoice { tax, .. } => Some(tax),
+        };
         fingerprint(&(
             "checkout",
             self.user,
             self.cart_version,
             &self.lines,
             self.total,
-            self.payment,
+            payment,
         ))
     }
 }

@@ -215,6 +215,17 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the key has a prefix the shop keeps for keys it derives itself
+    /// ([`derived`](Self::derived)); callers may not choose such keys.
+    pub fn is_reserved(&self) -> bool {
+        Self::RESERVED_PREFIXES
+            .iter()
+            .any(|prefix| self.0.starts_with(prefix))
+    }
+
+    /// The prefixes of derived ledger keys.
+    pub const RESERVED_PREFIXES: [&'static str; 3] = ["checkout:", "invoice:", "refund:"];
 }
 
 impl fmt::Display for IdempotencyKey {
@@ -350,6 +361,8 @@ mod tests {
         assert!(IdempotencyKey::parse("").is_err());
         assert!(IdempotencyKey::parse(&"k".repeat(129)).is_err());
         assert_eq!(IdempotencyKey::derived("order", 42).as_str(), "order:42");
+        assert!(IdempotencyKey::derived("invoice", 7).is_reserved());
+        assert!(!IdempotencyKey::parse("tap:7").unwrap().is_reserved());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! All state lives in one [`engine::State`] behind one lock: a command is applied whole under
 //! the lock or not at all, which is what makes every storage invariant hold. Durability is
-//! [`durable`]'s job: a command is answered only once its journal record is on disk.
+//! the journal's job: a command is answered only once its journal record is on disk.
 
 #![warn(missing_docs)]
 

@@ -2,4 +2,4 @@
 
 mod action;
 
-pub use action::{Action, ActionError};
+pub use action::{Action, ActionError, MAX_ENCODED_LEN};

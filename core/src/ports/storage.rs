@@ -18,7 +18,15 @@
 //!   may see effects that are not durable yet (their commands' callers are still waiting), so
 //!   a query never acknowledges a commit, with one exception: [`Storage::checkout_by_key`]
 //!   returns only durable orders, because callers hand its order to the buyer.
-//! * **Time.** Backends never read a clock; every time comes in the request.
+//! * **Time.** Backends never read a clock; every time comes in the request. A final invoice's
+//!   `closed_at` is the time of the event that closed it; a new outbox message is due at once,
+//!   and a claimed one is due again exactly at its lease's end.
+//! * **Refusals leave no trace.** A refused command writes nothing, not even its idempotency
+//!   key: the same key may be used again.
+//! * **Derived records.** A wallet checkout's `Charge` names its order; a wallet-paid
+//!   invoice's `Charge` names its invoice. Ledger keys the store derives (`checkout:…`,
+//!   `invoice:…`, `refund:…`) share the ledger's key space, which is why services refuse
+//!   callers' keys with those prefixes.
 //!
 //! The conformance suite (`shopbot_core::testkit`, feature `testkit`) checks all of this.
 

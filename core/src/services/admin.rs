@@ -243,6 +243,7 @@ impl AdminService {
         key: IdempotencyKey,
     ) -> Result<LedgerEntry> {
         let staff = self.context.staff(actor, Permission::AdjustWallets).await?;
+        super::wallet::reject_reserved(&key)?;
         let currency = self.context.config.prices.currency;
         if amount.currency != currency {
             return Err(Error::invalid(format!("wallets hold {currency}")));

@@ -90,6 +90,7 @@ impl WalletService {
         op: LedgerOp,
         note: Option<Note>,
     ) -> Result<LedgerEntry> {
+        reject_reserved(&key)?;
         let currency = self.context.config.prices.currency;
         if op.currency(None).is_some_and(|c| c != currency) {
             return Err(Error::invalid(format!("the wallet holds {currency}")));
@@ -103,4 +104,16 @@ impl WalletService {
         };
         self.context.storage.post_ledger_entry(request, None).await
     }
+}
+
+/// Refuses a caller's key in a namespace the shop derives keys in, so a caller's entry can
+/// never block a payment's or a refund's.
+pub(super) fn reject_reserved(key: &IdempotencyKey) -> Result<()> {
+    if key.is_reserved() {
+        let reserved = IdempotencyKey::RESERVED_PREFIXES.join(", ");
+        return Err(Error::invalid(format!(
+            "idempotency keys may not start with {reserved}"
+        )));
+    }
+    Ok(())
 }
