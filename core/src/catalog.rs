@@ -99,9 +99,9 @@ pub struct NewCategory {
     pub at: Timestamp,
 }
 
-/// A request to create a product. Validated by the catalog service.
+/// A product as staff describe it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewProduct {
+pub struct ProductDraft {
     /// The shelf, if any.
     pub category: Option<CategoryId>,
     /// The name.
@@ -116,6 +116,13 @@ pub struct NewProduct {
     pub hidden: bool,
     /// An optional picture.
     pub image: Option<ImageRef>,
+}
+
+/// A request to create a product, as validated by the admin service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewProduct {
+    /// The product.
+    pub draft: ProductDraft,
     /// When.
     pub at: Timestamp,
 }

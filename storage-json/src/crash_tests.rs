@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use shopbot_core::catalog::ProductKind;
+use shopbot_core::catalog::{ProductDraft, ProductKind};
 use shopbot_core::ids::UserId;
 use shopbot_core::money::{Currency, Money};
 use shopbot_core::order::Order;
 use shopbot_core::ports::{Clock, Page, Storage};
-use shopbot_core::services::{PayWith, ProductDraft, Shop, ShopConfig};
+use shopbot_core::services::{PayWith, Shop, ShopConfig};
 use shopbot_core::stock::OnDuplicate;
 use shopbot_core::text::{Description, IdempotencyKey, PersonName, ProductName, Quantity};
 use shopbot_core::time::Timestamp;

@@ -1,36 +1,17 @@
 use super::Context;
 use crate::audit::AuditEntry;
 use crate::catalog::{
-    Category, NewCategory, NewProduct, Product, ProductFilter, ProductKind, ProductPatch,
+    Category, NewCategory, NewProduct, Product, ProductDraft, ProductFilter, ProductPatch,
 };
 use crate::error::{Error, Forbidden, Result};
-use crate::ids::{CategoryId, OrderId, ProductId, UserId};
+use crate::ids::{OrderId, ProductId, UserId};
 use crate::money::Money;
 use crate::order::{Order, OrderFilter, RefundRequest};
 use crate::ports::{Page, Settings};
 use crate::stock::{self, ImportReport, OnDuplicate, StockCounts, StockImport, StockLine};
-use crate::text::{CategoryName, Description, IdempotencyKey, ImageRef, Note, ProductName};
+use crate::text::{CategoryName, IdempotencyKey, Note};
 use crate::user::{Permission, Role, User};
 use crate::wallet::{Balance, LedgerEntry, LedgerOp, LedgerRequest};
-
-/// A product as staff describe it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductDraft {
-    /// The shelf, if any.
-    pub category: Option<CategoryId>,
-    /// The name.
-    pub name: ProductName,
-    /// The description.
-    pub description: Description,
-    /// The kind.
-    pub kind: ProductKind,
-    /// The price of one item.
-    pub price: Money,
-    /// Whether it starts hidden.
-    pub hidden: bool,
-    /// An optional picture.
-    pub image: Option<ImageRef>,
-}
 
 /// Running the shop. Every method takes the acting user and checks their permission first;
 /// every change is written to the audit log in the same atomic command.
@@ -81,13 +62,7 @@ impl AdminService {
             ),
         );
         let new = NewProduct {
-            category: draft.category,
-            name: draft.name,
-            description: draft.description,
-            kind: draft.kind,
-            price: draft.price,
-            hidden: draft.hidden,
-            image: draft.image,
+            draft,
             at: audit.at,
         };
         self.context.storage.create_product(new, audit).await

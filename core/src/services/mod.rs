@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use admin::AdminService;
-pub use admin::ProductDraft;
 pub use cart::CartService;
 pub use catalog::CatalogService;
 pub use checkout::{CheckoutService, PayWith};

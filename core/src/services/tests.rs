@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::catalog::ProductKind;
+use crate::catalog::{ProductDraft, ProductKind};
 use crate::error::{Error, Forbidden};
 use crate::ids::{InvoiceId, OrderId};
 use crate::invoice::{Invoice, InvoiceEvent, InvoicePurpose, InvoiceStatus, TaxRate, Totals};

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::ManualClock;
 use crate::audit::AuditEntry;
 use crate::cart::Cart;
+use crate::catalog::ProductDraft;
 use crate::catalog::{Category, Product, ProductFilter, ProductKind};
 use crate::ids::{ProductId, UserId};
 use crate::invoice::{Invoice, InvoiceFilter};
@@ -18,7 +19,7 @@ use crate::money::{Currency, Money};
 use crate::order::{self, CheckoutPayment, CheckoutRequest, Order, OrderFilter};
 use crate::outbox::{OutboxClaim, OutboxMessage};
 use crate::ports::{Page, Settings, Storage};
-use crate::services::{PayWith, ProductDraft, Shop, ShopConfig};
+use crate::services::{PayWith, Shop, ShopConfig};
 use crate::stock::{OnDuplicate, StockCounts};
 use crate::text::{
     CategoryName, Description, IdempotencyKey, Note, PersonName, ProductName, Quantity,

@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use shopbot_core::Result;
-use shopbot_core::catalog::ProductKind;
+use shopbot_core::catalog::{ProductDraft, ProductKind};
 use shopbot_core::ids::UserId;
 use shopbot_core::money::{Currency, Money};
 use shopbot_core::ports::SystemClock;
-use shopbot_core::services::{PayWith, ProductDraft, Shop, ShopConfig};
+use shopbot_core::services::{PayWith, Shop, ShopConfig};
 use shopbot_core::stock::OnDuplicate;
 use shopbot_core::text::{
     CategoryName, Description, IdempotencyKey, Note, PersonName, ProductName, Quantity,

@@ -47,17 +47,18 @@ impl State {
         new: NewProduct,
         audit: AuditRecord,
     ) -> Result<Product, Error> {
-        self.require_category(new.category)?;
+        let draft = new.draft;
+        self.require_category(draft.category)?;
         self.next.product += 1;
         let product = Product {
             id: ProductId(self.next.product),
-            category: new.category,
-            name: new.name,
-            description: new.description,
-            kind: new.kind,
-            price: new.price,
-            hidden: new.hidden,
-            image: new.image,
+            category: draft.category,
+            name: draft.name,
+            description: draft.description,
+            kind: draft.kind,
+            price: draft.price,
+            hidden: draft.hidden,
+            image: draft.image,
             created_at: new.at,
         };
         self.products.insert(product.id, product.clone());

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shopbot_core::catalog::ProductKind;
+use shopbot_core::catalog::{ProductDraft, ProductKind};
 use shopbot_core::ids::{ProductId, UserId};
 use shopbot_core::money::{Currency, Money};
 use shopbot_core::ports::{Storage, SystemClock};
-use shopbot_core::services::{PayWith, ProductDraft, Shop, ShopConfig};
+use shopbot_core::services::{PayWith, Shop, ShopConfig};
 use shopbot_core::stock::{MAX_IMPORT_LINES, OnDuplicate};
 use shopbot_core::text::{Description, IdempotencyKey, Note, PersonName, ProductName, Quantity};
 use shopbot_core::user::UserProfile;

@@ -7,11 +7,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use shopbot_core::catalog::ProductKind;
+use shopbot_core::catalog::{ProductDraft, ProductKind};
 use shopbot_core::ids::ProductId;
 use shopbot_core::money::{Currency, Money};
 use shopbot_core::ports::SystemClock;
-use shopbot_core::services::{PayWith, ProductDraft, Shop, ShopConfig};
+use shopbot_core::services::{PayWith, Shop, ShopConfig};
 use shopbot_core::stock::OnDuplicate;
 use shopbot_core::text::{Description, IdempotencyKey, PersonName, ProductName, Quantity};
 use shopbot_core::user::UserProfile;
