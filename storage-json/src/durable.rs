@@ -53,7 +53,7 @@ pub(crate) struct Durable {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
     options: Options,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
     progress: watch::Sender<Progress>,
     committer: Mutex<Option<JoinHandle<()>>>,
     journal_bytes: AtomicU64,
@@ -196,7 +196,7 @@ impl Durable {
                 dir: dir.to_path_buf(),
                 fs,
                 options,
-                jobs: Mutex::new(jobs),
+                jobs,
                 progress,
                 committer: Mutex::new(Some(handle)),
                 journal_bytes: AtomicU64::new(journal_bytes),
@@ -222,11 +222,8 @@ impl Durable {
     }
 
     fn send(&self, job: Job) -> Result<(), Error> {
-        let jobs = self
-            .jobs
-            .lock()
-            .map_err(|_| Error::internal_msg("journal channel lock poisoned"))?;
-        jobs.send(job)
+        self.jobs
+            .send(job)
             .map_err(|_| Error::internal_msg("the journal writer has stopped"))
     }
 

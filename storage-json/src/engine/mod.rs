@@ -128,7 +128,7 @@ impl State {
     }
 }
 
-/// A window of `items` (newest first when `newest_first`) for a page.
+/// The items of one page: skip `offset`, take at most `limit`.
 fn page_of<'a, T: Clone + 'a, I>(items: I, offset: usize, limit: usize) -> Vec<T>
 where
     I: Iterator<Item = &'a T>,
