@@ -44,7 +44,7 @@ impl AdminService {
         let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
         let audit = self
             .context
-            .audit(&staff, format!("create category {name:?}"));
+            .audit(&staff, format!("create category {:?}", name.as_str()));
         let new = NewCategory { name, at: audit.at };
         self.context.storage.create_category(new, audit).await
     }

@@ -173,29 +173,50 @@ async fn stocked_shop(
     buyers: usize,
     units: usize,
 ) -> Result<(Shop, ProductId)> {
+    let (shop, products) = stocked_shop_with(store, buyers, 1, units).await?;
+    let product = products
+        .first()
+        .copied()
+        .ok_or_else(|| Error::internal_msg("no product"))?;
+    Ok((shop, product))
+}
+
+/// A shop with `products` products sharing `units` keys between them, and `buyers` funded
+/// customers.
+pub async fn stocked_shop_with(
+    store: Arc<dyn Storage>,
+    buyers: usize,
+    products: usize,
+    units: usize,
+) -> Result<(Shop, Vec<ProductId>)> {
     let shop = shop(store);
     let admin = shop.admin();
     shop.greet(profile(OWNER)).await?;
-    let draft = ProductDraft {
-        category: None,
-        name: ProductName::parse("Benchmark key")?,
-        description: Description::parse("")?,
-        kind: ProductKind::Key,
-        price: Money::new(100, Currency::USD),
-        hidden: false,
-        image: None,
-    };
-    let product = admin.create_product(OWNER, draft).await?.id;
-    let mut imported = 0;
-    while imported < units {
-        let chunk = (units - imported).min(MAX_IMPORT_LINES);
-        let text: String = (imported..imported + chunk)
-            .map(|i| format!("KEY-{i:08}\n"))
-            .collect();
-        admin
-            .import_stock_text(OWNER, product, &text, OnDuplicate::Refuse)
-            .await?;
-        imported += chunk;
+    let mut ids = Vec::with_capacity(products);
+    for p in 0..products.max(1) {
+        let draft = ProductDraft {
+            category: None,
+            name: ProductName::parse(&format!("Benchmark key {p}"))?,
+            description: Description::parse("")?,
+            kind: ProductKind::Key,
+            price: Money::new(100, Currency::USD),
+            hidden: false,
+            image: None,
+        };
+        let product = admin.create_product(OWNER, draft).await?.id;
+        let share = units.div_ceil(products.max(1));
+        let mut imported = 0;
+        while imported < share {
+            let chunk = (share - imported).min(MAX_IMPORT_LINES);
+            let text: String = (imported..imported + chunk)
+                .map(|i| format!("KEY-{p}-{i:08}\n"))
+                .collect();
+            admin
+                .import_stock_text(OWNER, product, &text, OnDuplicate::Refuse)
+                .await?;
+            imported += chunk;
+        }
+        ids.push(product);
     }
     for b in 0..buyers {
         shop.greet(profile(buyer(b))).await?;
@@ -205,7 +226,7 @@ async fn stocked_shop(
             .adjust_wallet(OWNER, buyer(b), credit, Note::parse("bench")?, key)
             .await?;
     }
-    Ok((shop, product))
+    Ok((shop, ids))
 }
 
 fn profile(id: UserId) -> UserProfile {
@@ -222,11 +243,25 @@ async fn checkouts(
     concurrency: usize,
     total: usize,
 ) -> Result<Throughput> {
+    checkouts_on(shop, &[product], concurrency, total).await
+}
+
+/// `total` checkouts by `concurrency` buyers at once; buyer `b` buys `products[b % len]`.
+pub async fn checkouts_on(
+    shop: &Shop,
+    products: &[ProductId],
+    concurrency: usize,
+    total: usize,
+) -> Result<Throughput> {
     let per_buyer = total.div_ceil(concurrency);
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for b in 0..concurrency {
         let shop = shop.clone();
+        let product = products
+            .get(b % products.len().max(1))
+            .copied()
+            .ok_or_else(|| Error::internal_msg("no product"))?;
         tasks.spawn(async move {
             let mut latencies = Vec::with_capacity(per_buyer);
             for i in 0..per_buyer {

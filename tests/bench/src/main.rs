@@ -3,24 +3,30 @@
 //!
 //! ```text
 //! cargo run --release -p shopbot-bench -- json [--quick] [--dir DIR] [--only PART]…
+//! cargo run --release -p shopbot-bench -- pg [--quick]
 //! ```
+//!
+//! `pg` uses the PostgreSQL server named by `DATABASE_URL` (default the local one), creating
+//! and dropping its own databases.
 //!
 //! `--quick` runs in under a minute with the large stores scaled down; `--only` (anchor,
 //! checkout, latency, recovery) runs some measurements; `--dir` chooses the disk measured.
 
 mod json;
+mod pg;
 mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: shopbot-bench json [--quick] [--dir DIR] [--only anchor|checkout|latency|recovery]…";
+const USAGE: &str = "usage: shopbot-bench json [--quick] [--dir DIR] \
+                     [--only anchor|checkout|latency|recovery]… | pg [--quick]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("json") => json_bench(args.get(1..).unwrap_or_default()),
+        Some("pg") => pg_bench(args.get(1..).unwrap_or_default()),
         Some("json-open") => match args.get(1..5) {
             Some([path, units, orders, journal]) => {
                 json::open_and_report(&PathBuf::from(path), units, orders, journal)
@@ -74,4 +80,18 @@ fn json_bench(args: &[String]) -> shopbot_core::Result<()> {
         &only[..]
     };
     runtime.block_on(json::run(&scale, temp.path(), parts))
+}
+
+fn pg_bench(args: &[String]) -> shopbot_core::Result<()> {
+    let scale = match args {
+        [] => pg::Scale::full(),
+        [quick] if quick == "--quick" => pg::Scale::quick(),
+        _ => return Err(shopbot_core::Error::invalid(USAGE)),
+    };
+    let temp = tempfile::tempdir().map_err(shopbot_core::Error::internal)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(shopbot_core::Error::internal)?;
+    runtime.block_on(pg::run(&scale, temp.path()))
 }

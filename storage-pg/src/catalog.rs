@@ -1,0 +1,313 @@
+//! Categories, products, stock units and carts.
+
+use std::collections::HashSet;
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use shopbot_core::Error;
+use shopbot_core::audit::AuditRecord;
+use shopbot_core::cart::{Cart, CartEdit, CartLine};
+use shopbot_core::catalog::{
+    Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
+};
+use shopbot_core::ids::{CategoryId, ProductId, UserId};
+use shopbot_core::stock::{self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport};
+use shopbot_core::text::StockPayload;
+
+use crate::convert::to_db;
+use crate::error::Attempt;
+use crate::rows::{self, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
+use crate::users::write_audit;
+
+pub(crate) async fn create_category(
+    conn: &mut PgConnection,
+    new: &NewCategory,
+    audit: &AuditRecord,
+) -> Attempt<Category> {
+    let taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM categories WHERE lower(name) = lower($1))",
+    )
+    .bind(new.name.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if taken {
+        let message = format!("a category named {:?} exists", new.name.as_str());
+        return Err(Error::Conflict(message).into());
+    }
+    let sql = format!(
+        "INSERT INTO categories (name, created_at) VALUES ($1, $2) RETURNING {CATEGORY_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new.name.as_str())
+        .bind(to_db(new.at))
+        .fetch_one(&mut *conn)
+        .await?;
+    write_audit(conn, Some(audit)).await?;
+    Ok(rows::category(&row)?)
+}
+
+pub(crate) async fn categories(conn: &mut PgConnection) -> Attempt<Vec<Category>> {
+    let sql = format!("SELECT {CATEGORY_COLUMNS} FROM categories ORDER BY id");
+    let found = sqlx::query(&sql).fetch_all(conn).await?;
+    Ok(found.iter().map(rows::category).collect::<Result<_, _>>()?)
+}
+
+async fn require_category(conn: &mut PgConnection, id: Option<CategoryId>) -> Attempt<()> {
+    let Some(id) = id else {
+        return Ok(());
+    };
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM categories WHERE id = $1)")
+        .bind(id.0)
+        .fetch_one(conn)
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::not_found("category", id).into())
+    }
+}
+
+pub(crate) async fn create_product(
+    conn: &mut PgConnection,
+    new: &NewProduct,
+    audit: &AuditRecord,
+) -> Attempt<Product> {
+    let d = &new.draft;
+    require_category(conn, d.category).await?;
+    let sql = format!(
+        "INSERT INTO products (category_id, name, description, kind, price_minor, currency, \
+         hidden, image, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING {PRODUCT_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(d.category.map(|c| c.0))
+        .bind(d.name.as_str())
+        .bind(d.description.as_str())
+        .bind(d.kind.as_str())
+        .bind(d.price.minor)
+        .bind(d.price.currency.code())
+        .bind(d.hidden)
+        .bind(d.image.as_ref().map(|i| i.as_str()))
+        .bind(to_db(new.at))
+        .fetch_one(&mut *conn)
+        .await?;
+    write_audit(conn, Some(audit)).await?;
+    Ok(rows::product(&row)?)
+}
+
+/// A product, locked against changes until the transaction ends.
+pub(crate) async fn product_for_update(
+    conn: &mut PgConnection,
+    id: ProductId,
+) -> Attempt<Option<Product>> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1 FOR UPDATE");
+    let row = sqlx::query(&sql).bind(id.0).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(rows::product).transpose()?)
+}
+
+pub(crate) async fn update_product(
+    conn: &mut PgConnection,
+    id: ProductId,
+    patch: &ProductPatch,
+    audit: &AuditRecord,
+) -> Attempt<Product> {
+    if let Some(category) = patch.category {
+        require_category(conn, category).await?;
+    }
+    let mut product = product_for_update(conn, id)
+        .await?
+        .ok_or_else(|| Error::not_found("product", id))?;
+    if let Some(price) = patch.price
+        && price.currency != product.price.currency
+    {
+        let message = format!("product {id} is priced in {}", product.price.currency);
+        return Err(Error::invalid(message).into());
+    }
+    patch.apply_to(&mut product);
+    sqlx::query(
+        "UPDATE products SET category_id = $2, name = $3, description = $4, price_minor = $5, \
+         hidden = $6, image = $7 WHERE id = $1",
+    )
+    .bind(id.0)
+    .bind(product.category.map(|c| c.0))
+    .bind(product.name.as_str())
+    .bind(product.description.as_str())
+    .bind(product.price.minor)
+    .bind(product.hidden)
+    .bind(product.image.as_ref().map(|i| i.as_str()))
+    .execute(&mut *conn)
+    .await?;
+    write_audit(conn, Some(audit)).await?;
+    Ok(product)
+}
+
+pub(crate) async fn product(conn: &mut PgConnection, id: ProductId) -> Attempt<Option<Product>> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id.0).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(rows::product).transpose()?)
+}
+
+/// Products by id, locked against price and visibility changes until the transaction ends.
+pub(crate) async fn products_for_share(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Attempt<Vec<Product>> {
+    let sql =
+        format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ANY($1) ORDER BY id FOR SHARE");
+    let found = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
+    Ok(found.iter().map(rows::product).collect::<Result<_, _>>()?)
+}
+
+pub(crate) async fn products(
+    conn: &mut PgConnection,
+    filter: ProductFilter,
+) -> Attempt<Vec<Product>> {
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products \
+         WHERE ($1 OR NOT hidden) AND ($2::BIGINT IS NULL OR category_id = $2) ORDER BY id"
+    );
+    let found = sqlx::query(&sql)
+        .bind(filter.include_hidden)
+        .bind(filter.category.map(|c| c.0))
+        .fetch_all(conn)
+        .await?;
+    Ok(found.iter().map(rows::product).collect::<Result<_, _>>()?)
+}
+
+pub(crate) async fn import_stock(
+    conn: &mut PgConnection,
+    import: &StockImport,
+    audit: &AuditRecord,
+) -> Attempt<ImportReport> {
+    // The lock serializes imports of one product, so the duplicate check below is exact.
+    let product = product_for_update(conn, import.product)
+        .await?
+        .ok_or_else(|| Error::not_found("product", import.product))?;
+    if !product.kind.uses_stock() {
+        let message = format!("product {} is a service and keeps no stock", product.id);
+        return Err(Error::invalid(message).into());
+    }
+    if import.lines.is_empty() {
+        return Err(StockError::Empty.into());
+    }
+    let payloads: Vec<&str> = import.lines.iter().map(|l| l.payload.as_str()).collect();
+    let existing: HashSet<String> = sqlx::query_scalar(
+        "SELECT payload FROM stock_units WHERE product_id = $1 AND payload = ANY($2)",
+    )
+    .bind(import.product.0)
+    .bind(&payloads)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let duplicates = stock::find_duplicates(&import.lines, |p: &StockPayload| {
+        existing.contains(p.as_str())
+    });
+    if !duplicates.is_empty() && import.on_duplicate == OnDuplicate::Refuse {
+        return Err(StockError::Duplicates(duplicates).into());
+    }
+    let skip: HashSet<usize> = duplicates.iter().map(|d| d.line).collect();
+    let fresh: Vec<&str> = import
+        .lines
+        .iter()
+        .filter(|l| !skip.contains(&l.line))
+        .map(|l| l.payload.as_str())
+        .collect();
+    sqlx::query(
+        "INSERT INTO stock_units (product_id, payload, state, added_at) \
+         SELECT $1, payload, 'available', $3 FROM UNNEST($2::TEXT[]) WITH ORDINALITY AS t(payload, n) \
+         ORDER BY n",
+    )
+    .bind(import.product.0)
+    .bind(&fresh)
+    .bind(to_db(import.at))
+    .execute(&mut *conn)
+    .await?;
+    write_audit(conn, Some(audit)).await?;
+    Ok(ImportReport {
+        added: fresh.len(),
+        skipped: duplicates,
+    })
+}
+
+pub(crate) async fn stock_counts(
+    conn: &mut PgConnection,
+    product: ProductId,
+) -> Attempt<StockCounts> {
+    let (available, reserved, sold): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'available'), \
+                count(*) FILTER (WHERE state = 'reserved'), \
+                count(*) FILTER (WHERE state = 'sold') \
+         FROM stock_units WHERE product_id = $1",
+    )
+    .bind(product.0)
+    .fetch_one(conn)
+    .await?;
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
+    Ok(StockCounts {
+        available: count(available),
+        reserved: count(reserved),
+        sold: count(sold),
+    })
+}
+
+pub(crate) async fn cart(conn: &mut PgConnection, user: UserId) -> Attempt<Cart> {
+    let row: Option<(i64, Json<Vec<CartLine>>)> =
+        sqlx::query_as("SELECT version, lines FROM carts WHERE user_id = $1")
+            .bind(user.0)
+            .fetch_optional(conn)
+            .await?;
+    Ok(to_cart(user, row))
+}
+
+/// The user's cart, locked until the transaction ends (created empty if missing).
+pub(crate) async fn cart_for_update(conn: &mut PgConnection, user: UserId) -> Attempt<Cart> {
+    sqlx::query(
+        "INSERT INTO carts (user_id, version, lines) VALUES ($1, 0, '[]') \
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(user.0)
+    .execute(&mut *conn)
+    .await?;
+    let row: Option<(i64, Json<Vec<CartLine>>)> =
+        sqlx::query_as("SELECT version, lines FROM carts WHERE user_id = $1 FOR UPDATE")
+            .bind(user.0)
+            .fetch_optional(conn)
+            .await?;
+    Ok(to_cart(user, row))
+}
+
+fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
+    match row {
+        Some((version, Json(lines))) => Cart {
+            user,
+            lines,
+            version: u64::try_from(version).unwrap_or_default(),
+        },
+        None => Cart::empty(user),
+    }
+}
+
+pub(crate) async fn save_cart(conn: &mut PgConnection, cart: &Cart) -> Attempt<()> {
+    let version = i64::try_from(cart.version).map_err(Error::internal)?;
+    sqlx::query("UPDATE carts SET version = $2, lines = $3 WHERE user_id = $1")
+        .bind(cart.user.0)
+        .bind(version)
+        .bind(Json(&cart.lines))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn edit_cart(
+    conn: &mut PgConnection,
+    user: UserId,
+    edit: CartEdit,
+) -> Attempt<Cart> {
+    crate::users::require(conn, user).await?;
+    let mut cart = cart_for_update(conn, user).await?;
+    cart.apply(edit)?;
+    save_cart(conn, &cart).await?;
+    Ok(cart)
+}

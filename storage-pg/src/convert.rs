@@ -1,0 +1,29 @@
+//! Conversions between database values and core types.
+
+use shopbot_core::Error;
+use shopbot_core::money::{Currency, Money};
+use shopbot_core::time::Timestamp;
+use time::OffsetDateTime;
+
+/// A core timestamp as a database time.
+pub(crate) fn to_db(t: Timestamp) -> OffsetDateTime {
+    let nanos = i128::from(t.0) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A database time as a core timestamp (millisecond precision, as written).
+pub(crate) fn from_db(t: OffsetDateTime) -> Timestamp {
+    let millis = t.unix_timestamp_nanos() / 1_000_000;
+    Timestamp(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// Money from its columns.
+pub(crate) fn money(minor: i64, currency: &str) -> Result<Money, Error> {
+    let currency = Currency::parse(currency).map_err(|e| Error::internal_msg(e.to_string()))?;
+    Ok(Money::new(minor, currency))
+}
+
+/// A value stored as text that must parse back.
+pub(crate) fn parsed<T, E: std::fmt::Display>(value: Result<T, E>, what: &str) -> Result<T, Error> {
+    value.map_err(|e| Error::internal_msg(format!("stored {what} does not parse: {e}")))
+}

@@ -1,0 +1,209 @@
+//! # shopbot-storage-pg
+//!
+//! shopbot's PostgreSQL store, for operators who run several bot instances on one database.
+//! Every storage command is one transaction; the schema itself holds the invariants (balances
+//! that cannot go negative, one order per unit, unique idempotency keys and payment charges),
+//! so even a bug in a caller cannot break them. Migrations are embedded and applied at start
+//! under an advisory lock.
+//!
+//! Several instances may share one database: [`Leader`] elects the one that runs background
+//! jobs, with epochs that fence a deposed leader's late writes, and
+//! [`PgStore::mark_update_processed`] makes a redelivered messenger update count once.
+
+#![warn(missing_docs)]
+
+mod catalog;
+mod checkout;
+mod convert;
+mod error;
+mod invoices;
+mod leader;
+mod records;
+mod rows;
+mod storage;
+mod users;
+mod wallet;
+
+use std::time::Duration;
+
+use sqlx::ConnectOptions;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use shopbot_core::time::Timestamp;
+use shopbot_core::{Error, Result};
+
+pub use leader::{Fenced, Leader};
+
+/// The embedded migrations (`storage-pg/migrations/`).
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// Connection pool settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgOptions {
+    /// The most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a command waits for a free connection before it fails.
+    pub acquire_timeout: Duration,
+    /// How long one statement may run before the server cancels it.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the store could not be opened. Each says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum PgOpenError {
+    /// The URL is not a PostgreSQL URL.
+    #[error("`{url}` is not a PostgreSQL URL ({reason}); use postgres://user@host:port/database")]
+    Url {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server could not be reached or refused the connection.
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(sqlx::Error),
+    /// The database was migrated by a newer shopbot.
+    #[error(
+        "the database schema has migration {0}, which this shopbot does not know: it was \
+         upgraded by a newer shopbot; upgrade this one to use it"
+    )]
+    NewerSchema(i64),
+    /// A migration failed.
+    #[error("migrating the database failed: {0}")]
+    Migrate(MigrateError),
+}
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    options: PgConnectOptions,
+}
+
+/// How many times a transaction that lost a race (serialization failure, deadlock, a twin's
+/// unique key) is run again before giving up.
+const ATTEMPTS: usize = 8;
+
+impl PgStore {
+    /// Connects with default pool settings and brings the schema up to date.
+    pub async fn connect(url: &str) -> std::result::Result<Self, PgOpenError> {
+        PgStore::connect_with(url, PgOptions::default()).await
+    }
+
+    /// Connects with `options` and brings the schema up to date. Several instances may start
+    /// at once: migrations run under an advisory lock, each in its own transaction.
+    pub async fn connect_with(
+        url: &str,
+        options: PgOptions,
+    ) -> std::result::Result<Self, PgOpenError> {
+        let connect: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| PgOpenError::Url {
+            url: redact(url),
+            reason: e.to_string(),
+        })?;
+        let timeout = options.statement_timeout.as_millis().to_string();
+        let connect = connect
+            .options([("statement_timeout", timeout.as_str())])
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.clone())
+            .await
+            .map_err(PgOpenError::Connect)?;
+        match MIGRATOR.run(&pool).await {
+            Ok(()) => {}
+            Err(MigrateError::VersionMissing(version)) => {
+                return Err(PgOpenError::NewerSchema(version));
+            }
+            Err(e) => return Err(PgOpenError::Migrate(e)),
+        }
+        Ok(PgStore {
+            pool,
+            options: connect,
+        })
+    }
+
+    /// The connection pool, for tools that need SQL of their own (backups, checks).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Whether the database answers.
+    pub async fn health(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(Error::internal)
+    }
+
+    /// Records that a messenger update was handled. True the first time for `update_id`,
+    /// false for every redelivery, across all instances sharing the database.
+    pub async fn mark_update_processed(&self, update_id: i64, at: Timestamp) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO processed_updates (update_id, processed_at) VALUES ($1, $2) \
+             ON CONFLICT (update_id) DO NOTHING",
+        )
+        .bind(update_id)
+        .bind(convert::to_db(at))
+        .execute(&self.pool)
+        .await
+        .map_err(Error::internal)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Closes the pool, waiting for connections in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A URL with any password replaced, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = url.get(scheme + 3..at).unwrap_or_default();
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!(
+                "{}{}:***{}",
+                url.get(..scheme + 3).unwrap_or_default(),
+                user,
+                url.get(at..).unwrap_or_default()
+            )
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("database", &self.options.get_database())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_a_message() {
+        assert_eq!(
+            redact("postgres://bob:s3cret@db:5432/shop"),
+            "postgres://bob:***@db:5432/shop"
+        );
+        assert_eq!(redact("postgres://db/shop"), "postgres://db/shop");
+    }
+}

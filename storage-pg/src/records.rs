@@ -1,0 +1,160 @@
+//! Dialogues, the outbox and the audit log.
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use shopbot_core::Error;
+use shopbot_core::audit::AuditEntry;
+use shopbot_core::dialogue::{Dialogue, MAX_STATE_BYTES};
+use shopbot_core::ids::{ChatId, OutboxId, UserId};
+use shopbot_core::outbox::{DeliveryOutcome, NewOutboxMessage, OutboxClaim, OutboxMessage};
+use shopbot_core::ports::Page;
+use shopbot_core::time::Timestamp;
+
+use crate::convert::to_db;
+use crate::error::Attempt;
+use crate::rows::{self, OUTBOX_COLUMNS};
+
+/// A page's limit and offset as SQL integers.
+pub(crate) fn window(page: Page) -> (i64, i64) {
+    let limit = i64::try_from(page.effective_limit()).unwrap_or(i64::MAX);
+    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+    (limit, offset)
+}
+
+pub(crate) async fn dialogue(
+    conn: &mut PgConnection,
+    chat: ChatId,
+    user: UserId,
+    now: Timestamp,
+) -> Attempt<Option<Dialogue>> {
+    let row = sqlx::query(
+        "SELECT chat_id, user_id, state, expires_at FROM dialogues \
+         WHERE chat_id = $1 AND user_id = $2 AND expires_at > $3",
+    )
+    .bind(chat.0)
+    .bind(user.0)
+    .bind(to_db(now))
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(rows::dialogue).transpose()?)
+}
+
+pub(crate) async fn save_dialogue(conn: &mut PgConnection, dialogue: &Dialogue) -> Attempt<()> {
+    if dialogue.state.len() > MAX_STATE_BYTES {
+        let message = format!("dialogue state is over {MAX_STATE_BYTES} bytes");
+        return Err(Error::invalid(message).into());
+    }
+    sqlx::query(
+        "INSERT INTO dialogues (chat_id, user_id, state, expires_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (chat_id, user_id) \
+         DO UPDATE SET state = EXCLUDED.state, expires_at = EXCLUDED.expires_at",
+    )
+    .bind(dialogue.chat.0)
+    .bind(dialogue.user.0)
+    .bind(&dialogue.state)
+    .bind(to_db(dialogue.expires_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn clear_dialogue(
+    conn: &mut PgConnection,
+    chat: ChatId,
+    user: UserId,
+) -> Attempt<()> {
+    sqlx::query("DELETE FROM dialogues WHERE chat_id = $1 AND user_id = $2")
+        .bind(chat.0)
+        .bind(user.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues a message in the caller's transaction.
+pub(crate) async fn queue(
+    conn: &mut PgConnection,
+    message: &NewOutboxMessage,
+    at: Timestamp,
+) -> Attempt<()> {
+    sqlx::query(
+        "INSERT INTO outbox (user_id, body, status, attempts, not_before, created_at) \
+         VALUES ($1, $2, 'pending', 0, $3, $3)",
+    )
+    .bind(message.user.0)
+    .bind(Json(&message.body))
+    .bind(to_db(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Claims due messages; `SKIP LOCKED` keeps two workers from ever taking the same one.
+pub(crate) async fn claim(
+    conn: &mut PgConnection,
+    claim: &OutboxClaim,
+) -> Attempt<Vec<OutboxMessage>> {
+    let sql = format!(
+        "WITH due AS MATERIALIZED ( \
+             SELECT id FROM outbox WHERE status = 'pending' AND not_before <= $1 \
+             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         UPDATE outbox o SET attempts = o.attempts + 1, not_before = $3 \
+         FROM due WHERE o.id = due.id RETURNING {}",
+        OUTBOX_COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
+    let found = sqlx::query(&sql)
+        .bind(to_db(claim.now))
+        .bind(limit)
+        .bind(to_db(claim.lease_until))
+        .fetch_all(conn)
+        .await?;
+    let mut messages = found
+        .iter()
+        .map(rows::outbox)
+        .collect::<Result<Vec<_>, _>>()?;
+    messages.sort_by_key(|m| m.id);
+    Ok(messages)
+}
+
+pub(crate) async fn complete(
+    conn: &mut PgConnection,
+    id: OutboxId,
+    outcome: DeliveryOutcome,
+) -> Attempt<()> {
+    let (status, not_before) = match outcome {
+        DeliveryOutcome::Sent => (Some("sent"), None),
+        DeliveryOutcome::Failed => (Some("failed"), None),
+        DeliveryOutcome::RetryAt { at } => (None, Some(to_db(at))),
+    };
+    let updated = sqlx::query(
+        "UPDATE outbox SET status = COALESCE($2, status), not_before = COALESCE($3, not_before) \
+         WHERE id = $1",
+    )
+    .bind(id.0)
+    .bind(status)
+    .bind(not_before)
+    .execute(conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::not_found("outbox message", id).into());
+    }
+    Ok(())
+}
+
+pub(crate) async fn audit_log(conn: &mut PgConnection, page: Page) -> Attempt<Vec<AuditEntry>> {
+    let (limit, offset) = window(page);
+    let found = sqlx::query(
+        "SELECT id, actor, action, at FROM audit_log ORDER BY id DESC LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    Ok(found.iter().map(rows::audit).collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,248 @@
+//! The [`Storage`] implementation: each command one transaction, run again (a bounded number
+//! of times) only when it lost a race and rolled back; each query one statement or a few on one
+//! connection.
+
+use async_trait::async_trait;
+use sqlx::PgConnection;
+
+use shopbot_core::Result;
+use shopbot_core::audit::{AuditEntry, AuditRecord};
+use shopbot_core::cart::{Cart, CartEdit};
+use shopbot_core::catalog::{
+    Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
+};
+use shopbot_core::dialogue::Dialogue;
+use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UserId};
+use shopbot_core::invoice::{
+    Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
+};
+use shopbot_core::money::Currency;
+use shopbot_core::order::{CheckoutRequest, Order, OrderFilter, RefundRequest};
+use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
+use shopbot_core::ports::{Page, Settings, Storage};
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
+use shopbot_core::text::IdempotencyKey;
+use shopbot_core::time::Timestamp;
+use shopbot_core::user::{Role, User, UserProfile};
+use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
+
+use crate::error::{Attempt, PgError};
+use crate::{ATTEMPTS, PgStore, catalog, checkout, invoices, records, users, wallet};
+
+/// Runs `$body` (a future using `$conn: &mut PgConnection`) in a transaction, again while it
+/// loses races (serialization failures, deadlocks, a twin's unique key), at most `ATTEMPTS`
+/// times. A transaction whose commit may or may not have happened is never run again: its
+/// error goes to the caller, whose idempotency key settles it.
+macro_rules! transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let attempt: Attempt<_> = async {
+                let mut tx = $store.pool.begin().await?;
+                let $conn: &mut PgConnection = &mut tx;
+                let value = $body.await?;
+                tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match attempt {
+                Ok(value) => break Ok(value),
+                Err(e) if e.retryable() && tries < ATTEMPTS => {
+                    tracing::debug!(error = ?e, tries, "transaction lost a race; running it again");
+                }
+                Err(e) => break Err(PgError::into_core(e)),
+            }
+        }
+    }};
+}
+
+/// Runs `$body` on one pooled connection, outside any explicit transaction.
+macro_rules! query {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let attempt: Attempt<_> = async {
+            let mut connection = $store.pool.acquire().await?;
+            let $conn: &mut PgConnection = &mut connection;
+            $body.await
+        }
+        .await;
+        attempt.map_err(PgError::into_core)
+    }};
+}
+
+#[async_trait]
+impl Storage for PgStore {
+    async fn upsert_user(&self, profile: UserProfile, at: Timestamp) -> Result<User> {
+        query!(self, |c| users::upsert(c, &profile, at))
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        query!(self, |c| users::find(c, id))
+    }
+
+    async fn users(&self, page: Page) -> Result<Vec<User>> {
+        query!(self, |c| users::list(c, page))
+    }
+
+    async fn set_role(&self, user: UserId, role: Role, audit: AuditRecord) -> Result<User> {
+        transaction!(self, |c| users::change(c, user, Some(role), None, &audit))
+    }
+
+    async fn set_banned(&self, user: UserId, banned: bool, audit: AuditRecord) -> Result<User> {
+        transaction!(self, |c| users::change(c, user, None, Some(banned), &audit))
+    }
+
+    async fn settings(&self) -> Result<Settings> {
+        query!(self, |c| users::settings(c))
+    }
+
+    async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings> {
+        transaction!(self, |c| users::set_maintenance(c, on, &audit))
+    }
+
+    async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category> {
+        transaction!(self, |c| catalog::create_category(c, &new, &audit))
+    }
+
+    async fn categories(&self) -> Result<Vec<Category>> {
+        query!(self, |c| catalog::categories(c))
+    }
+
+    async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {
+        transaction!(self, |c| catalog::create_product(c, &new, &audit))
+    }
+
+    async fn update_product(
+        &self,
+        id: ProductId,
+        patch: ProductPatch,
+        audit: AuditRecord,
+    ) -> Result<Product> {
+        transaction!(self, |c| catalog::update_product(c, id, &patch, &audit))
+    }
+
+    async fn product(&self, id: ProductId) -> Result<Option<Product>> {
+        query!(self, |c| catalog::product(c, id))
+    }
+
+    async fn products(&self, filter: ProductFilter) -> Result<Vec<Product>> {
+        query!(self, |c| catalog::products(c, filter))
+    }
+
+    async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport> {
+        transaction!(self, |c| catalog::import_stock(c, &import, &audit))
+    }
+
+    async fn stock_counts(&self, product: ProductId) -> Result<StockCounts> {
+        query!(self, |c| catalog::stock_counts(c, product))
+    }
+
+    async fn cart(&self, user: UserId) -> Result<Cart> {
+        query!(self, |c| catalog::cart(c, user))
+    }
+
+    async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
+        transaction!(self, |c| catalog::edit_cart(c, user, edit))
+    }
+
+    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
+        transaction!(self, |c| checkout::commit_checkout(c, &request))
+    }
+
+    async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>> {
+        query!(self, |c| checkout::checkout_by_key(c, user, &key))
+    }
+
+    async fn order(&self, id: OrderId) -> Result<Option<Order>> {
+        query!(self, |c| checkout::load(c, id))
+    }
+
+    async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>> {
+        query!(self, |c| checkout::orders(c, filter))
+    }
+
+    async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order> {
+        transaction!(self, |c| checkout::refund(c, &request, &audit))
+    }
+
+    async fn post_ledger_entry(
+        &self,
+        request: LedgerRequest,
+        audit: Option<AuditRecord>,
+    ) -> Result<LedgerEntry> {
+        transaction!(self, |c| wallet::post_ledger_entry(
+            c,
+            &request,
+            audit.as_ref()
+        ))
+    }
+
+    async fn balance(&self, user: UserId, currency: Currency) -> Result<Balance> {
+        query!(self, |c| wallet::balance(c, user, currency))
+    }
+
+    async fn ledger(&self, user: UserId, page: Page) -> Result<Vec<LedgerEntry>> {
+        query!(self, |c| wallet::ledger(c, user, page))
+    }
+
+    async fn create_invoice(&self, new: NewInvoice) -> Result<Invoice> {
+        transaction!(self, |c| invoices::create(c, &new))
+    }
+
+    async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>> {
+        query!(self, |c| invoices::find(c, id))
+    }
+
+    async fn invoices(&self, filter: InvoiceFilter) -> Result<Vec<Invoice>> {
+        query!(self, |c| invoices::list(c, filter))
+    }
+
+    async fn transition_invoice(
+        &self,
+        id: InvoiceId,
+        event: InvoiceEvent,
+        at: Timestamp,
+        audit: Option<AuditRecord>,
+    ) -> Result<Invoice> {
+        transaction!(self, |c| invoices::transition(
+            c,
+            id,
+            event,
+            at,
+            audit.as_ref()
+        ))
+    }
+
+    async fn apply_payment(&self, payment: PaymentEvent) -> Result<PaymentOutcome> {
+        transaction!(self, |c| invoices::apply_payment(c, &payment))
+    }
+
+    async fn dialogue(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Option<Dialogue>> {
+        query!(self, |c| records::dialogue(c, chat, user, now))
+    }
+
+    async fn save_dialogue(&self, dialogue: Dialogue) -> Result<()> {
+        query!(self, |c| records::save_dialogue(c, &dialogue))
+    }
+
+    async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()> {
+        query!(self, |c| records::clear_dialogue(c, chat, user))
+    }
+
+    async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>> {
+        transaction!(self, |c| records::claim(c, &claim))
+    }
+
+    async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()> {
+        query!(self, |c| records::complete(c, id, outcome))
+    }
+
+    async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
+        query!(self, |c| records::audit_log(c, page))
+    }
+}

@@ -1,0 +1,124 @@
+//! Users, shop-wide settings and the audit log's writer.
+
+use sqlx::PgConnection;
+
+use shopbot_core::Error;
+use shopbot_core::audit::AuditRecord;
+use shopbot_core::ids::UserId;
+use shopbot_core::ports::Settings;
+use shopbot_core::time::Timestamp;
+use shopbot_core::user::{Role, User, UserProfile};
+
+use crate::convert::to_db;
+use crate::error::Attempt;
+use crate::rows::{self, USER_COLUMNS};
+
+pub(crate) async fn upsert(
+    conn: &mut PgConnection,
+    profile: &UserProfile,
+    at: Timestamp,
+) -> Attempt<User> {
+    let sql = format!(
+        "INSERT INTO users (id, name, role, banned, created_at) \
+         VALUES ($1, $2, 'customer', FALSE, $3) \
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name RETURNING {USER_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(profile.id.0)
+        .bind(profile.name.as_str())
+        .bind(to_db(at))
+        .fetch_one(conn)
+        .await?;
+    Ok(rows::user(&row)?)
+}
+
+pub(crate) async fn find(conn: &mut PgConnection, id: UserId) -> Attempt<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id.0).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(rows::user).transpose()?)
+}
+
+pub(crate) async fn require(conn: &mut PgConnection, id: UserId) -> Attempt<()> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+        .bind(id.0)
+        .fetch_one(conn)
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::not_found("user", id).into())
+    }
+}
+
+/// Sets a role or a ban (whichever is given) and audits it.
+pub(crate) async fn change(
+    conn: &mut PgConnection,
+    id: UserId,
+    role: Option<Role>,
+    banned: Option<bool>,
+    audit: &AuditRecord,
+) -> Attempt<User> {
+    let sql = format!(
+        "UPDATE users SET role = COALESCE($2, role), banned = COALESCE($3, banned) \
+         WHERE id = $1 RETURNING {USER_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.0)
+        .bind(role.map(Role::as_str))
+        .bind(banned)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::not_found("user", id))?;
+    write_audit(conn, Some(audit)).await?;
+    Ok(rows::user(&row)?)
+}
+
+pub(crate) async fn settings(conn: &mut PgConnection) -> Attempt<Settings> {
+    let maintenance: bool = sqlx::query_scalar("SELECT maintenance FROM settings")
+        .fetch_one(conn)
+        .await?;
+    Ok(Settings { maintenance })
+}
+
+pub(crate) async fn set_maintenance(
+    conn: &mut PgConnection,
+    on: bool,
+    audit: &AuditRecord,
+) -> Attempt<Settings> {
+    sqlx::query("UPDATE settings SET maintenance = $1")
+        .bind(on)
+        .execute(&mut *conn)
+        .await?;
+    write_audit(conn, Some(audit)).await?;
+    Ok(Settings { maintenance: on })
+}
+
+/// Writes an audit record, if any, in the caller's transaction.
+pub(crate) async fn write_audit(
+    conn: &mut PgConnection,
+    audit: Option<&AuditRecord>,
+) -> Attempt<()> {
+    if let Some(audit) = audit {
+        sqlx::query("INSERT INTO audit_log (actor, action, at) VALUES ($1, $2, $3)")
+            .bind(audit.actor.0)
+            .bind(&audit.action)
+            .bind(to_db(audit.at))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn list(
+    conn: &mut PgConnection,
+    page: shopbot_core::ports::Page,
+) -> Attempt<Vec<User>> {
+    let (limit, offset) = crate::records::window(page);
+    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2");
+    let found = sqlx::query(&sql)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
+    Ok(found.iter().map(rows::user).collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,194 @@
+//! The `pg` benchmark: pgbench's TPC-B-like load as the anchor, then shopbot checkouts against
+//! the same server at the same concurrencies, on one hot product and spread over many.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+
+use shopbot_core::ports::Storage;
+use shopbot_core::{Error, Result};
+use shopbot_storage_pg::{PgOptions, PgStore};
+
+use crate::json::{checkouts_on, stocked_shop_with};
+use crate::report::{emit, with};
+
+/// How long each measurement runs.
+pub struct Scale {
+    pgbench_seconds: u32,
+    pgbench_scale: u32,
+    checkouts_per_buyer: usize,
+}
+
+impl Scale {
+    /// The full run.
+    pub fn full() -> Scale {
+        Scale {
+            pgbench_seconds: 20,
+            pgbench_scale: 10,
+            checkouts_per_buyer: 60,
+        }
+    }
+
+    /// Under a minute.
+    pub fn quick() -> Scale {
+        Scale {
+            pgbench_seconds: 4,
+            pgbench_scale: 2,
+            checkouts_per_buyer: 10,
+        }
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn database_url(name: &str) -> String {
+    let admin = admin_url();
+    match admin.rsplit_once('/') {
+        Some((server, _)) if server.contains("://") && !server.ends_with('/') => {
+            format!("{server}/{name}")
+        }
+        _ => format!("{admin}/{name}"),
+    }
+}
+
+async fn fresh_database(name: &str) -> Result<String> {
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .map_err(Error::internal)?;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        format!("CREATE DATABASE \"{name}\""),
+    ] {
+        sqlx::query(&sql)
+            .execute(&mut admin)
+            .await
+            .map_err(Error::internal)?;
+    }
+    Ok(database_url(name))
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let _ = sqlx::query(&sql).execute(&mut admin).await;
+    }
+}
+
+/// pgbench TPC-B-like TPS at `clients`, or `None` when pgbench is not installed.
+fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
+    let output = Command::new("pgbench")
+        .args(["-n", "-c", &clients.to_string(), "-j", "2"])
+        .args(["-T", &scale.pgbench_seconds.to_string(), url])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// Runs the measurements.
+pub async fn run(scale: &Scale, _dir: &Path) -> Result<()> {
+    let anchor_db = "shopbot_bench_pgbench";
+    let url = fresh_database(anchor_db).await?;
+    let init = Command::new("pgbench")
+        .args(["-i", "-q", "-s", &scale.pgbench_scale.to_string(), &url])
+        .output();
+    let mut anchors = Vec::new();
+    match init {
+        Ok(out) if out.status.success() => {
+            for clients in [8, 64] {
+                let tps = pgbench(&url, clients, scale);
+                anchors.push((clients, tps));
+                emit(json!({"bench": "pgbench_tpcb", "concurrency": clients, "tps": tps}));
+            }
+        }
+        _ => emit(json!({"bench": "pgbench_tpcb", "skipped": "pgbench is not installed"})),
+    }
+    drop_database(anchor_db).await;
+
+    for (concurrency, tps) in [(8, anchor(&anchors, 8)), (64, anchor(&anchors, 64))] {
+        for spread in [false, true] {
+            let name = format!(
+                "shopbot_bench_c{concurrency}_{}",
+                if spread { "spread" } else { "hot" }
+            );
+            let url = fresh_database(&name).await?;
+            let options = PgOptions {
+                max_connections: 64,
+                acquire_timeout: Duration::from_secs(30),
+                ..PgOptions::default()
+            };
+            let store = Arc::new(
+                PgStore::connect_with(&url, options)
+                    .await
+                    .map_err(Error::internal)?,
+            );
+            let products = if spread { concurrency } else { 1 };
+            let per_buyer = scale.checkouts_per_buyer;
+            let units = concurrency * per_buyer + concurrency;
+            let (shop, product_ids) = stocked_shop_with(
+                store.clone() as Arc<dyn Storage>,
+                concurrency,
+                products,
+                units,
+            )
+            .await?;
+            let run =
+                checkouts_on(&shop, &product_ids, concurrency, concurrency * per_buyer).await?;
+            let ops = run.ops;
+            let mut fields = run.fields();
+            let ratio = tps.map(|tps| {
+                let ops_per_sec = fields
+                    .get("ops_per_sec")
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
+                (ops_per_sec / tps * 100.0).round() / 100.0
+            });
+            let oversold = oversold(store.pool()).await?;
+            fields = with(
+                fields,
+                json!({"vs_pgbench_tps": ratio, "oversold_units": oversold}),
+            );
+            emit(with(
+                json!({
+                    "bench": "pg_checkout",
+                    "concurrency": concurrency,
+                    "products": if spread { "spread" } else { "hot" },
+                    "orders": ops,
+                }),
+                fields,
+            ));
+            store.close().await;
+            drop_database(&name).await;
+        }
+    }
+    Ok(())
+}
+
+fn anchor(anchors: &[(u32, Option<f64>)], clients: u32) -> Option<f64> {
+    anchors
+        .iter()
+        .find(|(c, _)| *c == clients)
+        .and_then(|(_, tps)| *tps)
+}
+
+/// Units sold beyond what orders bought, or sold twice: must be zero.
+async fn oversold(pool: &sqlx::PgPool) -> Result<i64> {
+    sqlx::query_scalar(
+        "SELECT (SELECT COALESCE(SUM(quantity), 0) FROM order_lines)::BIGINT \
+              - (SELECT count(*) FROM stock_units WHERE state = 'sold')",
+    )
+    .fetch_one(pool)
+    .await
+    .map(|diff: i64| diff.abs())
+    .map_err(Error::internal)
+}
