@@ -1,0 +1,177 @@
+//! The command line: global flags and the subcommand tree, as clap parses them.
+//!
+//! Each subcommand's own flags live with its code in [`crate::commands`]; this module only
+//! assembles them. Values that the shop validates (prices, ids, stock lines) are taken as text
+//! here and parsed by the core's domain types in the command, so a refused value exits with
+//! code 3 and a message saying what is accepted; clap itself only refuses malformed command
+//! lines (exit 2).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{
+    backup, category, demo, export, invoice, order, product, stock, store_check, user,
+};
+
+const ABOUT: &str = "Run a shop that lives inside a messenger: admin commands on its store.";
+
+const LONG_ABOUT: &str = "\
+Run a shop that lives inside a messenger: admin commands on its store.
+
+shopbot acts as the shop's local owner (user id 0, named \"local owner\"): every command goes \
+through the same services, permission checks and audit log as the Telegram bot.";
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  internal error (disk, damaged or locked store)
+  2  usage error (command line, configuration, store URL)
+  3  invalid input (nothing was changed)
+  4  not found
+  5  refused by a business rule (out of stock, insufficient funds, forbidden, conflict),
+     or `store check` found problems
+
+Configuration: flags, then environment (SHOPBOT_STORE, SHOPBOT_LOG_LEVEL, SHOPBOT_LOG_FORMAT,
+SHOPBOT_CURRENCY, SHOPBOT_ADMINS), then ./shopbot.toml (or --config PATH) with the keys store,
+log_level, log_format, currency and admins.
+
+Examples:
+  shopbot demo
+  shopbot product list
+  shopbot --store json:/var/lib/shopbot stock add --product 3 --file keys.txt
+  shopbot --json order list --since 2026-01-01";
+
+/// `shopbot`: the shop's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shopbot",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    args_override_self = true,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Flags every subcommand accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Where the shop's data lives: json:PATH or postgres://USER@HOST/DB
+    /// [default: json:./shopbot-data]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPBOT_STORE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub store: Option<String>,
+
+    /// Configuration file [default: ./shopbot.toml, if it exists]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPBOT_CONFIG",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// How much to log on stderr [default: warn]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPBOT_LOG_LEVEL",
+        hide_env_values = true,
+        value_enum
+    )]
+    pub log_level: Option<LogLevel>,
+
+    /// How to write log lines [default: text]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPBOT_LOG_FORMAT",
+        hide_env_values = true,
+        value_enum
+    )]
+    pub log_format: Option<LogFormat>,
+
+    /// Print exactly one JSON document on stdout instead of tables
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// How much to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum LogLevel {
+    /// Nothing.
+    Off,
+    /// Errors only.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// And what the store does.
+    Info,
+    /// And details.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Seed a demo catalog into an empty store and print what to try next
+    Demo(demo::DemoArgs),
+    /// Categories: add, list
+    #[command(subcommand)]
+    Category(category::CategoryCommand),
+    /// Products: add, list, show, edit
+    #[command(subcommand)]
+    Product(product::ProductCommand),
+    /// Stock units (keys, codes, files): add, count
+    #[command(subcommand)]
+    Stock(stock::StockCommand),
+    /// Users and their wallets: list, show, credit, ban, unban, role
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Orders: list, show, refund
+    #[command(subcommand)]
+    Order(order::OrderCommand),
+    /// Invoices: create, list, show, void, mark-paid
+    #[command(subcommand)]
+    Invoice(invoice::InvoiceCommand),
+    /// Export orders, users or stock levels as CSV, streamed
+    Export(export::ExportArgs),
+    /// Write a consistent copy of the store into a new directory
+    Backup(backup::BackupArgs),
+    /// The store itself: check
+    #[command(subcommand)]
+    Store(store_check::StoreCommand),
+    // Still to come, each from its own work: `chat` (the shop as a customer, through the
+    // conversation flow once core has it), `migrate` (copy between JSON and PostgreSQL, with
+    // storage-pg), `telegram` (run the bot) and `tui` (the admin console). Each is one variant
+    // here and one arm in `commands::run`.
+}

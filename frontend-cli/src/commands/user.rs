@@ -1,0 +1,295 @@
+//! `shopbot user list|show|credit|ban|unban|role`.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+use shopbot_core::ids::UserId;
+use shopbot_core::ports::Page;
+use shopbot_core::services::Shop;
+use shopbot_core::text::{IdempotencyKey, Note};
+use shopbot_core::user::{Role, User};
+use shopbot_core::wallet::Balance;
+
+use crate::context::Ctx;
+use crate::error::CliResult;
+use crate::output::{self, Details, Table};
+use crate::parse;
+use crate::view::{MoneyView, UserView};
+
+/// `shopbot user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List users in id order, with their wallets
+    #[command(after_help = "Examples:\n  shopbot user list\n  \
+                            shopbot user list --offset 100 --limit 100\n  shopbot --json user list")]
+    List(ListArgs),
+    /// Show a user: role, ban, balance, held and available money
+    #[command(after_help = "Examples:\n  shopbot user show --user 1001")]
+    Show(UserArg),
+    /// Credit (or, with a negative amount, debit) a wallet by hand; written to the audit log
+    #[command(after_help = "\
+Without --idempotency-key every run credits again; with one, repeating the command credits once.
+
+Examples:
+  shopbot user credit --user 1001 --amount 10.00 --reason \"refund for ticket 77\"
+  shopbot user credit --user 1001 --amount 5 --reason \"promo\" --idempotency-key promo-1001")]
+    Credit(CreditArgs),
+    /// Ban a user: they can do nothing at all until unbanned
+    #[command(after_help = "Examples:\n  shopbot user ban --user 1001")]
+    Ban(UserArg),
+    /// Lift a ban
+    #[command(after_help = "Examples:\n  shopbot user unban --user 1001")]
+    Unban(UserArg),
+    /// Change a user's role
+    #[command(after_help = "Examples:\n  shopbot user role --user 1001 --role support")]
+    Role(RoleArgs),
+}
+
+/// `--user ID`
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// The user's (Telegram) id
+    #[arg(long)]
+    pub user: String,
+}
+
+/// `shopbot user list`
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// How many users to skip
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// How many users to show at most
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
+}
+
+/// `shopbot user credit`
+#[derive(Debug, Args)]
+pub struct CreditArgs {
+    /// The user's id
+    #[arg(long)]
+    pub user: String,
+    /// The amount in the shop's currency, e.g. 10.00 (negative debits)
+    #[arg(long, allow_hyphen_values = true)]
+    pub amount: String,
+    /// Why, for the ledger and the audit log (1–256 characters)
+    #[arg(long)]
+    pub reason: String,
+    /// Makes the credit safe to repeat: the same key credits once
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+/// The roles `user role` may give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Everything but changing roles
+    Admin,
+    /// Look up users, orders and stock; ban and unban
+    Support,
+    /// No staff rights
+    Customer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Support => Role::Support,
+            RoleArg::Customer => Role::Customer,
+        }
+    }
+}
+
+/// `shopbot user role`
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    /// The user's id
+    #[arg(long)]
+    pub user: String,
+    /// The new role
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+}
+
+/// Runs a `user` subcommand.
+pub async fn run(command: &UserCommand, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    match command {
+        UserCommand::List(args) => list(args, ctx, out).await,
+        UserCommand::Show(args) => {
+            let id = parse::id("--user", &args.user)?;
+            show(ctx, id, out).await
+        }
+        UserCommand::Credit(args) => credit(args, ctx, out).await,
+        UserCommand::Ban(args) => set_banned(args, true, ctx, out).await,
+        UserCommand::Unban(args) => set_banned(args, false, ctx, out).await,
+        UserCommand::Role(args) => {
+            let id = parse::id("--user", &args.user)?;
+            let shop = ctx.shop().await?;
+            shop.admin()
+                .set_role(ctx.actor(), id, args.role.into())
+                .await?;
+            if !ctx.json() {
+                writeln!(out, "User {id} is now {}.", Role::from(args.role).as_str())?;
+            }
+            show(ctx, id, out).await
+        }
+    }
+}
+
+fn view(shop: &Shop, user: &User, wallet: &Balance) -> UserView {
+    UserView::new(user, wallet, shop.config().owners.contains(&user.id))
+}
+
+async fn list(args: &ListArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    let shop = ctx.shop().await?;
+    let admin = shop.admin();
+    let page = Page {
+        offset: args.offset,
+        limit: usize::from(args.limit),
+    };
+    let mut views = Vec::new();
+    for user in admin.users(ctx.actor(), page).await? {
+        let (user, wallet) = admin.user(ctx.actor(), user.id).await?;
+        views.push(view(shop, &user, &wallet));
+    }
+    if ctx.json() {
+        return output::json(out, &views);
+    }
+    let mut table = Table::new(&["ID", "NAME", "ROLE", "BANNED", "BALANCE", "HELD", "SINCE"]);
+    for v in &views {
+        table.row([
+            v.id.to_string(),
+            v.name.clone(),
+            role_text(v),
+            if v.banned { "yes" } else { "no" }.to_owned(),
+            money_text(&v.balance),
+            money_text(&v.held),
+            v.created_at.replacen('T', " ", 1),
+        ]);
+    }
+    table.write(out)?;
+    Ok(())
+}
+
+fn role_text(v: &UserView) -> String {
+    if v.configured_owner {
+        "owner (configured)".to_owned()
+    } else {
+        v.role.to_owned()
+    }
+}
+
+fn money_text(m: &MoneyView) -> String {
+    format!("{} {}", m.amount, m.currency)
+}
+
+async fn show(ctx: &Ctx, id: UserId, out: &mut impl Write) -> CliResult<()> {
+    let shop = ctx.shop().await?;
+    let (user, wallet) = shop.admin().user(ctx.actor(), id).await?;
+    let v = view(shop, &user, &wallet);
+    if ctx.json() {
+        return output::json(out, &v);
+    }
+    Details::new()
+        .field("id", v.id.to_string())
+        .field("name", &v.name)
+        .field("role", role_text(&v))
+        .field("banned", if v.banned { "yes" } else { "no" })
+        .field("balance", money_text(&v.balance))
+        .field("held", money_text(&v.held))
+        .field("available", money_text(&v.available))
+        .field("since", v.created_at.replacen('T', " ", 1))
+        .write(out)?;
+    Ok(())
+}
+
+/// What `user credit --json` prints.
+#[derive(Debug, Serialize)]
+struct CreditView {
+    entry: i64,
+    user: i64,
+    amount: MoneyView,
+    reason: Option<String>,
+    idempotency_key: String,
+    at: String,
+    wallet: UserView,
+}
+
+async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    let id: UserId = parse::id("--user", &args.user)?;
+    let amount = parse::money("--amount", &args.amount, ctx.currency())?;
+    let reason = parse::text(
+        "--reason",
+        Note::parse(&args.reason),
+        "one line of 1–256 characters",
+    )?;
+    let key = match &args.idempotency_key {
+        Some(key) => parse::text(
+            "--idempotency-key",
+            IdempotencyKey::parse(key),
+            "1–128 visible ASCII characters",
+        )?,
+        None => fresh_key(),
+    };
+    let shop = ctx.shop().await?;
+    let admin = shop.admin();
+    let entry = admin
+        .adjust_wallet(ctx.actor(), id, amount, reason, key)
+        .await?;
+    let (user, wallet) = admin.user(ctx.actor(), id).await?;
+    let wallet = view(shop, &user, &wallet);
+    if ctx.json() {
+        let credited = CreditView {
+            entry: entry.id.0,
+            user: id.0,
+            amount: entry.balance_delta.into(),
+            reason: entry.note.map(|n| n.to_string()),
+            idempotency_key: entry.key.to_string(),
+            at: output::time_rfc3339(entry.at),
+            wallet,
+        };
+        return output::json(out, &credited);
+    }
+    writeln!(
+        out,
+        "Credited {} to user {id} (ledger entry {}, key {}).",
+        output::money(entry.balance_delta),
+        entry.id,
+        entry.key
+    )?;
+    writeln!(
+        out,
+        "Balance {}, available {}.",
+        money_text(&wallet.balance),
+        money_text(&wallet.available)
+    )?;
+    Ok(())
+}
+
+/// A key no other run uses: the time in nanoseconds and the process id.
+fn fresh_key() -> IdempotencyKey {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    IdempotencyKey::derived("cli-credit", format!("{nanos}-{}", std::process::id()))
+}
+
+async fn set_banned(
+    args: &UserArg,
+    banned: bool,
+    ctx: &Ctx,
+    out: &mut impl Write,
+) -> CliResult<()> {
+    let id: UserId = parse::id("--user", &args.user)?;
+    let shop = ctx.shop().await?;
+    shop.admin().set_banned(ctx.actor(), id, banned).await?;
+    if !ctx.json() {
+        let verb = if banned { "banned" } else { "unbanned" };
+        writeln!(out, "User {id} is {verb}.")?;
+    }
+    show(ctx, id, out).await
+}

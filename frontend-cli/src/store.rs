@@ -1,0 +1,319 @@
+//! Opening a store from its URL: the one place that knows which backends exist.
+//!
+//! Owns [`StoreUrl`] (what `--store` accepts) and [`Backend`] (an opened store plus the
+//! operations that are not part of the [`Storage`] port: backup and integrity check). Adding a
+//! backend is one variant in each enum and one arm in each `match` here; no command changes.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use shopbot_core::ports::Storage;
+use shopbot_storage_json::{JsonStore, OpenError};
+
+use crate::error::{CliError, CliResult, cause_chain};
+
+/// The store used when neither `--store`, `SHOPBOT_STORE` nor `shopbot.toml` names one.
+pub const DEFAULT_STORE: &str = "json:./shopbot-data";
+
+/// Where the shop's data lives, as given to `--store`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// `json:PATH`: the embedded store in directory `PATH`.
+    Json(PathBuf),
+    /// `postgres://…` or `postgresql://…`: a PostgreSQL database.
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// Parses `json:PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(text: &str) -> CliResult<StoreUrl> {
+        let text = text.trim();
+        if let Some(path) = text.strip_prefix("json:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(CliError::usage(
+                    "store URL `json:` names no directory: use json:PATH, for example \
+                     json:./shopbot-data",
+                ));
+            }
+            return Ok(StoreUrl::Json(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres(text.to_owned()));
+        }
+        // Name only the scheme: the rest of a mistyped database URL may hold a password.
+        let scheme: String = match text.split_once(':') {
+            Some((scheme, _)) => scheme.chars().take(32).collect(),
+            None => String::new(),
+        };
+        let what = if scheme.is_empty() {
+            "a store URL needs a scheme".to_owned()
+        } else {
+            format!("unknown store URL scheme `{scheme}`")
+        };
+        Err(CliError::usage(format!(
+            "{what}: use json:PATH (for example json:./shopbot-data) or \
+             postgres://USER@HOST/DATABASE"
+        )))
+    }
+}
+
+impl fmt::Display for StoreUrl {
+    /// The URL for people, with any password hidden.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreUrl::Json(path) => write!(f, "json:{}", path.display()),
+            StoreUrl::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreUrl({self})")
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Whether a command may create a new, empty store, or needs one that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the store if it does not exist (every command that uses the shop).
+    CreateIfMissing,
+    /// Refuse when there is no store (checks and backups: a typo must not pass as "OK").
+    Existing,
+}
+
+/// The outcome of opening a store to check it: damage that keeps it from opening is a finding
+/// of the check, not a failure of the command.
+pub enum CheckOpen {
+    /// The store opened.
+    Opened(Backend),
+    /// The store is damaged: the reason it refused to open.
+    Damaged(String),
+}
+
+/// An opened store.
+#[derive(Clone)]
+pub enum Backend {
+    /// The embedded store (on disk, or in memory for tests).
+    Json(Arc<JsonStore>),
+}
+
+impl Backend {
+    /// Opens the store `url` names.
+    pub fn open(url: &StoreUrl, mode: OpenMode) -> CliResult<Backend> {
+        match url {
+            StoreUrl::Json(dir) => open_json(dir, mode).map_err(|e| open_error(url, e)),
+            // The PostgreSQL store (storage-pg) plugs in here.
+            StoreUrl::Postgres(_) => Err(postgres_not_built()),
+        }
+    }
+
+    /// The store as the core's storage port.
+    pub fn storage(&self) -> Arc<dyn Storage> {
+        match self {
+            Backend::Json(store) => Arc::clone(store) as Arc<dyn Storage>,
+        }
+    }
+
+    /// Writes a consistent copy of the store into `dir`, which becomes a store of its own.
+    pub async fn backup(&self, dir: &Path) -> CliResult<()> {
+        match self {
+            Backend::Json(store) => store.backup(dir).await.map_err(CliError::from),
+        }
+    }
+
+    /// Every broken invariant of the stored state, described; empty when the store is sound.
+    pub async fn check(&self) -> CliResult<Vec<String>> {
+        match self {
+            Backend::Json(store) => store.check().await.map_err(CliError::from),
+        }
+    }
+
+    /// Opens an existing store for `store check`.
+    pub fn open_for_check(url: &StoreUrl) -> CliResult<CheckOpen> {
+        match url {
+            StoreUrl::Json(dir) => match open_json(dir, OpenMode::Existing) {
+                Ok(backend) => Ok(CheckOpen::Opened(backend)),
+                Err(JsonOpenFailure::Open(
+                    error @ (OpenError::Corrupt { .. } | OpenError::Snapshot { .. }),
+                )) => Ok(CheckOpen::Damaged(cause_chain(&error))),
+                Err(failure) => Err(open_error(url, failure)),
+            },
+            StoreUrl::Postgres(_) => Err(postgres_not_built()),
+        }
+    }
+
+    /// Moves a store out of the way so that a fresh one can start in its place (`demo
+    /// --reset`). Nothing is deleted: a JSON store's directory is renamed to
+    /// `<name>.before-reset-<unix ms>` beside it. Refuses while another process uses it.
+    /// Returns where the old store went, or `None` when there was none.
+    pub fn move_aside(url: &StoreUrl) -> CliResult<Option<PathBuf>> {
+        match url {
+            StoreUrl::Json(dir) => {
+                if !dir.exists() {
+                    return Ok(None);
+                }
+                // Opening takes the store's lock: proof that no bot is running on it. A damaged
+                // store took the lock too before refusing, and may be moved aside all the same.
+                match open_json(dir, OpenMode::Existing) {
+                    Ok(backend) => drop(backend),
+                    Err(JsonOpenFailure::Open(
+                        OpenError::Corrupt { .. } | OpenError::Snapshot { .. },
+                    )) => {}
+                    Err(failure) => return Err(open_error(url, failure)),
+                }
+                let name = dir.file_name().ok_or_else(|| {
+                    CliError::invalid(format!(
+                        "cannot move {} aside: name the store's directory itself, for example \
+                         json:./shopbot-data",
+                        dir.display()
+                    ))
+                })?;
+                let millis = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or_default();
+                let mut aside = name.to_os_string();
+                aside.push(format!(".before-reset-{millis}"));
+                let aside = dir.with_file_name(aside);
+                std::fs::rename(dir, &aside).map_err(|e| {
+                    CliError::internal(format!(
+                        "cannot move {} to {}: {e}",
+                        dir.display(),
+                        aside.display()
+                    ))
+                })?;
+                Ok(Some(aside))
+            }
+            StoreUrl::Postgres(_) => Err(postgres_not_built()),
+        }
+    }
+}
+
+/// What `--store postgres://…` answers until the PostgreSQL store lands.
+pub fn postgres_not_built() -> CliError {
+    CliError::usage(
+        "PostgreSQL support is not built yet: use a json:PATH store (for example \
+         json:./shopbot-data) for now",
+    )
+}
+
+/// Why a JSON store did not open, before it is worded for the operator.
+#[derive(Debug)]
+enum JsonOpenFailure {
+    /// There is no store directory and the command needs one.
+    Missing(PathBuf),
+    /// The store refused to open.
+    Open(OpenError),
+}
+
+fn open_json(dir: &Path, mode: OpenMode) -> Result<Backend, JsonOpenFailure> {
+    if mode == OpenMode::Existing && !dir.is_dir() {
+        return Err(JsonOpenFailure::Missing(dir.to_path_buf()));
+    }
+    let store = JsonStore::open(dir).map_err(JsonOpenFailure::Open)?;
+    Ok(Backend::Json(Arc::new(store)))
+}
+
+fn open_error(url: &StoreUrl, failure: JsonOpenFailure) -> CliError {
+    match failure {
+        JsonOpenFailure::Missing(dir) => CliError::not_found(format!(
+            "there is no store at {url}: {} is not a directory (create one with `shopbot demo` \
+             or any command that adds data, or point --store at an existing one)",
+            dir.display()
+        )),
+        JsonOpenFailure::Open(error) => match &error {
+            OpenError::Io { source, .. } if is_bad_path(source) => CliError::invalid(format!(
+                "{} (--store json:PATH needs a directory this user can read and write)",
+                cause_chain(&error)
+            )),
+            _ => CliError::internal(cause_chain(&error)),
+        },
+    }
+}
+
+/// Errors that say the path itself is unusable, which the operator can fix by naming another.
+fn is_bad_path(error: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        PermissionDenied
+            | NotADirectory
+            | AlreadyExists
+            | NotFound
+            | ReadOnlyFilesystem
+            | InvalidInput
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ExitStatus;
+
+    #[test]
+    fn json_urls_name_a_directory() {
+        assert_eq!(
+            StoreUrl::parse("json:./shopbot-data").ok(),
+            Some(StoreUrl::Json(PathBuf::from("./shopbot-data")))
+        );
+        assert_eq!(
+            StoreUrl::parse("json:///var/lib/shop").ok(),
+            Some(StoreUrl::Json(PathBuf::from("/var/lib/shop")))
+        );
+        assert!(StoreUrl::parse("json:").is_err());
+    }
+
+    #[test]
+    fn postgres_urls_are_recognised_under_both_schemes() {
+        for url in ["postgres://u@h/db", "postgresql://u@h/db"] {
+            assert!(matches!(StoreUrl::parse(url), Ok(StoreUrl::Postgres(_))));
+        }
+    }
+
+    #[test]
+    fn unknown_schemes_are_usage_errors_that_hide_the_rest() {
+        let e = StoreUrl::parse("mysql://root:hunter2@db/shop").err();
+        let e = e.map(|e| (e.status(), e.message().to_owned()));
+        let (status, message) = e.unwrap_or((ExitStatus::Success, String::new()));
+        assert_eq!(status, ExitStatus::Usage);
+        assert!(message.contains("`mysql`"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("json:PATH"), "{message}");
+        assert!(StoreUrl::parse("./shopbot-data").is_err());
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let url = StoreUrl::Postgres("postgres://shop:s3cret@db:5432/shop".into());
+        assert_eq!(url.to_string(), "postgres://shop:***@db:5432/shop");
+        let url = StoreUrl::Postgres("postgres://shop@db/shop".into());
+        assert_eq!(url.to_string(), "postgres://shop@db/shop");
+    }
+
+    #[test]
+    fn postgres_is_not_built_yet() {
+        let url = StoreUrl::Postgres("postgres://u@h/db".into());
+        let e = Backend::open(&url, OpenMode::CreateIfMissing).err();
+        assert_eq!(e.map(|e| e.status()), Some(ExitStatus::Usage));
+    }
+}

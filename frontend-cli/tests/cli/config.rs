@@ -1,0 +1,189 @@
+//! Global flags, environment, `shopbot.toml`, help and version.
+
+use crate::helpers::TestShop;
+
+#[test]
+fn the_store_comes_from_the_environment_when_no_flag_names_one() {
+    let shop = TestShop::new();
+    let run = shop
+        .bare_command()
+        .env("SHOPBOT_STORE", shop.store_url())
+        .args(["category", "add", "Games"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(shop.json(&["category", "list"])[0]["name"], "Games");
+}
+
+#[test]
+fn flags_beat_the_environment_which_beats_the_file() {
+    let shop = TestShop::new();
+    std::fs::write(
+        shop.path("shopbot.toml"),
+        "store = \"json:from-file\"\ncurrency = \"EUR\"\n",
+    )
+    .unwrap();
+    let add = |command: &mut std::process::Command| {
+        let run = command.args(["category", "add", "Games"]).output().unwrap();
+        assert!(run.status.success(), "{run:?}");
+    };
+    add(&mut shop.bare_command());
+    assert!(shop.path("from-file").is_dir());
+    add(shop.bare_command().env("SHOPBOT_STORE", "json:from-env"));
+    assert!(shop.path("from-env").is_dir());
+    add(shop
+        .bare_command()
+        .env("SHOPBOT_STORE", "json:from-env-2")
+        .args(["--store", "json:from-flag"]));
+    assert!(shop.path("from-flag").is_dir());
+    assert!(!shop.path("from-env-2").exists());
+}
+
+#[test]
+fn the_shop_currency_comes_from_the_configuration() {
+    let shop = TestShop::new();
+    let run = shop
+        .command(&["--json", "product", "add", "--name", "Key", "--price", "5"])
+        .env("SHOPBOT_CURRENCY", "EUR")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let product: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(product["price"]["currency"], "EUR");
+}
+
+#[test]
+fn configured_admins_are_owners() {
+    let shop = TestShop::demo();
+    let run = shop
+        .command(&["--json", "user", "show", "--user", "1001"])
+        .env("SHOPBOT_ADMINS", "1001, 1002")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let user: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(user["configured_owner"], true);
+    let run = shop
+        .command(&["user", "list"])
+        .env("SHOPBOT_ADMINS", "boss")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+}
+
+#[test]
+fn a_broken_configuration_file_is_a_usage_error_naming_the_line() {
+    let shop = TestShop::new();
+    std::fs::write(
+        shop.path("shopbot.toml"),
+        "store = \"json:x\"\nstroe = \"y\"\n",
+    )
+    .unwrap();
+    let run = shop.run(&["product", "list"]);
+    run.fails(2, "shopbot.toml (line 2)");
+    assert!(run.stderr.contains("stroe"), "{}", run.stderr);
+    let run = shop.run(&["--config", "missing.toml", "product", "list"]);
+    run.fails(2, "cannot read configuration file missing.toml");
+}
+
+#[test]
+fn store_urls_are_json_or_postgres() {
+    let shop = TestShop::new();
+    shop.run(&["--store", "redis://localhost", "product", "list"])
+        .fails(2, "unknown store URL scheme `redis`: use json:PATH");
+    let run = shop
+        .bare_command()
+        .args([
+            "--store",
+            "postgres://shop:secret@localhost/shop",
+            "product",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert!(
+        stderr.contains("PostgreSQL support is not built yet"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret"), "{stderr}");
+}
+
+#[test]
+fn logs_go_to_stderr_as_json_lines_on_request() {
+    let shop = TestShop::demo();
+    let run = shop.run(&[
+        "--log-level",
+        "debug",
+        "--log-format",
+        "json",
+        "--json",
+        "product",
+        "list",
+    ]);
+    run.ok();
+    run.json();
+    let first = run.stderr.lines().next().expect("a log line");
+    let line: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert_eq!(line["level"], "DEBUG");
+    shop.run(&["--log-format", "xml", "product", "list"])
+        .code(2);
+}
+
+#[test]
+fn every_subcommand_has_help_with_examples() {
+    let shop = TestShop::new();
+    let commands: &[&[&str]] = &[
+        &[],
+        &["demo"],
+        &["category", "add"],
+        &["category", "list"],
+        &["product", "add"],
+        &["product", "list"],
+        &["product", "show"],
+        &["product", "edit"],
+        &["stock", "add"],
+        &["stock", "count"],
+        &["user", "list"],
+        &["user", "show"],
+        &["user", "credit"],
+        &["user", "ban"],
+        &["user", "unban"],
+        &["user", "role"],
+        &["order", "list"],
+        &["order", "show"],
+        &["order", "refund"],
+        &["invoice", "create"],
+        &["invoice", "list"],
+        &["invoice", "show"],
+        &["invoice", "void"],
+        &["invoice", "mark-paid"],
+        &["export"],
+        &["backup"],
+        &["store", "check"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let run = shop.run(&args);
+        run.ok();
+        assert!(
+            run.stdout.contains("Examples:"),
+            "{command:?}: {}",
+            run.stdout
+        );
+    }
+    assert!(!shop.store_dir().exists(), "help opens no store");
+}
+
+#[test]
+fn version_and_missing_subcommands() {
+    let shop = TestShop::new();
+    let run = shop.run(&["--version"]);
+    run.ok();
+    assert!(run.stdout.starts_with("shopbot "));
+    shop.run(&[]).code(2);
+    shop.run(&["frobnicate"]).code(2);
+    shop.run(&["product"]).code(2);
+}

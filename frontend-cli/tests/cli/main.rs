@@ -1,0 +1,17 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
+
+//! The `shopbot` binary, run for real on a temporary store per test: every subcommand, the
+//! `--json` shapes, the exit codes, and bad input. `in_process` calls the commands' `run`
+//! functions directly on an in-memory store and checks their exact output.
+
+mod bad_input;
+mod catalog;
+mod config;
+mod export;
+mod helpers;
+mod in_process;
+mod invoices;
+mod orders;
+mod stock;
+mod store;
+mod users;

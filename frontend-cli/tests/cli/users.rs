@@ -1,0 +1,179 @@
+//! `user list|show|credit|ban|unban|role`.
+
+use crate::helpers::{CUSTOMER, TestShop};
+
+#[test]
+fn users_are_listed_with_their_wallets_and_the_local_owner_among_them() {
+    let shop = TestShop::demo();
+    let users = shop.json(&["user", "list"]);
+    let users = users.as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0]["id"], 0);
+    assert_eq!(users[0]["name"], "local owner");
+    assert_eq!(users[0]["configured_owner"], true);
+    assert_eq!(users[1]["id"], CUSTOMER);
+    assert_eq!(users[1]["role"], "customer");
+    assert_eq!(users[1]["balance"]["amount"], "100.00");
+    assert_eq!(users[1]["available"]["minor"], 10000);
+
+    let page = shop.json(&["user", "list", "--offset", "1", "--limit", "1"]);
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page[0]["id"], CUSTOMER);
+}
+
+#[test]
+fn show_tells_balance_held_role_and_ban() {
+    let shop = TestShop::demo();
+    let run = shop.run(&["user", "show", "--user", "1001"]);
+    run.ok();
+    for expected in [
+        "id:         1001",
+        "role:       customer",
+        "banned:     no",
+        "balance:    100.00 USD",
+        "held:       0.00 USD",
+        "available:  100.00 USD",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected:?} in {}",
+            run.stdout
+        );
+    }
+    shop.run(&["user", "show", "--user", "5"])
+        .fails(4, "user 5 not found");
+}
+
+#[test]
+fn a_credit_with_a_key_is_applied_once() {
+    let shop = TestShop::demo();
+    let args = [
+        "user",
+        "credit",
+        "--user",
+        "1001",
+        "--amount",
+        "10.50",
+        "--reason",
+        "ticket 77",
+        "--idempotency-key",
+        "ticket-77",
+    ];
+    let first = shop.json(&args);
+    assert_eq!(first["amount"]["minor"], 1050);
+    assert_eq!(first["reason"], "ticket 77");
+    assert_eq!(first["idempotency_key"], "ticket-77");
+    assert_eq!(first["wallet"]["balance"]["amount"], "110.50");
+    let second = shop.json(&args);
+    assert_eq!(second["entry"], first["entry"]);
+    assert_eq!(second["wallet"]["balance"]["amount"], "110.50");
+
+    // The same key for a different credit is a conflict.
+    shop.run(&[
+        "user",
+        "credit",
+        "--user",
+        "1001",
+        "--amount",
+        "99",
+        "--reason",
+        "ticket 77",
+        "--idempotency-key",
+        "ticket-77",
+    ])
+    .fails(5, "error: ");
+}
+
+#[test]
+fn credits_without_a_key_add_up() {
+    let shop = TestShop::demo();
+    for _ in 0..2 {
+        shop.run(&[
+            "user", "credit", "--user", "1001", "--amount", "1", "--reason", "promo",
+        ])
+        .ok();
+    }
+    let user = shop.json(&["user", "show", "--user", "1001"]);
+    assert_eq!(user["balance"]["amount"], "102.00");
+}
+
+#[test]
+fn a_debit_beyond_what_is_available_is_refused() {
+    let shop = TestShop::demo();
+    shop.run(&[
+        "user", "credit", "--user", "1001", "--amount", "-100.01", "--reason", "x",
+    ])
+    .fails(5, "insufficient funds");
+    let debit = shop.json(&[
+        "user", "credit", "--user", "1001", "--amount", "-40", "--reason", "x",
+    ]);
+    assert_eq!(debit["wallet"]["balance"]["amount"], "60.00");
+}
+
+#[test]
+fn bad_credits_are_refused() {
+    let shop = TestShop::demo();
+    let credit = |amount: &str, reason: &str, key: &str| {
+        shop.run(&[
+            "user",
+            "credit",
+            "--user",
+            "1001",
+            "--amount",
+            amount,
+            "--reason",
+            reason,
+            "--idempotency-key",
+            key,
+        ])
+    };
+    credit("ten", "x", "k1").fails(3, "--amount: `ten` is not an amount");
+    credit("1.001", "x", "k1").fails(3, "USD allows at most 2 decimal places");
+    credit("1", " ", "k1").fails(3, "--reason: text is empty");
+    credit("1", "x", "has space").fails(3, "--idempotency-key");
+    credit("1", "x", "refund:7").fails(3, "idempotency keys may not start with");
+    shop.run(&[
+        "user", "credit", "--user", "77", "--amount", "1", "--reason", "x",
+    ])
+    .fails(4, "user 77 not found");
+    assert_eq!(
+        shop.json(&["user", "show", "--user", "1001"])["balance"]["amount"],
+        "100.00"
+    );
+}
+
+#[test]
+fn a_ban_is_lifted_by_unban() {
+    let shop = TestShop::demo();
+    let banned = shop.json(&["user", "ban", "--user", "1001"]);
+    assert_eq!(banned["banned"], true);
+    let run = shop.run(&["user", "unban", "--user", "1001"]);
+    run.ok();
+    assert!(run.stdout.starts_with("User 1001 is unbanned.\n"));
+    assert_eq!(
+        shop.json(&["user", "show", "--user", "1001"])["banned"],
+        false
+    );
+}
+
+#[test]
+fn nobody_bans_themselves_or_changes_their_own_role() {
+    let shop = TestShop::demo();
+    shop.run(&["user", "ban", "--user", "0"]).fails(
+        5,
+        "not allowed: staff cannot change their own role or ban themselves",
+    );
+    shop.run(&["user", "role", "--user", "0", "--role", "customer"])
+        .fails(5, "not allowed");
+}
+
+#[test]
+fn roles_change_and_only_known_roles_are_accepted() {
+    let shop = TestShop::demo();
+    let user = shop.json(&["user", "role", "--user", "1001", "--role", "support"]);
+    assert_eq!(user["role"], "support");
+    shop.run(&["user", "role", "--user", "1001", "--role", "king"])
+        .code(2);
+    shop.run(&["user", "role", "--user", "9", "--role", "admin"])
+        .fails(4, "user 9 not found");
+}
