@@ -97,7 +97,7 @@ impl Ctx {
         if let Some(opened) = self.opened.get() {
             return opened.backend.check().await;
         }
-        match Backend::open_for_check(&self.settings.store)? {
+        match Backend::open_for_check(&self.settings.store).await? {
             CheckOpen::Damaged(reason) => Ok(vec![reason]),
             CheckOpen::Opened(backend) => {
                 let opened = self
@@ -113,7 +113,7 @@ impl Ctx {
     async fn open(&self, mode: OpenMode) -> CliResult<&Opened> {
         self.opened
             .get_or_try_init(|| async {
-                let backend = Backend::open(&self.settings.store, mode)?;
+                let backend = Backend::open(&self.settings.store, mode).await?;
                 Ok::<_, CliError>(self.wrap(backend))
             })
             .await

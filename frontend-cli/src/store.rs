@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use shopbot_core::ports::Storage;
 use shopbot_storage_json::{JsonStore, OpenError};
+use shopbot_storage_pg::{PgOpenError, PgStore};
 
 use crate::error::{CliError, CliResult, cause_chain};
 
@@ -115,15 +116,17 @@ pub enum CheckOpen {
 pub enum Backend {
     /// The embedded store (on disk, or in memory for tests).
     Json(Arc<JsonStore>),
+    /// A PostgreSQL database.
+    Postgres(Arc<PgStore>),
 }
 
 impl Backend {
-    /// Opens the store `url` names.
-    pub fn open(url: &StoreUrl, mode: OpenMode) -> CliResult<Backend> {
+    /// Opens the store `url` names. A PostgreSQL database must exist; its schema is brought
+    /// up to date.
+    pub async fn open(url: &StoreUrl, mode: OpenMode) -> CliResult<Backend> {
         match url {
             StoreUrl::Json(dir) => open_json(dir, mode).map_err(|e| open_error(url, e)),
-            // The PostgreSQL store (storage-pg) plugs in here.
-            StoreUrl::Postgres(_) => Err(postgres_not_built()),
+            StoreUrl::Postgres(database) => open_postgres(url, database).await,
         }
     }
 
@@ -131,13 +134,17 @@ impl Backend {
     pub fn storage(&self) -> Arc<dyn Storage> {
         match self {
             Backend::Json(store) => Arc::clone(store) as Arc<dyn Storage>,
+            Backend::Postgres(store) => Arc::clone(store) as Arc<dyn Storage>,
         }
     }
 
-    /// Writes a consistent copy of the store into `dir`, which becomes a store of its own.
+    /// Writes a consistent copy of the store into `dir`: a JSON store through its backup API
+    /// (the copy is a store of its own), a PostgreSQL database with `pg_dump` in directory
+    /// format (restore it with `pg_restore`).
     pub async fn backup(&self, dir: &Path) -> CliResult<()> {
         match self {
             Backend::Json(store) => store.backup(dir).await.map_err(CliError::from),
+            Backend::Postgres(store) => pg_dump(store, dir).await,
         }
     }
 
@@ -145,11 +152,12 @@ impl Backend {
     pub async fn check(&self) -> CliResult<Vec<String>> {
         match self {
             Backend::Json(store) => store.check().await.map_err(CliError::from),
+            Backend::Postgres(store) => store.check().await.map_err(CliError::from),
         }
     }
 
     /// Opens an existing store for `store check`.
-    pub fn open_for_check(url: &StoreUrl) -> CliResult<CheckOpen> {
+    pub async fn open_for_check(url: &StoreUrl) -> CliResult<CheckOpen> {
         match url {
             StoreUrl::Json(dir) => match open_json(dir, OpenMode::Existing) {
                 Ok(backend) => Ok(CheckOpen::Opened(backend)),
@@ -158,7 +166,9 @@ impl Backend {
                 )) => Ok(CheckOpen::Damaged(cause_chain(&error))),
                 Err(failure) => Err(open_error(url, failure)),
             },
-            StoreUrl::Postgres(_) => Err(postgres_not_built()),
+            StoreUrl::Postgres(database) => {
+                open_postgres(url, database).await.map(CheckOpen::Opened)
+            }
         }
     }
 
@@ -204,17 +214,63 @@ impl Backend {
                 })?;
                 Ok(Some(aside))
             }
-            StoreUrl::Postgres(_) => Err(postgres_not_built()),
+            StoreUrl::Postgres(_) => Err(CliError::usage(
+                "demo --reset moves JSON stores aside only: for PostgreSQL, drop and create \
+                 the database, or seed another one with --store",
+            )),
         }
     }
 }
 
-/// What `--store postgres://…` answers until the PostgreSQL store lands.
-pub fn postgres_not_built() -> CliError {
-    CliError::usage(
-        "PostgreSQL support is not built yet: use a json:PATH store (for example \
-         json:./shopbot-data) for now",
-    )
+async fn open_postgres(url: &StoreUrl, database: &str) -> CliResult<Backend> {
+    match PgStore::connect(database).await {
+        Ok(store) => Ok(Backend::Postgres(Arc::new(store))),
+        // The store's own messages never include the password; `url` prints it hidden.
+        Err(error @ PgOpenError::Url { .. }) => Err(CliError::usage(cause_chain(&error))),
+        Err(error) => Err(CliError::internal(format!(
+            "{url}: {}",
+            cause_chain(&error)
+        ))),
+    }
+}
+
+/// A consistent copy of a PostgreSQL database by `pg_dump` (one snapshot, while the bot runs).
+async fn pg_dump(store: &PgStore, dir: &Path) -> CliResult<()> {
+    if dir.exists() {
+        return Err(CliError::invalid(format!(
+            "{} already exists: pg_dump writes a new directory",
+            dir.display()
+        )));
+    }
+    let options = store.connect_options();
+    let mut command = tokio::process::Command::new("pg_dump");
+    command
+        .arg("--format=directory")
+        .arg("--file")
+        .arg(dir)
+        .args(["--host", options.get_host()])
+        .args(["--port", &options.get_port().to_string()])
+        .args(["--username", options.get_username()]);
+    if let Some(database) = options.get_database() {
+        command.args(["--dbname", database]);
+    }
+    if let Some(password) = store.password() {
+        // Through the environment, not the command line other users can read.
+        command.env("PGPASSWORD", password);
+    }
+    let output = command.output().await.map_err(|e| {
+        CliError::internal(format!(
+            "cannot run pg_dump ({e}): install PostgreSQL's client tools to back up a \
+             PostgreSQL store"
+        ))
+    })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().next().unwrap_or("no message");
+        Err(CliError::internal(format!("pg_dump failed: {first}")))
+    }
 }
 
 /// Why a JSON store did not open, before it is worded for the operator.
@@ -308,12 +364,5 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://shop:***@db:5432/shop");
         let url = StoreUrl::Postgres("postgres://shop@db/shop".into());
         assert_eq!(url.to_string(), "postgres://shop@db/shop");
-    }
-
-    #[test]
-    fn postgres_is_not_built_yet() {
-        let url = StoreUrl::Postgres("postgres://u@h/db".into());
-        let e = Backend::open(&url, OpenMode::CreateIfMissing).err();
-        assert_eq!(e.map(|e| e.status()), Some(ExitStatus::Usage));
     }
 }

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod catalog;
+mod check;
 mod checkout;
 mod convert;
 mod error;
@@ -89,6 +90,7 @@ pub enum PgOpenError {
 pub struct PgStore {
     pool: PgPool,
     options: PgConnectOptions,
+    password: Option<String>,
 }
 
 /// How many times a transaction that lost a race (serialization failure, deadlock, a twin's
@@ -131,7 +133,19 @@ impl PgStore {
         Ok(PgStore {
             pool,
             options: connect,
+            password: password_of(url),
         })
+    }
+
+    /// Where the store connects, for tools such as `pg_dump` (without the password; see
+    /// [`password`](Self::password)).
+    pub fn connect_options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    /// The password the store connects with, if any, for tools that must pass it on.
+    pub fn password(&self) -> Option<String> {
+        self.password.clone()
     }
 
     /// The connection pool, for tools that need SQL of their own (backups, checks).
@@ -163,10 +177,25 @@ impl PgStore {
         Ok(inserted.rows_affected() == 1)
     }
 
+    /// Every broken invariant of the stored state, described; empty when the store is sound.
+    pub async fn check(&self) -> Result<Vec<String>> {
+        check::check(&self.pool).await
+    }
+
     /// Closes the pool, waiting for connections in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The password in a URL's user info, percent-decoding left to the server tools (they accept
+/// the same form).
+fn password_of(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    Some(password.to_owned())
 }
 
 /// A URL with any password replaced, for messages.

@@ -1,5 +1,50 @@
 //! The whole storage conformance suite against PostgreSQL, one fresh database per test.
 
+#![allow(clippy::unwrap_used)] // Tests fail by panicking.
+
 mod support;
 
 shopbot_core::conformance_suite!(support::store);
+
+/// A store that went through checkouts, refunds and invoices checks clean, and a broken
+/// wallet is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_check_finds_nothing_in_a_sound_store_and_names_a_broken_wallet() {
+    let Some((store, _db)) = support::store().await else {
+        return;
+    };
+    let shop = shopbot_core::testkit::TestShop::new(store.clone()).await;
+    let product = shop.product("Checked key", 300).await;
+    shop.keys(product.id, "CHECK", 3).await;
+    let buyer = shop.customer(500).await;
+    shop.fund(buyer, 10_000).await;
+    let cart = shop
+        .shop
+        .cart()
+        .add(buyer, product.id, shopbot_core::text::Quantity::ONE)
+        .await
+        .unwrap();
+    shop.shop
+        .checkout()
+        .checkout(
+            buyer,
+            cart.version,
+            shopbot_core::testkit::key("check-1"),
+            shopbot_core::services::PayWith::Wallet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.check().await.unwrap(), Vec::<String>::new());
+
+    sqlx::query("UPDATE wallets SET balance_minor = balance_minor + 1")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let problems = store.check().await.unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("does not match its ledger")),
+        "{problems:?}"
+    );
+}

@@ -9,13 +9,16 @@ use serde::Serialize;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
+use crate::store::StoreUrl;
 
 /// `shopbot backup`
 #[derive(Debug, Args)]
 #[command(after_help = "\
-The copy is consistent (every committed command or none of it) and is a store of its own:
-open it with --store json:DIR, or copy it back in place of a damaged store. A JSON store is
-locked by the process that uses it, so stop the bot first or run the backup from the bot.
+The copy is consistent (every committed command or none of it). A JSON store's copy is a store
+of its own: open it with --store json:DIR, or copy it back in place of a damaged store. A JSON
+store is locked by the process that uses it, so stop the bot first or run the backup from the
+bot. A PostgreSQL store is copied with pg_dump (directory format) while the bot runs; restore
+it into an empty database with pg_restore --dbname URL DIR.
 
 Examples:
   shopbot backup --out /var/backups/shopbot-2026-11-23
@@ -31,7 +34,8 @@ pub struct BackupArgs {
 struct BackupView {
     store: String,
     backup: String,
-    open_with: String,
+    /// How to use the copy.
+    restore: String,
 }
 
 /// Runs `backup`.
@@ -40,18 +44,22 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx, out: &mut impl Write) -> CliResul
     let backend = ctx.existing_backend().await?;
     backend.backup(&args.out).await?;
     let backup = args.out.display().to_string();
+    let restore = match &ctx.settings().store {
+        StoreUrl::Json(_) => format!("open the copy with --store json:{backup}"),
+        StoreUrl::Postgres(_) => format!("restore with pg_restore --dbname URL {backup}"),
+    };
     let view = BackupView {
         store: ctx.settings().store.to_string(),
-        open_with: format!("json:{backup}"),
         backup,
+        restore,
     };
     if ctx.json() {
         return output::json(out, &view);
     }
     writeln!(
         out,
-        "Backed up {} to {}. Open the copy with --store {}.",
-        view.store, view.backup, view.open_with
+        "Backed up {} to {}; {}.",
+        view.store, view.backup, view.restore
     )?;
     Ok(())
 }

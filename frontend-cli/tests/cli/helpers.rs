@@ -18,9 +18,42 @@ use tempfile::TempDir;
 /// The demo's customer, who starts with 100.00 USD.
 pub const CUSTOMER: i64 = 1001;
 
-/// A temporary directory holding one store (`store/`) and any files a test writes.
+/// A temporary directory holding one store (`store/`, or a PostgreSQL database of its own)
+/// and any files a test writes.
 pub struct TestShop {
     dir: TempDir,
+    database: Option<PgDatabase>,
+}
+
+/// A PostgreSQL database created for one test and dropped after it.
+struct PgDatabase {
+    name: String,
+    url: String,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn on_runtime<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use sqlx::Connection;
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        on_runtime(async {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                let _ = sqlx::query(&sql).execute(&mut admin).await;
+            }
+        });
+    }
 }
 
 /// What one run of the binary did.
@@ -88,7 +121,41 @@ impl TestShop {
     pub fn new() -> TestShop {
         TestShop {
             dir: tempfile::tempdir().unwrap(),
+            database: None,
         }
+    }
+
+    /// A new, empty PostgreSQL database for the store, or `None` outside CI when no server
+    /// answers (after one line on stderr saying how to start one).
+    pub fn postgres() -> Option<TestShop> {
+        use sqlx::Connection;
+        let admin_url = pg_admin_url();
+        let name = format!("shopbot_cli_test_{}_{}", std::process::id(), rand_suffix());
+        let created = on_runtime(async {
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .await
+                .map(drop)
+        });
+        if let Err(e) = created {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL at {admin_url} is required in CI: {e}"
+            );
+            eprintln!(
+                "skipping: no PostgreSQL at {admin_url} ({e}); start one or set DATABASE_URL"
+            );
+            return None;
+        }
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => format!("{admin_url}/{name}"),
+        };
+        Some(TestShop {
+            dir: tempfile::tempdir().unwrap(),
+            database: Some(PgDatabase { name, url }),
+        })
     }
 
     /// A shop seeded with `shopbot demo`.
@@ -108,9 +175,12 @@ impl TestShop {
         self.path("store")
     }
 
-    /// `json:<store dir>`.
+    /// `json:<store dir>`, or the test's PostgreSQL database.
     pub fn store_url(&self) -> String {
-        format!("json:{}", self.store_dir().display())
+        match &self.database {
+            Some(database) => database.url.clone(),
+            None => format!("json:{}", self.store_dir().display()),
+        }
     }
 
     /// The binary with no store flag, run in the test's directory with no `SHOPBOT_*`
@@ -251,4 +321,11 @@ pub fn available(shop: &TestShop, product: i64) -> u64 {
     shop.json(&["stock", "count", "--product", &product])["available"]
         .as_u64()
         .unwrap()
+}
+
+/// A suffix that differs between tests of one process.
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -12,6 +12,7 @@ mod helpers;
 mod in_process;
 mod invoices;
 mod orders;
+mod postgres;
 mod stock;
 mod store;
 mod users;

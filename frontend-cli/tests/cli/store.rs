@@ -76,7 +76,10 @@ fn a_backup_is_a_store_of_its_own() {
     let out = out.to_str().unwrap();
     let summary = shop.json(&["backup", "--out", out]);
     assert_eq!(summary["backup"], out);
-    assert_eq!(summary["open_with"], format!("json:{out}"));
+    assert_eq!(
+        summary["restore"],
+        format!("open the copy with --store json:{out}")
+    );
 
     // Changes after the backup stay out of it.
     shop.run(&["product", "edit", "1", "--price", "1.00"]).ok();
