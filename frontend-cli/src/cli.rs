@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, demo, export, invoice, order, product, stock, store_check, user,
+    backup, category, chat, demo, export, invoice, order, product, stock, store_check, user,
 };
 
 const ABOUT: &str = "Run a shop that lives inside a messenger: admin commands on its store.";
@@ -170,8 +170,8 @@ pub enum Command {
     /// The store itself: check
     #[command(subcommand)]
     Store(store_check::StoreCommand),
-    // Still to come, each from its own work: `chat` (the shop as a customer, through the
-    // conversation flow once core has it), `migrate` (copy between JSON and PostgreSQL, with
-    // storage-pg), `telegram` (run the bot) and `tui` (the admin console). Each is one variant
-    // here and one arm in `commands::run`.
+    /// Use the shop as a customer from the terminal, through the bot's conversation
+    Chat(chat::ChatArgs),
+    // Still to come, each from its own work: `telegram` (run the bot) and `tui` (the admin
+    // console). Each is one variant here and one arm in `commands::run`.
 }

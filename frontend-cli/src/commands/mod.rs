@@ -5,6 +5,7 @@
 
 pub mod backup;
 pub mod category;
+pub mod chat;
 pub mod demo;
 pub mod export;
 pub mod invoice;
@@ -33,5 +34,6 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Export(args) => export::run(args, ctx, out).await,
         Command::Backup(args) => backup::run(args, ctx, out).await,
         Command::Store(command) => store_check::run(command, ctx, out).await,
+        Command::Chat(args) => chat::run(args, ctx, out).await,
     }
 }

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod catalog;
+mod chat;
 mod config;
 mod export;
 mod helpers;

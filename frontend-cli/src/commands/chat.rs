@@ -1,0 +1,111 @@
+//! `shopbot chat --user ID`: the shop as that customer, in the terminal, through the same
+//! conversation flow as the Telegram bot. Screens print as text with numbered buttons; type a
+//! number to press one, `/start`, `/cancel` and the other commands work, any other text is
+//! answered like a message. Reads lines until end of input, so scripts can pipe a session in.
+
+use std::io::{BufRead, Write};
+
+use clap::Args;
+
+use shopbot_core::flow::{Action, Flow, Incoming, Reply};
+use shopbot_core::ids::{ChatId, UserId};
+use shopbot_core::text::PersonName;
+use shopbot_core::user::UserProfile;
+
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::parse;
+
+/// `shopbot chat`
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Type a button's number to press it, or a command: /start, /catalog, /cart, /orders, /wallet,
+/help, /cancel. /quit (or the end of input) leaves.
+
+Examples:
+  shopbot chat --user 1001
+  printf '1\\n1\\n' | shopbot chat --user 1001 --name Ann")]
+pub struct ChatArgs {
+    /// The customer's user id (as Telegram would give it)
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// The customer's display name [default: customer ID]
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// Runs `chat` on standard input.
+pub async fn run(args: &ChatArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    let stdin = std::io::stdin();
+    session(args, ctx, stdin.lock(), out).await
+}
+
+/// Runs a chat session reading lines from `input`.
+pub async fn session(
+    args: &ChatArgs,
+    ctx: &Ctx,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> CliResult<()> {
+    let user: UserId = parse::id("--user", &args.user)?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("customer {user}"));
+    let profile = UserProfile {
+        id: user,
+        name: PersonName::lenient(&name),
+    };
+    let flow = Flow::new(ctx.shop().await?.clone());
+    let chat = ChatId(user.0);
+    let start = Incoming::Command("start".into());
+    let mut buttons = show(out, &flow.handle(chat, profile.clone(), start).await)?;
+    for line in input.lines() {
+        let line = line.map_err(|e| CliError::internal(format!("cannot read input: {e}")))?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line == "/quit" || line == "/exit" {
+            break;
+        }
+        writeln!(out, "> {line}")?;
+        let incoming = match line.parse::<usize>() {
+            Ok(n) => match n.checked_sub(1).and_then(|i| buttons.get(i)) {
+                Some(action) => Incoming::Button(*action),
+                None => {
+                    writeln!(
+                        out,
+                        "There is no button {n}: choose 1 to {}.\n",
+                        buttons.len()
+                    )?;
+                    continue;
+                }
+            },
+            Err(_) => Incoming::from_text(line),
+        };
+        buttons = show(out, &flow.handle(chat, profile.clone(), incoming).await)?;
+    }
+    Ok(())
+}
+
+/// Prints a reply with numbered buttons; returns the buttons' actions in number order.
+fn show(out: &mut impl Write, reply: &Reply) -> CliResult<Vec<Action>> {
+    if let Some(notice) = &reply.notice {
+        writeln!(out, "» {notice}")?;
+    }
+    writeln!(out, "{}", reply.screen.text)?;
+    let mut actions = Vec::new();
+    for row in &reply.screen.buttons {
+        let labels: Vec<String> = row
+            .iter()
+            .map(|button| {
+                actions.push(button.action);
+                format!("[{}] {}", actions.len(), button.label)
+            })
+            .collect();
+        writeln!(out, "{}", labels.join("   "))?;
+    }
+    writeln!(out)?;
+    Ok(actions)
+}

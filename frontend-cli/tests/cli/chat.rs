@@ -1,0 +1,222 @@
+//! `shopbot chat`: a scripted session piped through stdin buys a product and sees its key; and
+//! the conversation itself, driven in process: double taps, forged and stale buttons, bans.
+
+use std::sync::Arc;
+
+use shopbot_core::catalog::{ProductDraft, ProductKind};
+use shopbot_core::flow::{Action, Flow, Incoming};
+use shopbot_core::ids::{ChatId, UserId};
+use shopbot_core::money::{Currency, Money};
+use shopbot_core::ports::{Page, SystemClock};
+use shopbot_core::services::{Shop, ShopConfig};
+use shopbot_core::stock::OnDuplicate;
+use shopbot_core::text::{Description, IdempotencyKey, Note, PersonName, ProductName};
+use shopbot_core::user::UserProfile;
+use shopbot_storage_json::JsonStore;
+
+use crate::helpers::TestShop;
+
+#[test]
+fn a_piped_chat_session_buys_a_product_and_sees_its_key() {
+    let shop = TestShop::demo();
+    // Menu → Catalog → Games → Pixel Racers → Add to cart → Cart → Checkout → Confirm.
+    let script = b"/start\n1\n1\n2\n1\n3\n4\n1\n";
+    let run = shop.run_with_input(&["chat", "--user", "1001", "--name", "Ann"], script);
+    run.ok();
+    assert!(run.stdout.contains("» Paid. Thank you!"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Your keys:\nPixel Racers (Steam key): PXR-"),
+        "{}",
+        run.stdout
+    );
+    let user = shop.json(&["user", "show", "--user", "1001"]);
+    assert_eq!(user["balance"]["minor"], 10_000 - 999, "{user}");
+}
+
+#[test]
+fn a_button_number_that_is_not_on_screen_is_explained_and_changes_nothing() {
+    let shop = TestShop::demo();
+    let run = shop.run_with_input(&["chat", "--user", "1001"], b"9\n");
+    run.ok();
+    assert!(
+        run.stdout.contains("There is no button 9: choose 1 to 5."),
+        "{}",
+        run.stdout
+    );
+}
+
+const OWNER: UserId = UserId(1);
+const ANN: UserId = UserId(42);
+
+fn ann() -> UserProfile {
+    UserProfile {
+        id: ANN,
+        name: PersonName::lenient("Ann"),
+    }
+}
+
+/// An in-memory shop with one key product (two keys) and Ann holding 50.00.
+async fn shop() -> (Shop, Flow, shopbot_core::ids::ProductId) {
+    let config = ShopConfig {
+        owners: [OWNER].into(),
+        ..ShopConfig::default()
+    };
+    let shop = Shop::new(
+        Arc::new(JsonStore::in_memory()),
+        Arc::new(SystemClock),
+        config,
+    );
+    for profile in [
+        UserProfile {
+            id: OWNER,
+            name: PersonName::lenient("owner"),
+        },
+        ann(),
+    ] {
+        shop.greet(profile).await.unwrap();
+    }
+    let draft = ProductDraft {
+        category: None,
+        name: ProductName::parse("Game key").unwrap(),
+        description: Description::parse("").unwrap(),
+        kind: ProductKind::Key,
+        price: Money::new(1500, Currency::USD),
+        hidden: false,
+        image: None,
+    };
+    let product = shop.admin().create_product(OWNER, draft).await.unwrap().id;
+    shop.admin()
+        .import_stock_text(OWNER, product, "K-1\nK-2\n", OnDuplicate::Refuse)
+        .await
+        .unwrap();
+    let credit = Money::new(5000, Currency::USD);
+    let key = IdempotencyKey::parse("welcome").unwrap();
+    shop.admin()
+        .adjust_wallet(OWNER, ANN, credit, Note::parse("welcome").unwrap(), key)
+        .await
+        .unwrap();
+    let flow = Flow::new(shop.clone());
+    (shop, flow, product)
+}
+
+async fn press(flow: &Flow, action: Action) -> shopbot_core::flow::Reply {
+    flow.handle(ChatId(ANN.0), ann(), Incoming::Button(action))
+        .await
+}
+
+#[tokio::test]
+async fn a_double_tap_on_confirm_buys_once() {
+    let (shop, flow, product) = shop().await;
+    press(
+        &flow,
+        Action::AddToCart {
+            product,
+            quantity: 1,
+        },
+    )
+    .await;
+    let version = shop.cart().view(ANN).await.unwrap().version;
+    let first = press(&flow, Action::ConfirmCheckout { version }).await;
+    let second = press(&flow, Action::ConfirmCheckout { version }).await;
+    assert!(
+        first.screen.text.contains("Your keys:"),
+        "{}",
+        first.screen.text
+    );
+    assert_eq!(
+        first.screen.text, second.screen.text,
+        "the second tap shows the same order"
+    );
+    let ledger = shop.storage().ledger(ANN, Page::first(10)).await.unwrap();
+    assert_eq!(ledger.len(), 2, "one credit and one purchase: {ledger:?}");
+    assert_eq!(
+        shop.wallet().balance(ANN).await.unwrap().available().minor,
+        3500
+    );
+}
+
+#[tokio::test]
+async fn forged_stale_and_staff_buttons_change_nothing() {
+    let (shop, flow, product) = shop().await;
+    let before = shop.catalog().product(ANN, product).await.unwrap();
+    for data in [&b"zz:1"[..], b"", &[0xff; 80][..], b"p:01"] {
+        let reply = flow
+            .handle(ChatId(ANN.0), ann(), Incoming::from_button(data))
+            .await;
+        assert!(
+            reply.notice.as_deref() == Some("This button has expired."),
+            "{reply:?}"
+        );
+        assert!(
+            reply.screen.text.contains("Welcome to the shop"),
+            "{reply:?}"
+        );
+    }
+    let staff = [
+        Action::AdminSetHidden {
+            product,
+            hidden: true,
+        },
+        Action::AdminSetBanned {
+            user: OWNER,
+            banned: true,
+        },
+        Action::AdminMaintenance { on: true },
+    ];
+    for action in staff {
+        let reply = press(&flow, action).await;
+        assert_eq!(reply.notice.as_deref(), Some("This button has expired."));
+    }
+    assert_eq!(shop.catalog().product(ANN, product).await.unwrap(), before);
+    assert!(!shop.storage().settings().await.unwrap().maintenance);
+    assert!(!shop.storage().user(OWNER).await.unwrap().unwrap().banned);
+}
+
+#[tokio::test]
+async fn a_banned_customer_gets_one_short_notice_and_nothing_else() {
+    let (shop, flow, product) = shop().await;
+    shop.admin().set_banned(OWNER, ANN, true).await.unwrap();
+    let reply = press(
+        &flow,
+        Action::AddToCart {
+            product,
+            quantity: 1,
+        },
+    )
+    .await;
+    assert_eq!(reply.screen.text, "Your account is blocked.");
+    assert!(reply.screen.buttons.is_empty());
+    assert!(shop.storage().cart(ANN).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn buying_the_last_key_twice_tells_the_second_buyer_it_is_sold_out() {
+    let (shop, flow, product) = shop().await;
+    press(
+        &flow,
+        Action::AddToCart {
+            product,
+            quantity: 2,
+        },
+    )
+    .await;
+    let version = shop.cart().view(ANN).await.unwrap().version;
+    press(&flow, Action::ConfirmCheckout { version }).await;
+    press(
+        &flow,
+        Action::AddToCart {
+            product,
+            quantity: 1,
+        },
+    )
+    .await;
+    let version = shop.cart().view(ANN).await.unwrap().version;
+    let reply = press(&flow, Action::ConfirmCheckout { version }).await;
+    assert_eq!(
+        reply.notice.as_deref(),
+        Some("Sorry, Game key is sold out."),
+        "{reply:?}"
+    );
+    assert!(reply.screen.text.contains("Your cart:"), "{reply:?}");
+}
