@@ -40,7 +40,22 @@ async fn a_redelivered_update_counts_once_across_instances() {
     };
     let first = PgStore::connect(&db.url).await.unwrap();
     let second = PgStore::connect(&db.url).await.unwrap();
-    assert!(first.mark_update_processed(7001, Timestamp(1)).await.unwrap());
-    assert!(!second.mark_update_processed(7001, Timestamp(2)).await.unwrap());
-    assert!(second.mark_update_processed(7002, Timestamp(3)).await.unwrap());
+    assert!(
+        first
+            .mark_update_processed(7001, Timestamp(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !second
+            .mark_update_processed(7001, Timestamp(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        second
+            .mark_update_processed(7002, Timestamp(3))
+            .await
+            .unwrap()
+    );
 }

@@ -23,7 +23,13 @@ impl State {
 
     fn check_stock(&self, problems: &mut Vec<String>) {
         let mut owner: BTreeMap<UnitId, OrderId> = BTreeMap::new();
-        for order in self.orders.values() {
+        // A cancelled order keeps the list of units it once reserved; they went back to stock
+        // and may since belong to another order.
+        let live = self
+            .orders
+            .values()
+            .filter(|o| o.status != OrderStatus::Cancelled);
+        for order in live {
             for unit in order.lines.iter().flat_map(|l| &l.units) {
                 if let Some(other) = owner.insert(unit.unit, order.id) {
                     problems.push(format!(
@@ -32,14 +38,11 @@ impl State {
                     ));
                 }
                 let expected = match order.status {
-                    OrderStatus::AwaitingPayment => Some(UnitState::Reserved { order: order.id }),
-                    OrderStatus::Paid | OrderStatus::Refunded => {
-                        Some(UnitState::Sold { order: order.id })
-                    }
-                    OrderStatus::Cancelled => None,
+                    OrderStatus::AwaitingPayment => UnitState::Reserved { order: order.id },
+                    _ => UnitState::Sold { order: order.id },
                 };
                 let actual = self.units.get(&unit.unit).map(|u| u.state);
-                if expected.is_some() && actual != expected {
+                if actual != Some(expected) {
                     problems.push(format!(
                         "unit {} of order {} is {actual:?}, expected {expected:?}",
                         unit.unit, order.id
