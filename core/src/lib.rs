@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod dialogue;
+pub mod dump;
 pub mod error;
 pub mod flow;
 pub mod idempotency;

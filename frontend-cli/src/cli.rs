@@ -167,6 +167,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Write a consistent copy of the store into a new directory
     Backup(backup::BackupArgs),
+    /// Copy the whole store into another (JSON and PostgreSQL, either way), verified
+    Migrate(crate::commands::migrate::MigrateArgs),
     /// The store itself: check
     #[command(subcommand)]
     Store(store_check::StoreCommand),

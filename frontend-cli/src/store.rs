@@ -1,16 +1,18 @@
 //! Opening a store from its URL: the one place that knows which backends exist.
 //!
 //! Owns [`StoreUrl`] (what `--store` accepts) and [`Backend`] (an opened store plus the
-//! operations that are not part of the [`Storage`] port: backup and integrity check). Adding a
-//! backend is one variant in each enum and one arm in each `match` here; no command changes.
+//! operations that are not part of the [`Storage`] port: backup, integrity check, and the
+//! dumps `migrate` copies). Adding a backend is one variant in each enum and one arm in each
+//! `match` here; no command changes.
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use shopbot_core::dump::Dump;
 use shopbot_core::ports::Storage;
-use shopbot_storage_json::{JsonStore, OpenError};
+use shopbot_storage_json::{ImportError, JsonStore, OpenError};
 use shopbot_storage_pg::{PgOpenError, PgStore};
 
 use crate::error::{CliError, CliResult, cause_chain};
@@ -156,6 +158,34 @@ impl Backend {
         }
     }
 
+    /// Everything the store holds, as a storage-neutral dump (`migrate`).
+    pub async fn export_dump(&self) -> CliResult<Dump> {
+        match self {
+            Backend::Json(store) => store.export_dump().await.map_err(CliError::from),
+            Backend::Postgres(store) => store.export_dump().await.map_err(CliError::from),
+        }
+    }
+
+    /// Creates the store `url` names holding exactly `dump`, and opens it (`migrate`). The
+    /// target must hold no shop yet: a directory without a store, or a database without any
+    /// shop records; otherwise it is refused (exit 5) and left as it was.
+    pub async fn create_from_dump(url: &StoreUrl, dump: Dump) -> CliResult<Backend> {
+        match url {
+            StoreUrl::Json(dir) => {
+                JsonStore::import_dump(dir, dump).map_err(|e| import_error(url, e))?;
+                open_json(dir, OpenMode::Existing).map_err(|e| open_error(url, e))
+            }
+            StoreUrl::Postgres(database) => {
+                let store = connect_postgres(url, database).await?;
+                store
+                    .import_dump(&dump)
+                    .await
+                    .map_err(|e| CliError::from(e).context(url))?;
+                Ok(Backend::Postgres(Arc::new(store)))
+            }
+        }
+    }
+
     /// Opens an existing store for `store check`.
     pub async fn open_for_check(url: &StoreUrl) -> CliResult<CheckOpen> {
         match url {
@@ -223,8 +253,13 @@ impl Backend {
 }
 
 async fn open_postgres(url: &StoreUrl, database: &str) -> CliResult<Backend> {
+    let store = connect_postgres(url, database).await?;
+    Ok(Backend::Postgres(Arc::new(store)))
+}
+
+async fn connect_postgres(url: &StoreUrl, database: &str) -> CliResult<PgStore> {
     match PgStore::connect(database).await {
-        Ok(store) => Ok(Backend::Postgres(Arc::new(store))),
+        Ok(store) => Ok(store),
         // The store's own messages never include the password; `url` prints it hidden.
         Err(error @ PgOpenError::Url { .. }) => Err(CliError::usage(cause_chain(&error))),
         Err(error) => Err(CliError::internal(format!(
@@ -304,6 +339,21 @@ fn open_error(url: &StoreUrl, failure: JsonOpenFailure) -> CliError {
             )),
             _ => CliError::internal(cause_chain(&error)),
         },
+    }
+}
+
+fn import_error(url: &StoreUrl, error: ImportError) -> CliError {
+    match error {
+        ImportError::NotEmpty { .. } => CliError::refused(format!(
+            "{url} already holds a store: copy into a new or empty directory; nothing was \
+             changed"
+        )),
+        ImportError::Open(error) => open_error(url, JsonOpenFailure::Open(error)),
+        ImportError::Io { source, .. } if is_bad_path(&source) => CliError::invalid(format!(
+            "cannot write a store at {url}: {source} (give a directory this user can create \
+             and write)"
+        )),
+        error @ ImportError::Io { .. } => CliError::internal(cause_chain(&error)),
     }
 }
 

@@ -317,12 +317,7 @@ fn failed(failure: &str) -> Error {
 /// Writes snapshots for backups: the same protocol as compaction, into another directory.
 pub(crate) fn write_backup(fs: &dyn Fs, dir: &Path, snapshot: &[u8]) -> std::io::Result<()> {
     fs.create_dir_all(dir)?;
-    if fs.read(&dir.join(snapshot_file::FILE_NAME))?.is_some()
-        || fs
-            .list(dir)?
-            .iter()
-            .any(|n| journal::parse_segment_name(n).is_some())
-    {
+    if holds_store(fs, dir)? {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             format!("{} already holds a store", dir.display()),
@@ -332,6 +327,15 @@ pub(crate) fn write_backup(fs: &dyn Fs, dir: &Path, snapshot: &[u8]) -> std::io:
     fs.write_synced(&temp, snapshot)?;
     fs.rename(&temp, &dir.join(snapshot_file::FILE_NAME))?;
     fs.sync_dir(dir)
+}
+
+/// Whether `dir` holds a store: a snapshot or a journal segment.
+pub(crate) fn holds_store(fs: &dyn Fs, dir: &Path) -> std::io::Result<bool> {
+    Ok(fs.read(&dir.join(snapshot_file::FILE_NAME))?.is_some()
+        || fs
+            .list(dir)?
+            .iter()
+            .any(|n| journal::parse_segment_name(n).is_some()))
 }
 
 /// The one thread that writes the journal.

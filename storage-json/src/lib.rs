@@ -3,7 +3,9 @@
 //! shopbot's embedded store, the zero-setup default (`json:./shopbot-data`). One directory holds
 //! an append-only journal of committed commands, a snapshot written by compaction, and a lock
 //! file; see [`JsonStore::open`]. [`JsonStore::in_memory`] keeps the same engine in memory only,
-//! for tests, demos and embedding.
+//! for tests, demos and embedding. [`JsonStore::export_dump`] and [`JsonStore::import_dump`]
+//! move a whole shop out of a store and into a new directory as a storage-neutral dump
+//! (`shopbot migrate`).
 //!
 //! All state lives in one [`engine::State`] behind one lock: a command is applied whole under
 //! the lock or not at all, which is what makes every storage invariant hold. Durability is
@@ -11,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod dump;
 mod durable;
 pub mod engine;
 pub mod fs;
@@ -50,6 +53,7 @@ use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use shopbot_core::{Error, Result};
 
+pub use dump::ImportError;
 pub use durable::Options;
 pub use snapshot_file::SnapshotError;
 

@@ -23,7 +23,7 @@ use crate::error::Attempt;
 use crate::records::queue;
 use crate::users::write_audit;
 
-fn status_name(status: OrderStatus) -> &'static str {
+pub(crate) fn status_name(status: OrderStatus) -> &'static str {
     match status {
         OrderStatus::AwaitingPayment => "awaiting_payment",
         OrderStatus::Paid => "paid",
@@ -32,7 +32,7 @@ fn status_name(status: OrderStatus) -> &'static str {
     }
 }
 
-fn status_of(name: &str) -> Result<OrderStatus, Error> {
+pub(crate) fn status_of(name: &str) -> Result<OrderStatus, Error> {
     Ok(match name {
         "awaiting_payment" => OrderStatus::AwaitingPayment,
         "paid" => OrderStatus::Paid,

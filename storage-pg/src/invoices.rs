@@ -22,7 +22,7 @@ use crate::records::queue;
 use crate::rows::{self, INVOICE_COLUMNS};
 use crate::users::write_audit;
 
-fn provider_name(provider: PaymentProvider) -> &'static str {
+pub(crate) fn provider_name(provider: PaymentProvider) -> &'static str {
     match provider {
         PaymentProvider::Telegram => "telegram",
         PaymentProvider::Stars => "stars",

@@ -9,6 +9,8 @@
 //! Several instances may share one database: [`Leader`] elects the one that runs background
 //! jobs, with epochs that fence a deposed leader's late writes, and
 //! [`PgStore::mark_update_processed`] makes a redelivered messenger update count once.
+//! [`PgStore::export_dump`] and [`PgStore::import_dump`] move a whole shop in and out as a
+//! storage-neutral dump (`shopbot migrate`).
 
 #![warn(missing_docs)]
 
@@ -16,6 +18,7 @@ mod catalog;
 mod check;
 mod checkout;
 mod convert;
+mod dump;
 mod error;
 mod invoices;
 mod leader;

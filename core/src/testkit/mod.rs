@@ -33,6 +33,7 @@ pub mod invoice;
 pub mod order_invoice;
 pub mod outbox;
 pub mod refund;
+pub mod sample;
 pub mod wallet;
 
 use std::any::Any;

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod demo;
 pub mod export;
 pub mod invoice;
+pub mod migrate;
 pub mod order;
 pub mod product;
 pub mod stock;
@@ -33,6 +34,7 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Invoice(command) => invoice::run(command, ctx, out).await,
         Command::Export(args) => export::run(args, ctx, out).await,
         Command::Backup(args) => backup::run(args, ctx, out).await,
+        Command::Migrate(args) => migrate::run(args, ctx, out).await,
         Command::Store(command) => store_check::run(command, ctx, out).await,
         Command::Chat(args) => chat::run(args, ctx, out).await,
     }

@@ -12,6 +12,7 @@ mod export;
 mod helpers;
 mod in_process;
 mod invoices;
+mod migrate;
 mod orders;
 mod postgres;
 mod stock;

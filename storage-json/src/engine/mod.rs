@@ -9,6 +9,7 @@ mod catalog;
 mod check;
 mod checkout;
 mod command;
+mod dump;
 mod invoices;
 mod payload_index;
 mod records;

@@ -1,0 +1,179 @@
+//! `shopbot migrate`: a demo shop copied from JSON into PostgreSQL and back is the same shop,
+//! id for id; a target that already holds a shop is refused with nothing changed; a target
+//! that is the source itself, or not a store URL, is refused before anything is read.
+
+use std::path::Path;
+
+use shopbot_core::dump::{Dump, Kind};
+use shopbot_core::services::PayWith;
+use shopbot_storage_json::JsonStore;
+use shopbot_storage_pg::PgStore;
+
+use crate::helpers::{CUSTOMER, TestShop};
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// Everything the JSON store in `dir` holds (opened and closed again, so the binary can use
+/// it afterwards).
+fn json_dump(dir: &Path) -> Dump {
+    block_on(async {
+        let store = JsonStore::open(dir).unwrap();
+        let dump = store.export_dump().await.unwrap();
+        store.close().await.unwrap();
+        dump
+    })
+}
+
+/// Everything the PostgreSQL database at `url` holds.
+fn pg_dump(url: &str) -> Dump {
+    block_on(async {
+        let store = PgStore::connect(url).await.unwrap();
+        let dump = store.export_dump().await.unwrap();
+        store.close().await;
+        dump
+    })
+}
+
+/// A demo shop on JSON where the demo customer bought something and got credit.
+fn busy_demo() -> TestShop {
+    let shop = TestShop::demo();
+    shop.buy(CUSTOMER, 1, 1, PayWith::Wallet);
+    let customer = CUSTOMER.to_string();
+    shop.run(&[
+        "user",
+        "credit",
+        "--user",
+        &customer,
+        "--amount",
+        "5.00",
+        "--reason",
+        "migration",
+    ])
+    .ok();
+    shop
+}
+
+#[test]
+fn a_demo_shop_copied_from_json_to_postgresql_and_back_is_the_same_shop() {
+    let Some(pg) = TestShop::postgres() else {
+        return;
+    };
+    let json = busy_demo();
+    let original = json_dump(&json.store_dir());
+
+    let there = json.json(&["migrate", "--to", &pg.store_url()]);
+    assert_eq!(there["verified"], true, "{there}");
+    assert_eq!(there["differences"].as_array().map(Vec::len), Some(0));
+    assert_eq!(there["source_summary"], there["target_summary"], "{there}");
+    assert_eq!(there["target_summary"]["counts"]["orders"], 1, "{there}");
+    assert_eq!(pg_dump(&pg.store_url()), original);
+    pg.run(&["store", "check"]).ok();
+    assert_eq!(
+        pg.json(&["order", "show", "1"]),
+        json.json(&["order", "show", "1"])
+    );
+
+    let back = TestShop::new();
+    let run = pg.run(&["migrate", "--to", &back.store_url()]);
+    run.ok();
+    assert!(
+        run.stdout.contains("every count and ledger total matches"),
+        "{run:#?}"
+    );
+    assert_eq!(json_dump(&back.store_dir()), original);
+    back.run(&["store", "check"]).ok();
+    // The copy carries on where the original stopped: the next product gets the next id.
+    let added = back.json(&[
+        "product",
+        "add",
+        "--name",
+        "After the move",
+        "--price",
+        "1.00",
+    ]);
+    let highest = original.highest_ids().product;
+    assert_eq!(added["id"], highest + 1, "{added}");
+}
+
+#[test]
+fn a_json_store_copied_into_a_new_directory_prints_a_table_of_what_was_copied() {
+    let json = busy_demo();
+    let copy = TestShop::new();
+
+    let run = json.run(&["migrate", "--to", &copy.store_url()]);
+
+    run.ok();
+    let original = json_dump(&json.store_dir());
+    assert_eq!(json_dump(&copy.store_dir()), original);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("Copied json:"), "{run:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("RECORDS")), "{run:#?}");
+    for kind in Kind::ALL {
+        let count = original.count(kind);
+        let row = lines
+            .iter()
+            .find(|l| l.starts_with(kind.as_str()))
+            .unwrap_or_else(|| panic!("no row for {}: {run:#?}", kind.as_str()));
+        let cells: Vec<&str> = row[kind.as_str().len()..].split_whitespace().collect();
+        assert_eq!(cells, [count.to_string(), count.to_string()], "{row}");
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("USD wallet balances")),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn migrating_into_a_json_store_that_holds_a_shop_is_refused_and_changes_nothing() {
+    let json = busy_demo();
+    let target = TestShop::new();
+    target
+        .run(&["product", "add", "--name", "Mine", "--price", "2.00"])
+        .ok();
+    let (source_before, target_before) =
+        (json_dump(&json.store_dir()), json_dump(&target.store_dir()));
+
+    json.run(&["migrate", "--to", &target.store_url()])
+        .fails(5, "already holds a store");
+
+    assert_eq!(json_dump(&target.store_dir()), target_before);
+    assert_eq!(json_dump(&json.store_dir()), source_before);
+}
+
+#[test]
+fn migrating_into_a_database_that_holds_a_shop_is_refused_and_changes_nothing() {
+    let Some(pg) = TestShop::postgres() else {
+        return;
+    };
+    pg.run(&["demo"]).ok();
+    let before = pg_dump(&pg.store_url());
+    let json = busy_demo();
+
+    json.run(&["migrate", "--to", &pg.store_url()])
+        .fails(5, "already holds a shop");
+
+    assert_eq!(pg_dump(&pg.store_url()), before);
+}
+
+#[test]
+fn a_target_that_is_the_source_or_no_store_url_is_refused_before_anything_is_read() {
+    let json = busy_demo();
+    let before = json_dump(&json.store_dir());
+
+    json.run(&["migrate", "--to", &json.store_url()])
+        .fails(3, "is the store being copied");
+    json.run(&["migrate", "--to", "mysql://root@db/shop"])
+        .fails(2, "unknown store URL scheme");
+    let missing = TestShop::new();
+    missing
+        .run(&["migrate", "--to", &json.store_url()])
+        .fails(4, "there is no store");
+
+    assert_eq!(json_dump(&json.store_dir()), before);
+}

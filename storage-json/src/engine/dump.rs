@@ -1,0 +1,147 @@
+//! Between the engine's state and core's storage-neutral [`Dump`]: what `shopbot migrate` reads
+//! from and writes into a JSON store.
+//!
+//! A state built from a dump keeps every id and continues its counters after the highest ones,
+//! so the next product, order or invoice never reuses an imported id or invoice number. Neither
+//! direction repairs or drops anything: what the dump says is what the state holds.
+
+use std::collections::BTreeMap;
+
+use shopbot_core::Error;
+use shopbot_core::dump::{ChargeRecord, CheckoutRecord, Dump, LedgerRecord, WalletRecord};
+use shopbot_core::ids::EntryId;
+
+use super::snapshot::Snapshot;
+use super::{Counters, State};
+
+impl State {
+    /// Everything the state holds, in canonical order.
+    pub fn to_dump(&self) -> Result<Dump, Error> {
+        let fingerprints: BTreeMap<EntryId, _> = self
+            .ledger_keys
+            .values()
+            .map(|(fingerprint, id)| (*id, fingerprint))
+            .collect();
+        let entries = self
+            .entries
+            .values()
+            .map(|entry| {
+                let fingerprint = fingerprints.get(&entry.id).ok_or_else(|| {
+                    Error::internal_msg(format!("ledger entry {} has no key record", entry.id))
+                })?;
+                Ok(LedgerRecord {
+                    entry: entry.clone(),
+                    fingerprint: (*fingerprint).clone(),
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        let mut dump = Dump {
+            settings: self.settings,
+            users: self.users.values().cloned().collect(),
+            categories: self.categories.values().cloned().collect(),
+            products: self.products.values().cloned().collect(),
+            units: self.units.values().cloned().collect(),
+            carts: self.carts.values().cloned().collect(),
+            orders: self.orders.values().cloned().collect(),
+            checkouts: self
+                .checkout_keys
+                .iter()
+                .map(|((user, key), (fingerprint, order))| CheckoutRecord {
+                    user: *user,
+                    key: key.clone(),
+                    fingerprint: fingerprint.clone(),
+                    order: *order,
+                })
+                .collect(),
+            entries,
+            holds: self.holds.values().copied().collect(),
+            wallets: self
+                .balances
+                .iter()
+                .map(|((user, _), balance)| WalletRecord {
+                    user: *user,
+                    balance: *balance,
+                })
+                .collect(),
+            invoices: self.invoices.values().cloned().collect(),
+            charges: self
+                .charges
+                .iter()
+                .map(|((provider, charge_id), invoice)| ChargeRecord {
+                    provider: *provider,
+                    charge_id: charge_id.clone(),
+                    invoice: *invoice,
+                })
+                .collect(),
+            dialogues: self.dialogues.values().cloned().collect(),
+            outbox: self.outbox.values().cloned().collect(),
+            audit: self.audit.clone(),
+            last_invoice_number: self.next.invoice_number,
+        };
+        dump.sort();
+        Ok(dump)
+    }
+
+    /// A state, indexes included, holding exactly what `dump` holds, with its id counters after
+    /// the dump's highest ids.
+    pub fn from_dump(mut dump: Dump) -> State {
+        dump.sort();
+        let highest = dump.highest_ids();
+        let next = Counters {
+            category: highest.category,
+            product: highest.product,
+            unit: highest.unit,
+            order: highest.order,
+            invoice: highest.invoice,
+            invoice_number: highest.invoice_number,
+            entry: highest.entry,
+            outbox: highest.outbox,
+            audit: highest.audit,
+        };
+        let ledger_keys = dump
+            .entries
+            .iter()
+            .map(|r| {
+                (
+                    r.entry.user,
+                    r.entry.key.clone(),
+                    r.fingerprint.clone(),
+                    r.entry.id,
+                )
+            })
+            .collect();
+        let snapshot = Snapshot {
+            next,
+            settings: dump.settings,
+            users: dump.users,
+            categories: dump.categories,
+            products: dump.products,
+            units: dump.units,
+            carts: dump.carts,
+            orders: dump.orders,
+            checkout_keys: dump
+                .checkouts
+                .into_iter()
+                .map(|c| (c.user, c.key, c.fingerprint, c.order))
+                .collect(),
+            entries: dump.entries.into_iter().map(|r| r.entry).collect(),
+            ledger_keys,
+            balances: dump
+                .wallets
+                .into_iter()
+                .map(|w| (w.user, w.balance.balance.currency, w.balance))
+                .collect(),
+            holds: dump.holds,
+            invoices: dump.invoices,
+            charges: dump
+                .charges
+                .into_iter()
+                .map(|c| (c.provider, c.charge_id, c.invoice))
+                .collect(),
+            dialogues: dump.dialogues,
+            outbox: dump.outbox,
+            audit: dump.audit,
+        };
+        State::from_snapshot(snapshot)
+    }
+}
