@@ -243,7 +243,35 @@ impl Durable {
     /// Whether the journal has grown enough to compact, claiming the compaction if so.
     pub(crate) fn should_compact(&self) -> bool {
         self.journal_bytes.load(Ordering::Relaxed) >= self.options.compact_after_bytes
-            && !self.compacting.swap(true, Ordering::AcqRel)
+            && self.claim_compaction()
+    }
+
+    /// Claims the one compaction that may run at a time; false while another runs.
+    pub(crate) fn claim_compaction(&self) -> bool {
+        !self.compacting.swap(true, Ordering::AcqRel)
+    }
+
+    /// Gives up a claimed compaction that did not run to the end.
+    pub(crate) fn release_compaction(&self) {
+        self.compacting.store(false, Ordering::Release);
+    }
+
+    /// Blocks until record `seq` is durable, for threads outside the async runtime. A
+    /// snapshot must never contain a record whose writing could still fail.
+    pub(crate) fn wait_durable_blocking(&self, seq: u64) -> Result<(), Error> {
+        loop {
+            {
+                let progress = self.progress.borrow();
+                if progress.durable >= seq {
+                    return Ok(());
+                }
+                if let Some(failure) = &progress.failure {
+                    return Err(failed(failure));
+                }
+            }
+            // The committer syncs within milliseconds; this thread only waits for it.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Starts a new journal segment after record `seq` and encodes the snapshot of `state`.
@@ -257,6 +285,7 @@ impl Durable {
 
     /// Writes the snapshot made by [`begin_compaction`](Self::begin_compaction) into place,
     /// then removes the journal segments it replaces. A failure is fatal for the store.
+    /// The caller has claimed the compaction and waited until record `seq` is durable.
     pub(crate) fn finish_compaction(&self, snapshot: &[u8], seq: u64) -> Result<(), Error> {
         let result = self.write_snapshot(snapshot, seq);
         self.compacting.store(false, Ordering::Release);

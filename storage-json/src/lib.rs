@@ -208,15 +208,37 @@ impl JsonStore {
             return Ok(());
         };
         durable.check()?;
-        let (snapshot, seq) = {
-            let inner = self.shared.lock()?;
-            (
-                durable.begin_compaction(&inner.state, inner.seq)?,
-                inner.seq,
-            )
+        // One snapshot at a time: wait out a background compaction, then claim the next.
+        loop {
+            let running = self
+                .shared
+                .compaction
+                .lock()
+                .ok()
+                .and_then(|mut h| h.take());
+            if let Some(handle) = running {
+                let _ = handle.join();
+            }
+            if durable.claim_compaction() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        let begun = self.shared.lock().and_then(|inner| {
+            let snapshot = durable.begin_compaction(&inner.state, inner.seq)?;
+            Ok((snapshot, inner.seq))
+        });
+        let result = match begun {
+            Ok((snapshot, seq)) => match durable.wait_durable(seq).await {
+                Ok(()) => durable.finish_compaction(&snapshot, seq),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
         };
-        durable.wait_durable(seq).await?;
-        durable.finish_compaction(&snapshot, seq)?;
+        if result.is_err() {
+            durable.release_compaction();
+        }
+        result?;
         durable.stop();
         Ok(())
     }
@@ -312,8 +334,12 @@ impl Shared {
             let snapshot = durable.begin_compaction(&inner.state, inner.seq)?;
             Ok((snapshot, inner.seq))
         });
-        let result = begun.and_then(|(snapshot, seq)| durable.finish_compaction(&snapshot, seq));
+        let result = begun.and_then(|(snapshot, seq)| {
+            durable.wait_durable_blocking(seq)?;
+            durable.finish_compaction(&snapshot, seq)
+        });
         if let Err(e) = result {
+            durable.release_compaction();
             tracing::error!(error = ?e, "compaction failed");
         }
     }

@@ -24,7 +24,7 @@ async fn add_users(store: &JsonStore, ids: std::ops::RangeInclusive<i64>) {
 }
 
 async fn user_ids(store: &JsonStore) -> Vec<i64> {
-    let users = store.users(Page::first(1000)).await.unwrap();
+    let users = store.users(Page::first(10_000)).await.unwrap();
     users.iter().map(|u| u.id.0).collect()
 }
 
@@ -160,4 +160,53 @@ async fn a_store_written_by_a_newer_version_is_refused_with_advice() {
     std::fs::write(&path, text.replacen("\"version\":1", "\"version\":2", 1)).unwrap();
     let message = JsonStore::open(dir.path()).err().unwrap().to_string();
     assert!(message.contains("newer shopbot"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn closing_while_compactions_run_keeps_every_acknowledged_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = shopbot_storage_json::Options {
+        compact_after_bytes: 2 * 1024,
+    };
+    let store = std::sync::Arc::new(JsonStore::open_with(dir.path(), options).unwrap());
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..4i64 {
+        let (store, finished) = (store.clone(), finished.clone());
+        writers.spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..200i64 {
+                let id = w * 1000 + i;
+                let profile = UserProfile {
+                    id: UserId(id),
+                    name: PersonName::lenient("writer"),
+                };
+                match store.upsert_user(profile, Timestamp(id)).await {
+                    Ok(_) => acked.push(id),
+                    Err(_) => break,
+                }
+            }
+            finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            acked
+        });
+    }
+    // Let the writers run into several compactions, then close under them.
+    while store.users(Page::first(1000)).await.unwrap().len() < 300
+        && finished.load(std::sync::atomic::Ordering::Relaxed) < 4
+    {
+        tokio::task::yield_now().await;
+    }
+    store.close().await.unwrap();
+    let mut acked = Vec::new();
+    while let Some(done) = writers.join_next().await {
+        acked.extend(done.unwrap());
+    }
+    drop(store);
+
+    let reopened = JsonStore::open(dir.path()).unwrap();
+    let present: std::collections::BTreeSet<i64> = user_ids(&reopened).await.into_iter().collect();
+    for id in acked {
+        assert!(present.contains(&id), "acknowledged user {id} was lost");
+    }
+    assert!(reopened.check().await.unwrap().is_empty());
 }

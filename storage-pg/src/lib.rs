@@ -203,19 +203,38 @@ fn password_of(url: &str) -> Option<String> {
 
 /// A URL with any password replaced, for messages.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    // Anything that could be a password goes: the user info's password, and every query
+    // parameter's value (`password=` and the like).
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = url.get(scheme + 3..at).unwrap_or_default();
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!(
-                "{}{}:***{}",
-                url.get(..scheme + 3).unwrap_or_default(),
-                user,
-                url.get(at..).unwrap_or_default()
-            )
+            let userinfo = base.get(scheme + 3..at).unwrap_or_default();
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!(
+                    "{}{user}:***{}",
+                    base.get(..scheme + 3).unwrap_or_default(),
+                    base.get(at..).unwrap_or_default()
+                ),
+                None => base.to_owned(),
+            }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) => format!("{name}=***"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&masked.join("&"));
     }
+    out
 }
 
 impl std::fmt::Debug for PgStore {
@@ -237,5 +256,10 @@ mod tests {
             "postgres://bob:***@db:5432/shop"
         );
         assert_eq!(redact("postgres://db/shop"), "postgres://db/shop");
+        assert_eq!(redact("postgres://bob@db/shop"), "postgres://bob@db/shop");
+        assert_eq!(
+            redact("postgres://db/shop?password=s3cret&sslmode=bogus"),
+            "postgres://db/shop?password=***&sslmode=***"
+        );
     }
 }
