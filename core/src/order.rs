@@ -11,9 +11,9 @@ use crate::cart::{Cart, CartError};
 use crate::catalog::{Product, ProductKind};
 use crate::idempotency::{Fingerprint, fingerprint};
 use crate::ids::{InvoiceId, OrderId, ProductId, UnitId, UserId};
-use crate::invoice::TaxRate;
+use crate::invoice::{InvoiceLine, InvoicePurpose, NewInvoice, TaxRate, Totals};
 use crate::money::{Money, MoneyError};
-use crate::text::{IdempotencyKey, ProductName, Quantity, StockPayload};
+use crate::text::{IdempotencyKey, Note, ProductName, Quantity, StockPayload};
 use crate::time::Timestamp;
 
 /// A cart line priced at checkout.
@@ -91,6 +91,38 @@ impl CheckoutRequest {
             self.total,
             payment,
         ))
+    }
+}
+
+impl CheckoutRequest {
+    /// The invoice that pays this checkout's order when it is paid by invoice: one line per
+    /// planned line at the confirmed price, with the request's tax and due time. `None` for a
+    /// wallet payment. Every backend issues exactly this invoice.
+    pub fn order_invoice(&self, order: OrderId) -> Result<Option<NewInvoice>, crate::Error> {
+        let CheckoutPayment::Invoice { tax, due_at } = self.payment else {
+            return Ok(None);
+        };
+        let lines = self
+            .lines
+            .iter()
+            .map(|l| {
+                Ok(InvoiceLine {
+                    description: Note::parse(l.name.as_str())?,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                })
+            })
+            .collect::<Result<Vec<_>, crate::Error>>()?;
+        let totals = Totals::compute(&lines, self.total.currency, tax)?;
+        Ok(Some(NewInvoice {
+            user: self.user,
+            lines,
+            tax,
+            totals,
+            purpose: InvoicePurpose::Order { order },
+            due_at: Some(due_at),
+            at: self.at,
+        }))
     }
 }
 

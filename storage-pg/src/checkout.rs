@@ -8,13 +8,12 @@ use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::catalog::ProductKind;
 use shopbot_core::ids::{InvoiceId, OrderId, ProductId, UnitId, UserId};
-use shopbot_core::invoice::{InvoiceLine, InvoicePurpose, NewInvoice, Totals};
 use shopbot_core::order::{
     self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
     OrderLine, OrderPayment, OrderStatus, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
-use shopbot_core::text::{IdempotencyKey, Note, ProductName, Quantity, StockPayload};
+use shopbot_core::text::{IdempotencyKey, ProductName, Quantity, StockPayload};
 use shopbot_core::wallet::LedgerOp;
 
 use crate::catalog::{cart_for_update, products_for_share, save_cart};
@@ -164,27 +163,10 @@ pub(crate) async fn commit_checkout(
             let body = OutboxBody::OrderDelivered { order: order_id };
             queue(conn, &NewOutboxMessage { user, body }, request.at).await?;
         }
-        CheckoutPayment::Invoice { tax, due_at } => {
-            let invoice_lines = lines
-                .iter()
-                .map(|l| {
-                    Ok(InvoiceLine {
-                        description: Note::parse(l.name.as_str())?,
-                        quantity: l.quantity,
-                        unit_price: l.unit_price,
-                    })
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
-            let totals = Totals::compute(&invoice_lines, request.total.currency, tax)?;
-            let new = NewInvoice {
-                user,
-                lines: invoice_lines,
-                tax,
-                totals,
-                purpose: InvoicePurpose::Order { order: order_id },
-                due_at: Some(due_at),
-                at: request.at,
-            };
+        CheckoutPayment::Invoice { .. } => {
+            let new = request
+                .order_invoice(order_id)?
+                .ok_or_else(|| Error::internal_msg("an invoice checkout without an invoice"))?;
             let invoice = crate::invoices::insert(conn, &new).await?;
             sqlx::query("UPDATE orders SET invoice_id = $2 WHERE id = $1")
                 .bind(order_id.0)

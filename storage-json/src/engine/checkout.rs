@@ -3,13 +3,12 @@
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::{InvoiceId, OrderId, UserId};
-use shopbot_core::invoice::{InvoiceLine, InvoicePurpose, NewInvoice, Totals};
 use shopbot_core::order::{
     self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
     OrderLine, OrderPayment, OrderStatus, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
-use shopbot_core::text::{IdempotencyKey, Note};
+use shopbot_core::text::IdempotencyKey;
 use shopbot_core::wallet::LedgerOp;
 
 use super::State;
@@ -62,29 +61,7 @@ impl State {
                 };
                 (Some(self.plan_entry(user, charge_key, op, None)?), None)
             }
-            CheckoutPayment::Invoice { tax, due_at } => {
-                let invoice_lines = lines
-                    .iter()
-                    .map(|l| {
-                        Ok(InvoiceLine {
-                            description: Note::parse(l.name.as_str())?,
-                            quantity: l.quantity,
-                            unit_price: l.unit_price,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, Error>>()?;
-                let totals = Totals::compute(&invoice_lines, request.total.currency, tax)?;
-                let new = NewInvoice {
-                    user,
-                    lines: invoice_lines,
-                    tax,
-                    totals,
-                    purpose: InvoicePurpose::Order { order: order_id },
-                    due_at: Some(due_at),
-                    at: request.at,
-                };
-                (None, Some(new))
-            }
+            CheckoutPayment::Invoice { .. } => (None, request.order_invoice(order_id)?),
         };
 
         // Change.
