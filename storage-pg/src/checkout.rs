@@ -6,20 +6,20 @@ use sqlx::{PgConnection, Row};
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
-use shopbot_core::catalog::ProductKind;
-use shopbot_core::ids::{InvoiceId, OrderId, ProductId, UnitId, UserId};
+use shopbot_core::ids::{OrderId, ProductId, UnitId, UserId};
 use shopbot_core::order::{
     self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
-    OrderLine, OrderPayment, OrderStatus, RefundRequest,
+    OrderStatus, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
-use shopbot_core::text::{IdempotencyKey, ProductName, Quantity, StockPayload};
+use shopbot_core::text::{IdempotencyKey, StockPayload};
 use shopbot_core::wallet::LedgerOp;
 
 use crate::catalog::{cart_for_update, products_for_share, save_cart};
-use crate::convert::{from_db, money, parsed, to_db};
+use crate::convert::{parsed, to_db};
 use crate::error::Attempt;
 use crate::records::queue;
+use crate::rows::{self, LineRow, ORDER_COLUMNS};
 use crate::users::write_audit;
 
 pub(crate) fn status_name(status: OrderStatus) -> &'static str {
@@ -185,19 +185,15 @@ pub(crate) async fn commit_checkout(
 
 /// An order with its lines and units.
 pub(crate) async fn load(conn: &mut PgConnection, id: OrderId) -> Attempt<Option<Order>> {
-    let Some(row) = sqlx::query(
-        "SELECT id, user_id, idem_key, cart_version, total_minor, currency, status, invoice_id, \
-         created_at FROM orders WHERE id = $1",
-    )
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
-    .await?
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
     else {
         return Ok(None);
     };
     let currency: String = row.try_get("currency")?;
-    let invoice: Option<i64> = row.try_get("invoice_id")?;
-    let cart_version: i64 = row.try_get("cart_version")?;
     let mut units: BTreeMap<ProductId, Vec<DeliveredUnit>> = BTreeMap::new();
     let found: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT id, product_id, payload FROM stock_units WHERE order_id = $1 ORDER BY id",
@@ -214,50 +210,21 @@ pub(crate) async fn load(conn: &mut PgConnection, id: OrderId) -> Attempt<Option
                 payload: parsed(StockPayload::parse(&payload), "stock payload")?,
             });
     }
-    let lines: Vec<(i64, String, String, i32, i64)> = sqlx::query_as(
+    let lines: Vec<LineRow> = sqlx::query_as(
         "SELECT product_id, name, kind, quantity, unit_price_minor FROM order_lines \
          WHERE order_id = $1 ORDER BY line_no",
     )
     .bind(id.0)
     .fetch_all(&mut *conn)
     .await?;
-    let mut order_lines = Vec::with_capacity(lines.len());
-    for (product, name, kind, quantity, price) in lines {
-        let product = ProductId(product);
-        order_lines.push(OrderLine {
-            product,
-            name: parsed(ProductName::parse(&name), "product name")?,
-            kind: ProductKind::parse(&kind)
-                .ok_or_else(|| Error::internal_msg("stored kind unknown"))?,
-            quantity: parsed(
-                u32::try_from(quantity)
-                    .map_err(|e| e.to_string())
-                    .and_then(|q| Quantity::new(q).map_err(|e| e.to_string())),
-                "quantity",
-            )?,
-            unit_price: money(price, &currency)?,
-            units: units.remove(&product).unwrap_or_default(),
-        });
-    }
-    Ok(Some(Order {
-        id,
-        user: UserId(row.try_get("user_id")?),
-        lines: order_lines,
-        total: money(row.try_get("total_minor")?, &currency)?,
-        status: status_of(&row.try_get::<String, _>("status")?)?,
-        payment: match invoice {
-            Some(invoice) => OrderPayment::Invoice {
-                invoice: InvoiceId(invoice),
-            },
-            None => OrderPayment::Wallet,
-        },
-        key: parsed(
-            IdempotencyKey::parse(&row.try_get::<String, _>("idem_key")?),
-            "key",
-        )?,
-        cart_version: u64::try_from(cart_version).unwrap_or_default(),
-        created_at: from_db(row.try_get("created_at")?),
-    }))
+    let lines = lines
+        .into_iter()
+        .map(|line| {
+            let held = units.remove(&ProductId(line.0)).unwrap_or_default();
+            rows::order_line(line, &currency, held)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(rows::order(&row, lines)?))
 }
 
 pub(crate) async fn checkout_by_key(

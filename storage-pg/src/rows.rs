@@ -10,12 +10,13 @@ use shopbot_core::audit::{AuditEntry, AuditRecord};
 use shopbot_core::catalog::{Category, Product, ProductKind};
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::ids::{
-    AuditId, CategoryId, ChatId, EntryId, InvoiceId, OutboxId, ProductId, UserId,
+    AuditId, CategoryId, ChatId, EntryId, InvoiceId, OrderId, OutboxId, ProductId, UserId,
 };
 use shopbot_core::invoice::{Invoice, InvoiceStatus, TaxRate, Totals};
+use shopbot_core::order::{DeliveredUnit, Order, OrderLine, OrderPayment};
 use shopbot_core::outbox::{OutboxMessage, OutboxStatus};
 use shopbot_core::text::{
-    CategoryName, Description, IdempotencyKey, ImageRef, Note, PersonName, ProductName,
+    CategoryName, Description, IdempotencyKey, ImageRef, Note, PersonName, ProductName, Quantity,
 };
 use shopbot_core::user::{Role, User};
 use shopbot_core::wallet::LedgerEntry;
@@ -187,5 +188,59 @@ pub(crate) fn audit(row: &PgRow) -> Read<AuditEntry> {
             action: get(row, "action")?,
             at: time(row, "at")?,
         },
+    })
+}
+
+/// One row of `order_lines`: product, name, kind, quantity, unit price.
+pub(crate) type LineRow = (i64, String, String, i32, i64);
+
+/// An order line from its row, in the order's currency, with the units it holds.
+pub(crate) fn order_line(
+    (product, name, kind, quantity, price): LineRow,
+    currency: &str,
+    units: Vec<DeliveredUnit>,
+) -> Read<OrderLine> {
+    Ok(OrderLine {
+        product: ProductId(product),
+        name: parsed(ProductName::parse(&name), "product name")?,
+        kind: ProductKind::parse(&kind)
+            .ok_or_else(|| Error::internal_msg("stored kind unknown"))?,
+        quantity: parsed(
+            u32::try_from(quantity)
+                .map_err(|e| e.to_string())
+                .and_then(|q| Quantity::new(q).map_err(|e| e.to_string())),
+            "quantity",
+        )?,
+        unit_price: money(price, currency)?,
+        units,
+    })
+}
+
+pub(crate) const ORDER_COLUMNS: &str =
+    "id, user_id, idem_key, cart_version, total_minor, currency, status, invoice_id, created_at";
+
+/// An order from its row and its lines (read with [`order_line`]).
+pub(crate) fn order(row: &PgRow, lines: Vec<OrderLine>) -> Read<Order> {
+    let currency: String = get(row, "currency")?;
+    let invoice: Option<i64> = get(row, "invoice_id")?;
+    let cart_version: i64 = get(row, "cart_version")?;
+    Ok(Order {
+        id: OrderId(get(row, "id")?),
+        user: UserId(get(row, "user_id")?),
+        lines,
+        total: money(get(row, "total_minor")?, &currency)?,
+        status: crate::checkout::status_of(&get::<String>(row, "status")?)?,
+        payment: match invoice {
+            Some(invoice) => OrderPayment::Invoice {
+                invoice: InvoiceId(invoice),
+            },
+            None => OrderPayment::Wallet,
+        },
+        key: parsed(
+            IdempotencyKey::parse(&get::<String>(row, "idem_key")?),
+            "key",
+        )?,
+        cart_version: u64::try_from(cart_version).map_err(Error::internal)?,
+        created_at: time(row, "created_at")?,
     })
 }

@@ -9,22 +9,20 @@ use time::OffsetDateTime;
 
 use shopbot_core::Error;
 use shopbot_core::cart::{Cart, CartLine};
-use shopbot_core::catalog::ProductKind;
 use shopbot_core::dump::{ChargeRecord, CheckoutRecord, Dump, LedgerRecord, WalletRecord};
 use shopbot_core::idempotency::Fingerprint;
 use shopbot_core::ids::{HoldId, InvoiceId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::invoice::PaymentProvider;
-use shopbot_core::order::{DeliveredUnit, Order, OrderLine, OrderPayment};
+use shopbot_core::order::{DeliveredUnit, Order};
 use shopbot_core::stock::{StockUnit, UnitState};
-use shopbot_core::text::{IdempotencyKey, Note, ProductName, Quantity, StockPayload};
+use shopbot_core::text::{Note, StockPayload};
 use shopbot_core::wallet::{Balance, Hold, HoldState};
 
-use crate::checkout::status_of;
 use crate::convert::{from_db, money, parsed};
 use crate::error::Attempt;
 use crate::rows::{
-    self, CATEGORY_COLUMNS, ENTRY_COLUMNS, INVOICE_COLUMNS, OUTBOX_COLUMNS, PRODUCT_COLUMNS,
-    USER_COLUMNS,
+    self, CATEGORY_COLUMNS, ENTRY_COLUMNS, INVOICE_COLUMNS, LineRow, ORDER_COLUMNS, OUTBOX_COLUMNS,
+    PRODUCT_COLUMNS, USER_COLUMNS,
 };
 
 /// Every shop table, read in the caller's transaction.
@@ -177,76 +175,46 @@ async fn orders(
                 });
         }
     }
-    type LineRow = (i64, i64, String, String, i32, i64);
-    let lines: Vec<LineRow> = sqlx::query_as(
+    type OrderLineRow = (i64, i64, String, String, i32, i64);
+    let lines: Vec<OrderLineRow> = sqlx::query_as(
         "SELECT order_id, product_id, name, kind, quantity, unit_price_minor FROM order_lines \
          ORDER BY order_id, line_no",
     )
     .fetch_all(&mut *conn)
     .await?;
     let mut lines_of: BTreeMap<i64, Vec<LineRow>> = BTreeMap::new();
-    for line in lines {
-        lines_of.entry(line.0).or_default().push(line);
+    for (order, product, name, kind, quantity, price) in lines {
+        lines_of
+            .entry(order)
+            .or_default()
+            .push((product, name, kind, quantity, price));
     }
-    let found = sqlx::query(
-        "SELECT id, user_id, idem_key, fingerprint, cart_version, total_minor, currency, \
-         status, invoice_id, created_at FROM orders ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let sql = format!("SELECT {ORDER_COLUMNS}, fingerprint FROM orders ORDER BY id");
+    let found = sqlx::query(&sql).fetch_all(&mut *conn).await?;
     let mut orders = Vec::with_capacity(found.len());
     let mut checkouts = Vec::with_capacity(found.len());
     for row in found {
         let id = OrderId(row.try_get("id")?);
-        let user = UserId(row.try_get("user_id")?);
         let currency: String = row.try_get("currency")?;
-        let key = parsed(
-            IdempotencyKey::parse(&row.try_get::<String, _>("idem_key")?),
-            "key",
-        )?;
-        let mut order_lines = Vec::new();
-        for (_, product, name, kind, quantity, price) in lines_of.remove(&id.0).unwrap_or_default()
-        {
-            let product = ProductId(product);
-            order_lines.push(OrderLine {
-                product,
-                name: parsed(ProductName::parse(&name), "product name")?,
-                kind: ProductKind::parse(&kind)
-                    .ok_or_else(|| Error::internal_msg("stored kind unknown"))?,
-                quantity: parsed(
-                    u32::try_from(quantity)
-                        .map_err(|e| e.to_string())
-                        .and_then(|q| Quantity::new(q).map_err(|e| e.to_string())),
-                    "quantity",
-                )?,
-                unit_price: money(price, &currency)?,
-                units: delivered.remove(&(id, product)).unwrap_or_default(),
-            });
-        }
-        let invoice: Option<i64> = row.try_get("invoice_id")?;
-        let cart_version: i64 = row.try_get("cart_version")?;
+        let lines = lines_of
+            .remove(&id.0)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|line| {
+                let held = delivered
+                    .remove(&(id, ProductId(line.0)))
+                    .unwrap_or_default();
+                rows::order_line(line, &currency, held)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let order = rows::order(&row, lines)?;
         checkouts.push(CheckoutRecord {
-            user,
-            key: key.clone(),
+            user: order.user,
+            key: order.key.clone(),
             fingerprint: Fingerprint(row.try_get("fingerprint")?),
             order: id,
         });
-        orders.push(Order {
-            id,
-            user,
-            lines: order_lines,
-            total: money(row.try_get("total_minor")?, &currency)?,
-            status: status_of(&row.try_get::<String, _>("status")?)?,
-            payment: match invoice {
-                Some(invoice) => OrderPayment::Invoice {
-                    invoice: InvoiceId(invoice),
-                },
-                None => OrderPayment::Wallet,
-            },
-            key,
-            cart_version: u64::try_from(cart_version).map_err(Error::internal)?,
-            created_at: from_db(row.try_get("created_at")?),
-        });
+        orders.push(order);
     }
     Ok((orders, checkouts))
 }
