@@ -109,6 +109,11 @@ id_type!(
     AuditId,
     "audit entry"
 );
+id_type!(
+    /// A messenger update (Telegram's `update_id`), recorded so a redelivery counts once.
+    UpdateId,
+    "update"
+);
 
 #[cfg(test)]
 mod tests {

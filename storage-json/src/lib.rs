@@ -38,7 +38,7 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UserId};
+use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -551,6 +551,13 @@ impl Storage for JsonStore {
         self.execute(Command::ClearDialogue { chat, user })
             .await
             .map(drop)
+    }
+
+    async fn mark_update_processed(&self, update: UpdateId, at: Timestamp) -> Result<bool> {
+        outcome!(
+            self.execute(Command::MarkUpdate { update, at }).await,
+            Marked
+        )
     }
 
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>> {

@@ -34,7 +34,6 @@ use sqlx::ConnectOptions;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use shopbot_core::time::Timestamp;
 use shopbot_core::{Error, Result};
 
 pub use leader::{Fenced, Leader};
@@ -163,21 +162,6 @@ impl PgStore {
             .await
             .map(drop)
             .map_err(Error::internal)
-    }
-
-    /// Records that a messenger update was handled. True the first time for `update_id`,
-    /// false for every redelivery, across all instances sharing the database.
-    pub async fn mark_update_processed(&self, update_id: i64, at: Timestamp) -> Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO processed_updates (update_id, processed_at) VALUES ($1, $2) \
-             ON CONFLICT (update_id) DO NOTHING",
-        )
-        .bind(update_id)
-        .bind(convert::to_db(at))
-        .execute(&self.pool)
-        .await
-        .map_err(Error::internal)?;
-        Ok(inserted.rows_affected() == 1)
     }
 
     /// Every broken invariant of the stored state, described; empty when the store is sound.

@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use shopbot_core::Error;
 use shopbot_core::audit::AuditEntry;
 use shopbot_core::dialogue::{Dialogue, MAX_STATE_BYTES};
-use shopbot_core::ids::{ChatId, OutboxId, UserId};
+use shopbot_core::ids::{ChatId, OutboxId, UpdateId, UserId};
 use shopbot_core::outbox::{DeliveryOutcome, NewOutboxMessage, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Page;
 use shopbot_core::time::Timestamp;
@@ -70,6 +70,30 @@ pub(crate) async fn clear_dialogue(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Records a handled update; true the first time. Every thousandth id also forgets the ids
+/// handled over a day before, so the table stays small without a job.
+pub(crate) async fn mark_update_processed(
+    conn: &mut PgConnection,
+    update: UpdateId,
+    at: Timestamp,
+) -> Attempt<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO processed_updates (update_id, processed_at) VALUES ($1, $2) \
+         ON CONFLICT (update_id) DO NOTHING",
+    )
+    .bind(update.0)
+    .bind(to_db(at))
+    .execute(&mut *conn)
+    .await?;
+    if update.0 % 1000 == 0 {
+        sqlx::query("DELETE FROM processed_updates WHERE processed_at < $1")
+            .bind(to_db(Timestamp(at.0.saturating_sub(24 * 60 * 60 * 1000))))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(inserted.rows_affected() == 1)
 }
 
 /// Queues a message in the caller's transaction.

@@ -12,7 +12,7 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UserId};
+use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -232,6 +232,10 @@ impl Storage for PgStore {
 
     async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()> {
         query!(self, |c| records::clear_dialogue(c, chat, user))
+    }
+
+    async fn mark_update_processed(&self, update: UpdateId, at: Timestamp) -> Result<bool> {
+        query!(self, |c| records::mark_update_processed(c, update, at))
     }
 
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>> {

@@ -5,6 +5,8 @@
 
 mod support;
 
+use shopbot_core::ids::UpdateId;
+use shopbot_core::ports::Storage;
 use shopbot_core::time::Timestamp;
 use shopbot_storage_pg::{PgOpenError, PgStore};
 
@@ -42,19 +44,19 @@ async fn a_redelivered_update_counts_once_across_instances() {
     let second = PgStore::connect(&db.url).await.unwrap();
     assert!(
         first
-            .mark_update_processed(7001, Timestamp(1))
+            .mark_update_processed(UpdateId(7001), Timestamp(1))
             .await
             .unwrap()
     );
     assert!(
         !second
-            .mark_update_processed(7001, Timestamp(2))
+            .mark_update_processed(UpdateId(7001), Timestamp(2))
             .await
             .unwrap()
     );
     assert!(
         second
-            .mark_update_processed(7002, Timestamp(3))
+            .mark_update_processed(UpdateId(7002), Timestamp(3))
             .await
             .unwrap()
     );

@@ -88,6 +88,11 @@ pub enum Action {
     Admin,
     /// Admin: start the add-product dialogue.
     AdminNewProduct,
+    /// Admin: list every product (hidden ones too) at a page.
+    AdminProducts {
+        /// 0-based page.
+        page: u32,
+    },
     /// Admin: manage a product.
     AdminProduct {
         /// The product.
@@ -182,6 +187,7 @@ impl Action {
             Action::Help => ("h", vec![]),
             Action::Admin => ("A", vec![]),
             Action::AdminNewProduct => ("An", vec![]),
+            Action::AdminProducts { page } => ("AP", vec![page.into()]),
             Action::AdminProduct { product } => ("Ap", vec![product.0.into()]),
             Action::AdminEditPrice { product } => ("Ae", vec![product.0.into()]),
             Action::AdminSetHidden { product, hidden } => {
@@ -254,6 +260,7 @@ impl Action {
             "h" => Action::Help,
             "A" => Action::Admin,
             "An" => Action::AdminNewProduct,
+            "AP" => Action::AdminProducts { page: args.num()? },
             "Ap" => Action::AdminProduct {
                 product: ProductId(args.num()?),
             },
@@ -292,6 +299,7 @@ impl Action {
             self,
             Action::Admin
                 | Action::AdminNewProduct
+                | Action::AdminProducts { .. }
                 | Action::AdminProduct { .. }
                 | Action::AdminEditPrice { .. }
                 | Action::AdminSetHidden { .. }
@@ -380,6 +388,7 @@ mod tests {
             Action::Help,
             Action::Admin,
             Action::AdminNewProduct,
+            Action::AdminProducts { page: n },
             Action::AdminProduct {
                 product: ProductId(id),
             },

@@ -2,22 +2,37 @@
 //! out. Telegram, the terminal chat and tests all drive the same [`Flow`].
 //!
 //! The flow owns no rules: every step calls a service, which checks who is asking (banned,
-//! maintenance, permissions) on that very step. A button carries a typed [`Action`]; one that
-//! cannot be decoded, or that no longer applies, gets a short notice and the main menu, and
-//! changes nothing.
+//! maintenance, permissions) on that very step, also the later steps of a dialogue. A button
+//! carries a typed [`Action`]; one that cannot be decoded, or that no longer applies, gets a
+//! short notice and the main menu, and changes nothing. Multi-step dialogues keep their place
+//! in storage per (chat, user), so they survive a restart and never mix two people's input.
 
 mod action;
+mod admin;
+mod dialogue;
+mod limits;
+pub mod markup;
 mod screens;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use action::{Action, ActionError, MAX_ENCODED_LEN};
+pub use limits::RateLimit;
 
 use crate::error::{Error, Forbidden};
-use crate::ids::{ChatId, UserId};
+use crate::ids::{ChatId, UpdateId, UserId};
+use crate::outbox::OutboxMessage;
 use crate::ports::OutgoingMessage;
 use crate::services::Shop;
 use crate::user::UserProfile;
+
+use dialogue::Step;
+use limits::Limiter;
+
+/// The largest document the flow reads (a stock file); a front end does not download a bigger
+/// one and reports it as [`Incoming::TooLarge`] instead.
+pub const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
 
 /// Something a person did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +45,18 @@ pub enum Incoming {
     Button(Action),
     /// A button press whose data did not decode (forged, garbled or from an old version).
     StaleButton,
+    /// A file the person sent, downloaded (at most [`MAX_UPLOAD_BYTES`]).
+    Document {
+        /// The file's name as sent.
+        file_name: String,
+        /// Its contents.
+        bytes: Vec<u8>,
+    },
+    /// A file too large to read.
+    TooLarge {
+        /// The file's name as sent.
+        file_name: String,
+    },
 }
 
 impl Incoming {
@@ -54,44 +81,142 @@ impl Incoming {
             Err(_) => Incoming::StaleButton,
         }
     }
+
+    /// Whether answering this costs the shop more than a screen (a purchase, a stock import),
+    /// so the stricter rate limit applies.
+    fn is_expensive(&self) -> bool {
+        matches!(
+            self,
+            Incoming::Button(Action::ConfirmCheckout { .. }) | Incoming::Document { .. }
+        )
+    }
 }
 
 /// What to show in answer.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reply {
-    /// The screen: replaces the pressed message after a button, or is sent as a new message.
-    pub screen: OutgoingMessage,
-    /// A short notice for the button press (or a line above the screen in a terminal).
+    /// The screen: replaces the pressed message after a button, or is sent as a new message
+    /// after text. `None` leaves what the person sees as it is (the notice says why).
+    pub screen: Option<OutgoingMessage>,
+    /// A short notice: the answer to a button press (a toast), or a line of its own after text
+    /// when there is no screen.
     pub notice: Option<String>,
+}
+
+impl Reply {
+    /// A reply with only a notice.
+    fn notice(text: impl Into<String>) -> Reply {
+        Reply {
+            screen: None,
+            notice: Some(text.into()),
+        }
+    }
+}
+
+/// How the conversation treats people: rate limits and the support contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowConfig {
+    /// How often one person may send anything.
+    pub updates: RateLimit,
+    /// How often one person may buy or import stock.
+    pub expensive: RateLimit,
+    /// Who customers should write to for help (shown on the help screen).
+    pub support: Option<String>,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            updates: RateLimit::new(20, Duration::from_millis(500)),
+            expensive: RateLimit::new(3, Duration::from_secs(5)),
+            support: None,
+        }
+    }
 }
 
 /// The conversation over one shop.
 #[derive(Clone)]
 pub struct Flow {
     shop: Arc<Shop>,
+    config: Arc<FlowConfig>,
+    updates: Arc<Limiter>,
+    expensive: Arc<Limiter>,
 }
 
 impl Flow {
-    /// A conversation over `shop`.
+    /// A conversation over `shop` with the default [`FlowConfig`].
     pub fn new(shop: Shop) -> Flow {
+        Flow::with_config(shop, FlowConfig::default())
+    }
+
+    /// A conversation over `shop` with `config`.
+    pub fn with_config(shop: Shop, config: FlowConfig) -> Flow {
         Flow {
+            updates: Arc::new(Limiter::new(config.updates)),
+            expensive: Arc::new(Limiter::new(config.expensive)),
             shop: Arc::new(shop),
+            config: Arc::new(config),
         }
     }
 
-    /// Answers one event from `profile` in `chat`. (The chat will key multi-step dialogues;
-    /// the customer screens need none.)
+    /// The shop the conversation runs on.
+    pub fn shop(&self) -> &Shop {
+        &self.shop
+    }
+
+    /// Answers a messenger update once: a redelivered `update` (the same id again, after a
+    /// crash or a retry) gets an empty reply and changes nothing.
+    ///
+    /// The id is recorded before the update is handled, so a crash in between loses that one
+    /// tap rather than doubling it; the steps that move money or stock carry their own
+    /// idempotency keys besides.
+    pub async fn handle_update(
+        &self,
+        update: UpdateId,
+        chat: ChatId,
+        profile: UserProfile,
+        incoming: Incoming,
+    ) -> crate::Result<Reply> {
+        let now = self.shop.clock().now();
+        if !self
+            .shop
+            .storage()
+            .mark_update_processed(update, now)
+            .await?
+        {
+            return Ok(Reply::default());
+        }
+        Ok(self.handle(chat, profile, incoming).await)
+    }
+
+    /// Answers one event from `profile` in `chat`.
     pub async fn handle(&self, chat: ChatId, profile: UserProfile, incoming: Incoming) -> Reply {
-        let _ = chat;
         let user = profile.id;
+        let now = self.shop.clock().now();
+        if let Err(retry_after) = self.updates.check(user, now) {
+            return slow_down(retry_after);
+        }
+        if incoming.is_expensive()
+            && let Err(retry_after) = self.expensive.check(user, now)
+        {
+            return slow_down(retry_after);
+        }
         let result = match self.know(profile).await {
-            Ok(()) => self.dispatch(user, incoming).await,
+            Ok(()) => self.dispatch(chat, user, incoming).await,
             Err(e) => Err(e),
         };
         match result {
             Ok(reply) => reply,
             Err(error) => self.refusal(user, &error).await,
         }
+    }
+
+    /// The message that tells `message.user` about a state change from the outbox (keys of a
+    /// paid order, an invoice, a refund).
+    pub async fn outbox_message(&self, message: &OutboxMessage) -> crate::Result<OutgoingMessage> {
+        screens::Screens::new(&self.shop, &self.config, message.user)
+            .outbox(&message.body)
+            .await
     }
 
     /// Records a person the first time they write, and their new name if it changed.
@@ -103,26 +228,78 @@ impl Flow {
         Ok(())
     }
 
-    async fn dispatch(&self, user: UserId, incoming: Incoming) -> crate::Result<Reply> {
-        let screens = screens::Screens::new(&self.shop, user);
+    async fn dispatch(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        incoming: Incoming,
+    ) -> crate::Result<Reply> {
+        let screens = screens::Screens::new(&self.shop, &self.config, user);
+        let dialogue = dialogue::Dialogues::new(&self.shop, chat, user);
+        let step = dialogue.current().await?;
+        match incoming {
+            Incoming::Text(text) => match step {
+                Some(step) => {
+                    admin::Admin::new(&screens, &dialogue)
+                        .answer(step, &text)
+                        .await
+                }
+                None => screens.menu(Some("Use the buttons below.")).await,
+            },
+            Incoming::Document { file_name, bytes } => {
+                admin::Admin::new(&screens, &dialogue)
+                    .upload(step, &file_name, &bytes)
+                    .await
+            }
+            Incoming::TooLarge { file_name } => {
+                let limit = MAX_UPLOAD_BYTES / 1024;
+                Ok(Reply::notice(format!(
+                    "{file_name} is too large: send a text file of at most {limit} KiB."
+                )))
+            }
+            other => {
+                // A command or a button leaves any dialogue in progress.
+                if step.is_some() {
+                    dialogue.clear().await?;
+                }
+                self.navigate(&screens, &dialogue, step, other).await
+            }
+        }
+    }
+
+    async fn navigate(
+        &self,
+        screens: &screens::Screens<'_>,
+        dialogue: &dialogue::Dialogues<'_>,
+        step: Option<Step>,
+        incoming: Incoming,
+    ) -> crate::Result<Reply> {
+        let admin = admin::Admin::new(screens, dialogue);
         match incoming {
             Incoming::Command(name) => match name.as_str() {
                 "start" | "menu" => screens.menu(Some("Welcome!")).await,
-                "cancel" => screens.menu(Some("Cancelled.")).await,
+                "cancel" => {
+                    let notice = match step {
+                        Some(_) => "Cancelled.",
+                        None => "Nothing to cancel.",
+                    };
+                    screens.menu(Some(notice)).await
+                }
                 "help" => screens.help().await,
                 "catalog" => screens.catalog(0).await,
                 "cart" => screens.cart(None).await,
                 "orders" => screens.orders(0).await,
                 "wallet" => screens.wallet().await,
+                "admin" => admin.menu(None).await,
                 _ => {
                     screens
                         .menu(Some("Unknown command; here is the menu."))
                         .await
                 }
             },
-            Incoming::Text(_) => screens.menu(Some("Use the buttons below.")).await,
-            Incoming::StaleButton => screens.menu(Some(screens::EXPIRED)).await,
+            Incoming::Button(action) if action.is_admin() => admin.press(action).await,
             Incoming::Button(action) => screens.press(action).await,
+            _ => screens.menu(Some(screens::EXPIRED)).await,
         }
     }
 
@@ -134,36 +311,28 @@ impl Flow {
             Error::Maintenance => {
                 "The shop is closed for maintenance. Please come back later.".to_owned()
             }
-            Error::RateLimited { retry_after } => format!(
-                "Slow down, please: try again in {} s.",
-                retry_after.as_secs().max(1)
-            ),
+            Error::RateLimited { retry_after } => return slow_down(*retry_after),
             Error::NotFound { .. } => screens::EXPIRED.to_owned(),
             Error::Internal(_) => "Something went wrong. Please try again.".to_owned(),
             other => other.to_string(),
         };
-        // The menu itself may be refused (banned, maintenance): then the text alone.
-        let screens = screens::Screens::new(&self.shop, user);
+        // The menu itself may be refused (banned, maintenance): then the notice alone.
         match error {
             Error::Forbidden(Forbidden::Banned) | Error::Maintenance | Error::Internal(_) => {
-                Reply {
-                    screen: OutgoingMessage {
-                        text,
-                        buttons: Vec::new(),
-                    },
-                    notice: None,
+                Reply::notice(text)
+            }
+            _ => {
+                let screens = screens::Screens::new(&self.shop, &self.config, user);
+                match screens.menu(Some(&text)).await {
+                    Ok(reply) => reply,
+                    Err(_) => Reply::notice(text),
                 }
             }
-            _ => match screens.menu(Some(&text)).await {
-                Ok(reply) => reply,
-                Err(_) => Reply {
-                    screen: OutgoingMessage {
-                        text,
-                        buttons: Vec::new(),
-                    },
-                    notice: None,
-                },
-            },
         }
     }
+}
+
+fn slow_down(retry_after: Duration) -> Reply {
+    let seconds = retry_after.as_millis().div_ceil(1000).max(1);
+    Reply::notice(format!("Slow down, please: try again in {seconds} s."))
 }

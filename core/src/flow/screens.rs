@@ -1,15 +1,20 @@
 //! The screens a customer sees, each built from service calls for the person asking.
+//!
+//! Texts are markup (see [`markup`]): everything that came from a person — names,
+//! descriptions, keys — goes through [`markup::escape`] or its helpers.
 
 use crate::catalog::Product;
 use crate::error::{Error, Result};
 use crate::ids::{CategoryId, OrderId, ProductId, UserId};
 use crate::order::{Order, OrderStatus};
+use crate::outbox::OutboxBody;
 use crate::ports::{Button, OutgoingMessage, Page};
 use crate::services::{PayWith, Shop};
 use crate::text::{IdempotencyKey, Quantity};
 use crate::wallet::LedgerOp;
 
-use super::{Action, Reply};
+use super::markup::{bold, code, escape};
+use super::{Action, FlowConfig, Reply};
 
 /// What a button that no longer applies answers.
 pub(super) const EXPIRED: &str = "This button has expired.";
@@ -17,22 +22,26 @@ pub(super) const EXPIRED: &str = "This button has expired.";
 /// Items per page of a listing.
 const PAGE: usize = 8;
 
-fn button(label: impl Into<String>, action: Action) -> Button {
+pub(super) fn button(label: impl Into<String>, action: Action) -> Button {
     Button {
         label: label.into(),
         action,
     }
 }
 
-fn reply(text: String, buttons: Vec<Vec<Button>>, notice: Option<&str>) -> Result<Reply> {
+pub(super) fn reply(
+    text: String,
+    buttons: Vec<Vec<Button>>,
+    notice: Option<&str>,
+) -> Result<Reply> {
     Ok(Reply {
-        screen: OutgoingMessage { text, buttons },
+        screen: Some(OutgoingMessage::new(text, buttons)),
         notice: notice.map(str::to_owned),
     })
 }
 
 /// Previous / next buttons for page `page` of `total` items.
-fn pager(page: u32, total: usize, at: impl Fn(u32) -> Action) -> Vec<Button> {
+pub(super) fn pager(page: u32, total: usize, at: impl Fn(u32) -> Action) -> Vec<Button> {
     let mut row = Vec::new();
     if page > 0 {
         row.push(button("‹ Previous", at(page - 1)));
@@ -44,7 +53,7 @@ fn pager(page: u32, total: usize, at: impl Fn(u32) -> Action) -> Vec<Button> {
 }
 
 /// The items of page `page`.
-fn page_of<T>(items: &[T], page: u32) -> &[T] {
+pub(super) fn page_of<T>(items: &[T], page: u32) -> &[T] {
     let start = (page as usize).saturating_mul(PAGE).min(items.len());
     let end = start.saturating_add(PAGE).min(items.len());
     items.get(start..end).unwrap_or_default()
@@ -52,13 +61,14 @@ fn page_of<T>(items: &[T], page: u32) -> &[T] {
 
 /// The screens for one person.
 pub(super) struct Screens<'a> {
-    shop: &'a Shop,
-    user: UserId,
+    pub(super) shop: &'a Shop,
+    config: &'a FlowConfig,
+    pub(super) user: UserId,
 }
 
 impl<'a> Screens<'a> {
-    pub(super) fn new(shop: &'a Shop, user: UserId) -> Self {
-        Screens { shop, user }
+    pub(super) fn new(shop: &'a Shop, config: &'a FlowConfig, user: UserId) -> Self {
+        Screens { shop, config, user }
     }
 
     pub(super) async fn press(&self, action: Action) -> Result<Reply> {
@@ -107,9 +117,13 @@ impl<'a> Screens<'a> {
     }
 
     pub(super) async fn menu(&self, notice: Option<&str>) -> Result<Reply> {
-        // Asking the catalog checks the person (banned, maintenance) before showing anything.
-        self.shop.catalog().categories(self.user).await?;
-        let buttons = vec![
+        // Staff see their menu entry; asking for the role also checks the person is not banned.
+        let staff = self.shop.admin().role(self.user).await?.is_staff();
+        // Asking the catalog checks the shop is open for this person before showing anything.
+        if !staff {
+            self.shop.catalog().categories(self.user).await?;
+        }
+        let mut buttons = vec![
             vec![
                 button("Catalog", Action::Catalog { page: 0 }),
                 button("Cart", Action::Cart),
@@ -120,6 +134,9 @@ impl<'a> Screens<'a> {
             ],
             vec![button("Help", Action::Help)],
         ];
+        if staff {
+            buttons.push(vec![button("Admin", Action::Admin)]);
+        }
         reply(
             "Welcome to the shop. What would you like to do?".into(),
             buttons,
@@ -129,10 +146,13 @@ impl<'a> Screens<'a> {
 
     pub(super) async fn help(&self) -> Result<Reply> {
         self.shop.catalog().categories(self.user).await?;
-        let text = "Browse the catalog, put products in your cart and pay from your wallet; \
+        let mut text = "Browse the catalog, put products in your cart and pay from your wallet; \
                     your keys are delivered at once and stay under My orders.\n\n\
                     Commands: /start /catalog /cart /orders /wallet /cancel /help"
             .to_owned();
+        if let Some(support) = &self.config.support {
+            text.push_str(&format!("\n\nQuestions? Write to {}.", escape(support)));
+        }
         reply(text, vec![vec![button("Menu", Action::Menu)]], None)
     }
 
@@ -183,7 +203,7 @@ impl<'a> Screens<'a> {
             .await?
             .into_iter()
             .find(|c| c.id == category)
-            .map(|c| c.name.to_string())
+            .map(|c| bold(c.name.as_str()))
             .ok_or_else(|| Error::not_found("category", category))?;
         let products = catalog.products(self.user, Some(category)).await?;
         let mut rows: Vec<Vec<Button>> = page_of(&products, page)
@@ -215,9 +235,9 @@ impl<'a> Screens<'a> {
             (true, 0) => "Sold out".to_owned(),
             (true, n) => format!("In stock: {n}"),
         };
-        let mut text = format!("{}\n{}\n", product.name, product.price);
+        let mut text = format!("{}\n{}\n", bold(product.name.as_str()), product.price);
         if !product.description.as_str().is_empty() {
-            text.push_str(&format!("\n{}\n", product.description));
+            text.push_str(&format!("\n{}\n", escape(product.description.as_str())));
         }
         text.push_str(&format!("\n{stock}"));
         let back = match product.category {
@@ -233,7 +253,11 @@ impl<'a> Screens<'a> {
             rows.push(vec![button("Add to cart", add)]);
         }
         rows.push(vec![button("‹ Back", back), button("Cart", Action::Cart)]);
-        reply(text, rows, notice)
+        let mut reply = reply(text, rows, notice)?;
+        if let Some(screen) = &mut reply.screen {
+            screen.image = product.image;
+        }
+        Ok(reply)
     }
 
     pub(super) async fn cart(&self, notice: Option<&str>) -> Result<Reply> {
@@ -258,7 +282,8 @@ impl<'a> Screens<'a> {
                         Some(sum) => sum.checked_add(amount)?,
                         None => amount,
                     });
-                    text.push_str(&format!("• {} × {quantity} — {amount}\n", product.name));
+                    let name = escape(product.name.as_str());
+                    text.push_str(&format!("• {name} × {quantity} — {amount}\n"));
                     product.name.to_string()
                 }
                 Err(_) => {
@@ -314,9 +339,9 @@ impl<'a> Screens<'a> {
         }
         let balance = self.shop.wallet().balance(self.user).await?;
         let cart_screen = self.cart(None).await?;
+        let cart_text = cart_screen.screen.map(|s| s.text).unwrap_or_default();
         let text = format!(
-            "{}\n\nPay from your wallet? Available: {}",
-            cart_screen.screen.text,
+            "{cart_text}\n\nPay from your wallet? Available: {}",
             balance.available()
         );
         let rows = vec![
@@ -404,7 +429,7 @@ impl<'a> Screens<'a> {
         let wallet = self.shop.wallet();
         let balance = wallet.balance(self.user).await?;
         let mut text = format!(
-            "Your wallet\nBalance: {}\nHeld: {}\nAvailable: {}",
+            "<b>Your wallet</b>\nBalance: {}\nHeld: {}\nAvailable: {}",
             balance.balance,
             balance.held,
             balance.available()
@@ -422,6 +447,40 @@ impl<'a> Screens<'a> {
             }
         }
         reply(text, vec![vec![button("Menu", Action::Menu)]], None)
+    }
+}
+
+impl Screens<'_> {
+    /// The message for a state change queued in the outbox.
+    pub(super) async fn outbox(&self, body: &OutboxBody) -> Result<OutgoingMessage> {
+        let menu = vec![vec![
+            button("My orders", Action::Orders { page: 0 }),
+            button("Menu", Action::Menu),
+        ]];
+        let text = match body {
+            OutboxBody::OrderDelivered { order } => {
+                let order = self.shop.checkout().order(self.user, *order).await?;
+                format!("Your order is ready.\n\n{}", order_text(&order))
+            }
+            OutboxBody::OrderRefunded { order } => {
+                format!("Order #{order} was refunded to your wallet.")
+            }
+            OutboxBody::InvoiceIssued { invoice } => {
+                let invoice = self.shop.invoices().view(self.user, *invoice).await?;
+                format!(
+                    "<b>Invoice {}</b>: {} to pay.",
+                    invoice.number, invoice.totals.total
+                )
+            }
+            OutboxBody::PaymentReceived { invoice } => {
+                let invoice = self.shop.invoices().view(self.user, *invoice).await?;
+                format!(
+                    "Payment received for invoice {}: {}. Thank you!",
+                    invoice.number, invoice.totals.total
+                )
+            }
+        };
+        Ok(OutgoingMessage::new(text, menu))
     }
 }
 
@@ -477,7 +536,7 @@ fn movement(op: &LedgerOp) -> &'static str {
 /// An order with its lines and, once paid, its keys.
 fn order_text(order: &Order) -> String {
     let mut text = format!(
-        "Order #{} · {} · {}\n",
+        "<b>Order #{}</b> · {} · {}\n",
         order.id,
         order.total,
         status(order.status)
@@ -485,14 +544,20 @@ fn order_text(order: &Order) -> String {
     for line in &order.lines {
         text.push_str(&format!(
             "\n• {} × {} — {}",
-            line.name, line.quantity, line.unit_price
+            escape(line.name.as_str()),
+            line.quantity,
+            line.unit_price
         ));
     }
     let mut delivered = order.delivered_units().peekable();
     if delivered.peek().is_some() {
-        text.push_str("\n\nYour keys:");
+        text.push_str("\n\n<b>Your keys</b> (tap one to copy):");
         for (line, unit) in delivered {
-            text.push_str(&format!("\n{}: {}", line.name, unit.payload));
+            text.push_str(&format!(
+                "\n{}: {}",
+                escape(line.name.as_str()),
+                code(unit.payload.as_str())
+            ));
         }
     }
     text

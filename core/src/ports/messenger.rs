@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::flow::Action;
 use crate::ids::ChatId;
+use crate::text::ImageRef;
 
 /// A button under a message; pressing it sends its [`Action`] back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,13 +15,49 @@ pub struct Button {
     pub action: Action,
 }
 
-/// A platform-neutral message: plain text (the messenger escapes it) and rows of buttons.
+/// A platform-neutral message: text in the flow's small HTML subset (see
+/// [`flow::markup`](crate::flow::markup)), rows of buttons and an optional picture.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OutgoingMessage {
-    /// The text.
+    /// The text, as markup: user-provided parts are escaped.
     pub text: String,
     /// Rows of buttons, top to bottom.
     pub buttons: Vec<Vec<Button>>,
+    /// A picture shown above the text (the text becomes its caption when it fits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+}
+
+impl OutgoingMessage {
+    /// A message with `text` and `buttons` and no picture.
+    pub fn new(text: impl Into<String>, buttons: Vec<Vec<Button>>) -> Self {
+        OutgoingMessage {
+            text: text.into(),
+            buttons,
+            image: None,
+        }
+    }
+
+    /// The message cut into parts that each fit a messenger message of `max` code units (see
+    /// [`markup::split`](crate::flow::markup::split)); the picture goes with the first part and
+    /// the buttons with the last.
+    pub fn split(&self, max: usize) -> Vec<OutgoingMessage> {
+        let texts = crate::flow::markup::split(&self.text, max);
+        let last = texts.len().saturating_sub(1);
+        texts
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| OutgoingMessage {
+                text,
+                buttons: if i == last {
+                    self.buttons.clone()
+                } else {
+                    Vec::new()
+                },
+                image: if i == 0 { self.image.clone() } else { None },
+            })
+            .collect()
+    }
 }
 
 /// A message the messenger sent, so it can be edited later.

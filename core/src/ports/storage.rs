@@ -38,7 +38,7 @@ use crate::cart::{Cart, CartEdit};
 use crate::catalog::{Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch};
 use crate::dialogue::Dialogue;
 use crate::error::Result;
-use crate::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UserId};
+use crate::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
 use crate::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -245,6 +245,13 @@ pub trait Storage: Send + Sync {
 
     /// Forgets the dialogue of `user` in `chat`.
     async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()>;
+
+    // ----- messenger updates -----
+
+    /// Records that messenger update `update` was handled at `at`: `true` the first time,
+    /// `false` for an id already recorded (a redelivery), across every process sharing the
+    /// store. Ids older than a day (messengers redeliver within hours) may be forgotten.
+    async fn mark_update_processed(&self, update: UpdateId, at: Timestamp) -> Result<bool>;
 
     // ----- outbox and audit -----
 

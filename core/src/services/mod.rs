@@ -122,6 +122,11 @@ impl Shop {
         &self.context.storage
     }
 
+    /// The clock the shop reads time from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.context.clock
+    }
+
     /// The shop's configuration.
     pub fn config(&self) -> &ShopConfig {
         &self.context.config

@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 
 use clap::Args;
 
-use shopbot_core::flow::{Action, Flow, Incoming, Reply};
+use shopbot_core::flow::{Action, Flow, Incoming, Reply, markup};
 use shopbot_core::ids::{ChatId, UserId};
 use shopbot_core::text::PersonName;
 use shopbot_core::user::UserProfile;
@@ -59,7 +59,11 @@ pub async fn session(
     let flow = Flow::new(ctx.shop().await?.clone());
     let chat = ChatId(user.0);
     let start = Incoming::Command("start".into());
-    let mut buttons = show(out, &flow.handle(chat, profile.clone(), start).await)?;
+    let mut buttons = show(
+        out,
+        &flow.handle(chat, profile.clone(), start).await,
+        Vec::new(),
+    )?;
     for line in input.lines() {
         let line = line.map_err(|e| CliError::internal(format!("cannot read input: {e}")))?;
         let line = line.trim();
@@ -84,19 +88,28 @@ pub async fn session(
             },
             Err(_) => Incoming::from_text(line),
         };
-        buttons = show(out, &flow.handle(chat, profile.clone(), incoming).await)?;
+        let reply = flow.handle(chat, profile.clone(), incoming).await;
+        buttons = show(out, &reply, buttons)?;
     }
     Ok(())
 }
 
-/// Prints a reply with numbered buttons; returns the buttons' actions in number order.
-fn show(out: &mut impl Write, reply: &Reply) -> CliResult<Vec<Action>> {
+/// Prints a reply with numbered buttons; returns the buttons' actions in number order (the
+/// ones still on screen when the reply shows none).
+fn show(out: &mut impl Write, reply: &Reply, on_screen: Vec<Action>) -> CliResult<Vec<Action>> {
     if let Some(notice) = &reply.notice {
         writeln!(out, "» {notice}")?;
     }
-    writeln!(out, "{}", reply.screen.text)?;
+    let Some(screen) = &reply.screen else {
+        writeln!(out)?;
+        return Ok(on_screen);
+    };
+    if let Some(image) = &screen.image {
+        writeln!(out, "[picture: {image}]")?;
+    }
+    writeln!(out, "{}", markup::plain(&screen.text))?;
     let mut actions = Vec::new();
-    for row in &reply.screen.buttons {
+    for row in &screen.buttons {
         let labels: Vec<String> = row
             .iter()
             .map(|button| {

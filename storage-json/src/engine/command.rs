@@ -7,7 +7,7 @@ use shopbot_core::audit::AuditRecord;
 use shopbot_core::cart::{Cart, CartEdit};
 use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductPatch};
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UserId};
+use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
 use shopbot_core::order::{CheckoutRequest, Order, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
@@ -93,6 +93,10 @@ pub enum Command {
         chat: ChatId,
         user: UserId,
     },
+    MarkUpdate {
+        update: UpdateId,
+        at: Timestamp,
+    },
     ClaimOutbox {
         claim: OutboxClaim,
     },
@@ -117,6 +121,7 @@ pub enum Outcome {
     Invoice(Invoice),
     Payment(PaymentOutcome),
     Outbox(Vec<OutboxMessage>),
+    Marked(bool),
     Done,
 }
 
@@ -172,6 +177,7 @@ impl State {
                 self.dialogues.remove(&(chat, user));
                 Outcome::Done
             }
+            Command::MarkUpdate { update, at } => Outcome::Marked(self.mark_update(update, at)),
             Command::ClaimOutbox { claim } => Outcome::Outbox(self.claim_outbox(claim)),
             Command::CompleteOutbox { id, outcome } => {
                 self.complete_outbox(id, outcome)?;

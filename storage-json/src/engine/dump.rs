@@ -139,6 +139,8 @@ impl State {
                 .map(|c| (c.provider, c.charge_id, c.invoice))
                 .collect(),
             dialogues: dump.dialogues,
+            // Handled update ids matter for a day; a migrated store starts without them.
+            processed_updates: Vec::new(),
             outbox: dump.outbox,
             audit: dump.audit,
         };

@@ -30,7 +30,7 @@ use shopbot_core::dialogue::Dialogue;
 use shopbot_core::idempotency::Fingerprint;
 use shopbot_core::ids::{
     AuditId, CategoryId, ChatId, EntryId, HoldId, InvoiceId, OrderId, OutboxId, ProductId, UnitId,
-    UserId,
+    UpdateId, UserId,
 };
 use shopbot_core::invoice::{Invoice, PaymentProvider};
 use shopbot_core::money::Currency;
@@ -85,6 +85,9 @@ pub struct State {
     open_invoices: BTreeSet<InvoiceId>,
     charges: BTreeMap<(PaymentProvider, Note), InvoiceId>,
     dialogues: BTreeMap<(ChatId, UserId), Dialogue>,
+    /// Messenger updates handled, and the same by time for forgetting old ones.
+    processed_updates: BTreeMap<UpdateId, Timestamp>,
+    updates_by_time: BTreeSet<(Timestamp, UpdateId)>,
     outbox: BTreeMap<OutboxId, OutboxMessage>,
     pending_outbox: BTreeSet<OutboxId>,
     audit: Vec<AuditEntry>,

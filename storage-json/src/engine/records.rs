@@ -3,12 +3,15 @@
 use shopbot_core::Error;
 use shopbot_core::audit::AuditEntry;
 use shopbot_core::dialogue::{Dialogue, MAX_STATE_BYTES};
-use shopbot_core::ids::{ChatId, OutboxId, UserId};
+use shopbot_core::ids::{ChatId, OutboxId, UpdateId, UserId};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage, OutboxStatus};
 use shopbot_core::ports::Page;
 use shopbot_core::time::Timestamp;
 
 use super::{State, page_of};
+
+/// How long a handled update id is remembered: messengers redeliver within hours.
+const UPDATE_MEMORY_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl State {
     pub(super) fn save_dialogue(&mut self, dialogue: Dialogue) -> Result<(), Error> {
@@ -28,6 +31,25 @@ impl State {
             .get(&(chat, user))
             .filter(|d| !d.is_expired(now))
             .cloned()
+    }
+
+    /// Records a handled update: true the first time. Updates handled over a day before `at`
+    /// are forgotten first, so the record stays small.
+    pub(super) fn mark_update(&mut self, update: UpdateId, at: Timestamp) -> bool {
+        let horizon = Timestamp(at.0.saturating_sub(UPDATE_MEMORY_MS));
+        while let Some(&(when, old)) = self.updates_by_time.first() {
+            if when >= horizon {
+                break;
+            }
+            self.updates_by_time.pop_first();
+            self.processed_updates.remove(&old);
+        }
+        if self.processed_updates.contains_key(&update) {
+            return false;
+        }
+        self.processed_updates.insert(update, at);
+        self.updates_by_time.insert((at, update));
+        true
     }
 
     pub(super) fn claim_outbox(&mut self, claim: OutboxClaim) -> Vec<OutboxMessage> {

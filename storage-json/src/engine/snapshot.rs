@@ -8,7 +8,7 @@ use shopbot_core::cart::Cart;
 use shopbot_core::catalog::{Category, Product};
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::idempotency::Fingerprint;
-use shopbot_core::ids::{EntryId, InvoiceId, OrderId, UserId};
+use shopbot_core::ids::{EntryId, InvoiceId, OrderId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceStatus, PaymentProvider};
 use shopbot_core::money::Currency;
 use shopbot_core::order::Order;
@@ -16,6 +16,7 @@ use shopbot_core::outbox::{OutboxMessage, OutboxStatus};
 use shopbot_core::ports::Settings;
 use shopbot_core::stock::{StockUnit, UnitState};
 use shopbot_core::text::{IdempotencyKey, Note};
+use shopbot_core::time::Timestamp;
 use shopbot_core::user::User;
 use shopbot_core::wallet::{Balance, Hold, LedgerEntry};
 
@@ -40,6 +41,9 @@ pub struct Snapshot {
     pub(super) invoices: Vec<Invoice>,
     pub(super) charges: Vec<(PaymentProvider, Note, InvoiceId)>,
     pub(super) dialogues: Vec<Dialogue>,
+    /// Absent from snapshots written before updates were recorded.
+    #[serde(default)]
+    pub(super) processed_updates: Vec<(UpdateId, Timestamp)>,
     pub(super) outbox: Vec<OutboxMessage>,
     pub(super) audit: Vec<AuditEntry>,
 }
@@ -80,6 +84,11 @@ impl State {
                 .map(|((p, c), i)| (*p, c.clone(), *i))
                 .collect(),
             dialogues: self.dialogues.values().cloned().collect(),
+            processed_updates: self
+                .processed_updates
+                .iter()
+                .map(|(u, at)| (*u, *at))
+                .collect(),
             outbox: self.outbox.values().cloned().collect(),
             audit: self.audit.clone(),
         }
@@ -150,6 +159,10 @@ impl State {
             .into_iter()
             .map(|d| ((d.chat, d.user), d))
             .collect();
+        for (update, at) in snapshot.processed_updates {
+            state.processed_updates.insert(update, at);
+            state.updates_by_time.insert((at, update));
+        }
         for message in snapshot.outbox {
             if message.status == OutboxStatus::Pending {
                 state.pending_outbox.insert(message.id);

@@ -1,0 +1,216 @@
+//! The text of a screen: a small HTML subset (`<b>`, `<i>`, `<code>`, `<pre>`) that Telegram
+//! renders with its HTML parse mode and a terminal shows through [`plain`].
+//!
+//! Everything a person typed (product names, descriptions, keys) enters a screen through
+//! [`escape`] (or [`bold`] / [`code`], which escape), so no user text can open a tag. Messengers
+//! cap a message's length; [`split`] cuts long markup into parts that each fit and each stay
+//! well-formed, so a screen with a thousand keys arrives whole, over several messages.
+
+/// The most UTF-16 code units of markup one message may hold (Telegram counts text that way).
+pub const MAX_MESSAGE_LEN: usize = 4096;
+
+/// The most UTF-16 code units of markup one photo caption may hold.
+pub const MAX_CAPTION_LEN: usize = 1024;
+
+/// `text` with the characters markup gives meaning to replaced by entities.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text`, escaped, in bold.
+pub fn bold(text: &str) -> String {
+    format!("<b>{}</b>", escape(text))
+}
+
+/// `text`, escaped, as code (a key a person copies with one tap).
+pub fn code(text: &str) -> String {
+    format!("<code>{}</code>", escape(text))
+}
+
+/// The text a person reads: tags dropped, entities decoded.
+pub fn plain(markup: &str) -> String {
+    let mut out = String::with_capacity(markup.len());
+    for token in Tokens::new(markup) {
+        match token {
+            Token::Open { .. } | Token::Close { .. } => {}
+            Token::Entity(entity) => out.push_str(decode_entity(entity)),
+            Token::Char(c) => out.push_str(c),
+        }
+    }
+    out
+}
+
+/// The length of `text` as a messenger counts it (UTF-16 code units).
+pub fn len(text: &str) -> usize {
+    text.chars().map(char::len_utf16).sum()
+}
+
+/// Cuts `markup` into parts of at most `max` UTF-16 code units each, at line breaks where it
+/// can and inside a line only where it must (never inside a tag or an entity; tags open at the
+/// cut are closed before it and reopened after). Empty lines at a cut are dropped.
+///
+/// `max` below 64 is treated as 64, room enough for any tag this module writes.
+pub fn split(markup: &str, max: usize) -> Vec<String> {
+    let max = max.max(64);
+    if len(markup) <= max {
+        return vec![markup.to_owned()];
+    }
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for line in markup.split('\n') {
+        let needed = len(line) + usize::from(!current.is_empty());
+        if len(&current) + needed <= max {
+            if !current.is_empty() {
+                current.push('\n');
+            }
+            current.push_str(line);
+            continue;
+        }
+        if !current.trim().is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.clear();
+        if len(line) <= max {
+            current.push_str(line);
+        } else {
+            let mut pieces = split_line(line, max);
+            current = pieces.pop().unwrap_or_default();
+            parts.extend(pieces);
+        }
+    }
+    if !current.trim().is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// Cuts one over-long line between tokens, closing and reopening the tags open at each cut.
+fn split_line(line: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut open: Vec<(&str, &str)> = Vec::new(); // (name, whole opening tag)
+    let mut current = String::new();
+    for token in Tokens::new(line) {
+        let text = token.text();
+        let closing: usize = open.iter().map(|(name, _)| name.len() + 3).sum();
+        if len(&current) + len(text) + closing > max && !current.is_empty() {
+            for (name, _) in open.iter().rev() {
+                current.push_str(&format!("</{name}>"));
+            }
+            parts.push(std::mem::take(&mut current));
+            for (_, tag) in &open {
+                current.push_str(tag);
+            }
+        }
+        match token {
+            Token::Open { name, whole } => open.push((name, whole)),
+            Token::Close { name, .. } => {
+                if let Some(at) = open.iter().rposition(|(open, _)| *open == name) {
+                    open.truncate(at);
+                }
+            }
+            Token::Entity(_) | Token::Char(_) => {}
+        }
+        current.push_str(text);
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+fn decode_entity(entity: &str) -> &str {
+    match entity {
+        "&amp;" => "&",
+        "&lt;" => "<",
+        "&gt;" => ">",
+        "&quot;" => "\"",
+        "&#39;" => "'",
+        other => other,
+    }
+}
+
+/// A piece of markup that must not be cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    Open { name: &'a str, whole: &'a str },
+    Close { name: &'a str, whole: &'a str },
+    Entity(&'a str),
+    Char(&'a str),
+}
+
+impl<'a> Token<'a> {
+    fn text(&self) -> &'a str {
+        match *self {
+            Token::Open { whole, .. }
+            | Token::Close { whole, .. }
+            | Token::Entity(whole)
+            | Token::Char(whole) => whole,
+        }
+    }
+}
+
+/// Walks markup token by token. Anything that does not look like a tag or an entity (a lone
+/// `<` or `&` in text that skipped [`escape`]) is an ordinary character.
+struct Tokens<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Tokens<'a> {
+    fn new(markup: &'a str) -> Self {
+        Tokens { rest: markup }
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        let first = self.rest.chars().next()?;
+        let tag_or_entity = match first {
+            '<' => self.rest.find('>').map(|end| end + 1),
+            '&' => self.rest.find(';').filter(|end| {
+                (2..=8).contains(end)
+                    && self.rest.get(1..*end).is_some_and(|name| {
+                        name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#')
+                    })
+            }),
+            _ => None,
+        };
+        match tag_or_entity.and_then(|end| self.rest.split_at_checked(end)) {
+            Some((whole, rest)) if first == '<' => {
+                self.rest = rest;
+                let inner = whole.trim_start_matches('<').trim_end_matches('>');
+                let closing = inner.starts_with('/');
+                let name = inner
+                    .trim_start_matches('/')
+                    .split([' ', '='])
+                    .next()
+                    .unwrap_or_default();
+                Some(if closing {
+                    Token::Close { name, whole }
+                } else {
+                    Token::Open { name, whole }
+                })
+            }
+            Some((whole, rest)) => {
+                self.rest = rest;
+                Some(Token::Entity(whole))
+            }
+            None => {
+                let (c, rest) = self.rest.split_at_checked(first.len_utf8())?;
+                self.rest = rest;
+                Some(Token::Char(c))
+            }
+        }
+    }
+}
