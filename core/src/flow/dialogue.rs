@@ -11,6 +11,7 @@ use crate::ids::{CategoryId, ChatId, ProductId, UserId};
 use crate::money::Money;
 use crate::services::Shop;
 use crate::text::ProductName;
+use crate::time::Timestamp;
 
 /// The next answer a dialogue waits for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +56,9 @@ pub(super) enum Step {
     Credit {
         /// The user.
         user: UserId,
+        /// When the dialogue began: names the credit's idempotency key, so an amount sent
+        /// twice into one dialogue credits once.
+        started: Timestamp,
     },
 }
 

@@ -178,12 +178,16 @@ impl<'a> Iterator for Tokens<'a> {
         let first = self.rest.chars().next()?;
         let tag_or_entity = match first {
             '<' => self.rest.find('>').map(|end| end + 1),
-            '&' => self.rest.find(';').filter(|end| {
-                (2..=8).contains(end)
-                    && self.rest.get(1..*end).is_some_and(|name| {
-                        name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#')
-                    })
-            }),
+            '&' => self
+                .rest
+                .find(';')
+                .filter(|end| {
+                    (2..=8).contains(end)
+                        && self.rest.get(1..*end).is_some_and(|name| {
+                            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#')
+                        })
+                })
+                .map(|end| end + 1),
             _ => None,
         };
         match tag_or_entity.and_then(|end| self.rest.split_at_checked(end)) {
@@ -211,6 +215,112 @@ impl<'a> Iterator for Tokens<'a> {
                 self.rest = rest;
                 Some(Token::Char(c))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Whether every tag in `markup` is closed in order and only known tags appear.
+    fn well_formed(markup: &str) -> bool {
+        let mut open = Vec::new();
+        for token in Tokens::new(markup) {
+            match token {
+                Token::Open { name, .. } => open.push(name),
+                Token::Close { name, .. } => {
+                    if open.pop() != Some(name) {
+                        return false;
+                    }
+                }
+                Token::Entity(_) | Token::Char(_) => {}
+            }
+        }
+        open.is_empty()
+    }
+
+    #[test]
+    fn escaped_text_cannot_open_a_tag() {
+        let name = "<b>Free</b> & \"cheap\"";
+        let markup = bold(name);
+        assert_eq!(
+            markup,
+            "<b>&lt;b&gt;Free&lt;/b&gt; &amp; &quot;cheap&quot;</b>"
+        );
+        assert_eq!(plain(&markup), name);
+    }
+
+    #[test]
+    fn short_markup_is_one_part() {
+        assert_eq!(split("<b>hi</b>\nthere", 100), vec!["<b>hi</b>\nthere"]);
+    }
+
+    #[test]
+    fn a_thousand_keys_split_at_line_breaks_into_parts_that_fit() {
+        let text: String = (0..1000)
+            .map(|i| format!("Game: {}\n", code(&format!("KEY-{i:05}-ABCDE"))))
+            .collect();
+        let parts = split(&text, MAX_MESSAGE_LEN);
+        assert!(parts.len() > 1);
+        for part in &parts {
+            assert!(len(part) <= MAX_MESSAGE_LEN);
+            assert!(well_formed(part), "{part}");
+            assert!(!part.starts_with('\n'));
+        }
+        let keys: usize = parts.iter().map(|p| p.matches("KEY-").count()).sum();
+        assert_eq!(keys, 1000);
+    }
+
+    #[test]
+    fn an_overlong_line_is_cut_between_entities_with_its_tags_reopened() {
+        let key = "&".repeat(3000); // 15,000 units once escaped
+        let markup = format!("Key: {}", code(&key));
+        let parts = split(&markup, MAX_MESSAGE_LEN);
+        assert!(parts.len() >= 4);
+        for part in &parts {
+            assert!(len(part) <= MAX_MESSAGE_LEN, "{}", len(part));
+            assert!(well_formed(part));
+        }
+        let joined: String = parts.iter().map(|p| plain(p)).collect();
+        assert!(joined == format!("Key: {key}"), "text was lost or garbled");
+    }
+
+    #[test]
+    fn plain_leaves_lone_ampersands_and_brackets_alone() {
+        assert_eq!(plain("a & b < c"), "a & b < c");
+        assert_eq!(plain("x&y;z"), "x&y;z");
+    }
+
+    proptest! {
+        #[test]
+        fn split_parts_fit_stay_well_formed_and_lose_no_text(
+            lines in proptest::collection::vec(("\\PC{0,300}", 0u8..3), 0..60),
+            max in 64usize..600,
+        ) {
+            let markup: Vec<String> = lines
+                .iter()
+                .map(|(text, style)| match style {
+                    0 => escape(text),
+                    1 => bold(text),
+                    _ => code(text),
+                })
+                .collect();
+            let markup = markup.join("\n");
+            let parts = split(&markup, max);
+            for part in &parts {
+                prop_assert!(len(part) <= max);
+                prop_assert!(well_formed(part));
+            }
+            let strip = |s: String| s.replace('\n', "");
+            let joined: String = parts.iter().map(|p| plain(p)).collect();
+            prop_assert_eq!(strip(joined), strip(plain(&markup)));
+        }
+
+        #[test]
+        fn plain_inverts_escape(text in "\\PC{0,200}") {
+            prop_assert_eq!(plain(&escape(&text)), text);
         }
     }
 }

@@ -13,6 +13,7 @@ mod dialogue;
 mod limits;
 pub mod markup;
 mod screens;
+mod steps;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,8 +99,9 @@ pub struct Reply {
     /// The screen: replaces the pressed message after a button, or is sent as a new message
     /// after text. `None` leaves what the person sees as it is (the notice says why).
     pub screen: Option<OutgoingMessage>,
-    /// A short notice: the answer to a button press (a toast), or a line of its own after text
-    /// when there is no screen.
+    /// A short plain-text notice: the answer to a button press (a toast), or a message of its
+    /// own when there is no screen. After typed text a screen carries its notice in its first
+    /// line instead, since there is no button press to answer.
     pub notice: Option<String>,
 }
 
@@ -191,6 +193,18 @@ impl Flow {
 
     /// Answers one event from `profile` in `chat`.
     pub async fn handle(&self, chat: ChatId, profile: UserProfile, incoming: Incoming) -> Reply {
+        let pressed = matches!(incoming, Incoming::Button(_) | Incoming::StaleButton);
+        let mut reply = self.answer(chat, profile, incoming).await;
+        if !pressed
+            && let Some(screen) = &mut reply.screen
+            && let Some(notice) = reply.notice.take()
+        {
+            screen.text = format!("<i>{}</i>\n\n{}", markup::escape(&notice), screen.text);
+        }
+        reply
+    }
+
+    async fn answer(&self, chat: ChatId, profile: UserProfile, incoming: Incoming) -> Reply {
         let user = profile.id;
         let now = self.shop.clock().now();
         if let Err(retry_after) = self.updates.check(user, now) {

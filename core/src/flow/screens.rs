@@ -495,7 +495,7 @@ fn product_button(product: &Product) -> Button {
 }
 
 /// A name cut to fit a button.
-fn short(name: &str) -> String {
+pub(super) fn short(name: &str) -> String {
     const MAX: usize = 32;
     if name.chars().count() <= MAX {
         return name.to_owned();
@@ -551,7 +551,7 @@ fn order_text(order: &Order) -> String {
     }
     let mut delivered = order.delivered_units().peekable();
     if delivered.peek().is_some() {
-        text.push_str("\n\n<b>Your keys</b> (tap one to copy):");
+        text.push_str("\n\n<b>Your keys:</b>");
         for (line, unit) in delivered {
             text.push_str(&format!(
                 "\n{}: {}",

@@ -39,6 +39,31 @@ impl AdminService {
         Ok(self.context.role_of(&user))
     }
 
+    /// Checks that `actor` may do `permission` now, without doing anything: for the early
+    /// steps of a dialogue, before the step that calls the service that does it.
+    pub async fn require(&self, actor: UserId, permission: Permission) -> Result<()> {
+        self.context.staff(actor, permission).await.map(drop)
+    }
+
+    /// The shop's settings (maintenance mode), for staff.
+    pub async fn settings(&self, actor: UserId) -> Result<Settings> {
+        self.context.staff(actor, Permission::ViewStock).await?;
+        self.context.storage.settings().await
+    }
+
+    /// One product, hidden or not, with its stock counts.
+    pub async fn product(&self, actor: UserId, id: ProductId) -> Result<(Product, StockCounts)> {
+        self.context.staff(actor, Permission::ViewStock).await?;
+        let product = self
+            .context
+            .storage
+            .product(id)
+            .await?
+            .ok_or_else(|| Error::not_found("product", id))?;
+        let counts = self.context.storage.stock_counts(id).await?;
+        Ok((product, counts))
+    }
+
     /// Creates a category.
     pub async fn create_category(&self, actor: UserId, name: CategoryName) -> Result<Category> {
         let staff = self.context.staff(actor, Permission::ManageCatalog).await?;

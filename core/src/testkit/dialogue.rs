@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 
 use super::TestShop;
 use crate::dialogue::{Dialogue, MAX_STATE_BYTES};
-use crate::ids::{ChatId, UserId};
+use crate::ids::{ChatId, UpdateId, UserId};
 use crate::ports::Storage;
 use crate::time::Timestamp;
 
@@ -94,4 +94,56 @@ pub async fn dialogue_state_is_kept_per_chat_and_user_and_expires(store: Arc<dyn
         let got = get(-500, user, now).await.map(|d| d.state);
         assert_eq!(got, Some(format!("state of {user}")));
     }
+}
+
+/// A messenger update id is recorded once: the first `mark_update_processed` answers true,
+/// every later one false — also 20 deliveries of one id at once, where exactly one wins — and
+/// different ids never interfere.
+pub async fn a_redelivered_update_is_recognised_once(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let now = t.now();
+    assert!(
+        t.store
+            .mark_update_processed(UpdateId(1), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !t.store
+            .mark_update_processed(UpdateId(1), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        t.store
+            .mark_update_processed(UpdateId(2), now)
+            .await
+            .unwrap()
+    );
+
+    let barrier = Arc::new(Barrier::new(20));
+    let mut tasks = JoinSet::new();
+    for _ in 0..20 {
+        let (store, barrier) = (t.store.clone(), barrier.clone());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            store
+                .mark_update_processed(UpdateId(77), now)
+                .await
+                .unwrap()
+        });
+    }
+    let firsts = tasks
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|first| *first)
+        .count();
+    assert_eq!(firsts, 1, "one delivery of update 77 is the first");
+    assert!(
+        !t.store
+            .mark_update_processed(UpdateId(2), now)
+            .await
+            .unwrap()
+    );
 }

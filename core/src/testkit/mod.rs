@@ -150,6 +150,7 @@ macro_rules! conformance_suite {
             }
             dialogue {
                 dialogue_state_is_kept_per_chat_and_user_and_expires,
+                a_redelivered_update_is_recognised_once,
             }
             catalog {
                 products_and_categories_are_created_changed_and_audited,

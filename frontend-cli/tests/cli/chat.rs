@@ -165,7 +165,7 @@ async fn forged_stale_and_staff_buttons_change_nothing() {
     ];
     for action in staff {
         let reply = press(&flow, action).await;
-        assert_eq!(reply.notice.as_deref(), Some("This button has expired."));
+        assert_eq!(reply.notice.as_deref(), Some("That is not allowed."));
     }
     assert_eq!(shop.catalog().product(ANN, product).await.unwrap(), before);
     assert!(!shop.storage().settings().await.unwrap().maintenance);
