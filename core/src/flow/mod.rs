@@ -317,8 +317,12 @@ impl Flow {
         }
     }
 
-    /// The answer when a service refused: wording for people, never internals.
+    /// The answer when a service refused: wording for people, never internals (those go to
+    /// the log, inside the front end's span for the update).
     async fn refusal(&self, user: UserId, error: &Error) -> Reply {
+        if let Error::Internal(internal) = error {
+            tracing::error!(user = user.0, error = %internal.source_error(), "handler failed");
+        }
         let text = match error {
             Error::Forbidden(Forbidden::Banned) => "Your account is blocked.".to_owned(),
             Error::Forbidden(_) => "That is not allowed.".to_owned(),
