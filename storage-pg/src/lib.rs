@@ -23,6 +23,7 @@ mod error;
 mod invoices;
 mod leader;
 mod records;
+mod refusal;
 mod rows;
 mod storage;
 mod users;

@@ -9,6 +9,7 @@ use shopbot_core::Error;
 use shopbot_core::audit::{AuditEntry, AuditRecord};
 use shopbot_core::catalog::{Category, Product, ProductKind};
 use shopbot_core::dialogue::Dialogue;
+use shopbot_core::idempotency::Fingerprint;
 use shopbot_core::ids::{
     AuditId, CategoryId, ChatId, EntryId, InvoiceId, OrderId, OutboxId, ProductId, UserId,
 };
@@ -19,7 +20,7 @@ use shopbot_core::text::{
     CategoryName, Description, IdempotencyKey, ImageRef, Note, PersonName, ProductName, Quantity,
 };
 use shopbot_core::user::{Role, User};
-use shopbot_core::wallet::LedgerEntry;
+use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
 
 use crate::convert::{from_db, money, parsed};
 
@@ -112,6 +113,23 @@ pub(crate) fn entry(row: &PgRow) -> Read<LedgerEntry> {
         held_delta: money(get(row, "held_delta_minor")?, &currency)?,
         note: note.map(|n| parsed(Note::parse(&n), "note")).transpose()?,
         at: time(row, "at")?,
+    })
+}
+
+/// The fingerprint of the request that wrote a ledger entry: the stored one, or for an entry
+/// written by a server-side function (stored as NULL) that of the entry's own request, which
+/// is what every backend records for an entry another command derives.
+pub(crate) fn entry_fingerprint(row: &PgRow, entry: &LedgerEntry) -> Read<Fingerprint> {
+    Ok(match get::<Option<String>>(row, "fingerprint")? {
+        Some(stored) => Fingerprint(stored),
+        None => LedgerRequest {
+            user: entry.user,
+            key: entry.key.clone(),
+            op: entry.op,
+            note: entry.note.clone(),
+            at: entry.at,
+        }
+        .fingerprint(),
     })
 }
 

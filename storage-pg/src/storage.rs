@@ -1,6 +1,7 @@
 //! The [`Storage`] implementation: each command one transaction, run again (a bounded number
 //! of times) only when it lost a race and rolled back; each query one statement or a few on one
-//! connection.
+//! connection. The commands of a purchase (`edit_cart`, `commit_checkout`) are each one call of
+//! a server-side function, so their transaction costs one round trip.
 
 use async_trait::async_trait;
 use sqlx::PgConnection;
@@ -50,6 +51,33 @@ macro_rules! transaction {
                 Ok(value) => break Ok(value),
                 Err(e) if e.retryable() && tries < ATTEMPTS => {
                     tracing::debug!(error = ?e, tries, "transaction lost a race; running it again");
+                }
+                Err(e) => break Err(PgError::into_core(e)),
+            }
+        }
+    }};
+}
+
+/// Runs `$body`, a command that is one statement in autocommit (a call of a server-side
+/// function) on `$conn`, again while it loses races, at most `ATTEMPTS` times, like
+/// [`transaction!`]: a statement that failed rolled back whole, so running it again is safe;
+/// one whose outcome is unknown (a lost connection) is not a database error and is never
+/// run again.
+macro_rules! statement {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let attempt: Attempt<_> = async {
+                let mut connection = $store.pool.acquire().await?;
+                let $conn: &mut PgConnection = &mut connection;
+                $body.await
+            }
+            .await;
+            match attempt {
+                Ok(value) => break Ok(value),
+                Err(e) if e.retryable() && tries < ATTEMPTS => {
+                    tracing::debug!(error = ?e, tries, "command lost a race; running it again");
                 }
                 Err(e) => break Err(PgError::into_core(e)),
             }
@@ -142,11 +170,11 @@ impl Storage for PgStore {
     }
 
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
-        transaction!(self, |c| catalog::edit_cart(c, user, edit))
+        statement!(self, |c| catalog::edit_cart(c, user, edit))
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
-        transaction!(self, |c| checkout::commit_checkout(c, &request))
+        statement!(self, |c| checkout::commit_checkout(c, &request))
     }
 
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>> {
