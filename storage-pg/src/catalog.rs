@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use sqlx::PgConnection;
 use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
@@ -248,6 +248,35 @@ pub(crate) async fn cart(conn: &mut PgConnection, user: UserId) -> Attempt<Cart>
             .fetch_optional(conn)
             .await?;
     Ok(to_cart(user, row))
+}
+
+/// A cart and the products its lines name, in one statement.
+pub(crate) async fn cart_with_products(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> Attempt<(Cart, Vec<Product>)> {
+    let columns = rows::qualified("p", PRODUCT_COLUMNS);
+    let sql = format!(
+        "SELECT c.version AS cart_version, c.lines AS cart_lines, {columns} FROM carts c \
+         LEFT JOIN products p ON p.id IN ( \
+             SELECT (l->>'product')::BIGINT FROM jsonb_array_elements(c.lines) AS l) \
+         WHERE c.user_id = $1 ORDER BY p.id"
+    );
+    let found = sqlx::query(&sql).bind(user.0).fetch_all(conn).await?;
+    let Some(first) = found.first() else {
+        return Ok((Cart::empty(user), Vec::new()));
+    };
+    let cart = (
+        first.try_get("cart_version")?,
+        first.try_get::<Json<Vec<CartLine>>, _>("cart_lines")?,
+    );
+    let mut products = Vec::with_capacity(found.len());
+    for row in &found {
+        if row.try_get::<Option<i64>, _>("id")?.is_some() {
+            products.push(rows::product(row)?);
+        }
+    }
+    Ok((to_cart(user, Some(cart)), products))
 }
 
 fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {

@@ -41,6 +41,15 @@ fn opt_time(row: &PgRow, column: &str) -> Read<Option<shopbot_core::time::Timest
     Ok(get::<Option<OffsetDateTime>>(row, column)?.map(from_db))
 }
 
+/// `columns` (a `*_COLUMNS` list) each prefixed with `table.`.
+pub(crate) fn qualified(table: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{table}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) const USER_COLUMNS: &str = "id, name, role, banned, created_at";
 
 pub(crate) fn user(row: &PgRow) -> Read<User> {

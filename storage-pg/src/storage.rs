@@ -124,6 +124,10 @@ impl Storage for PgStore {
         query!(self, |c| users::settings(c))
     }
 
+    async fn user_with_settings(&self, id: UserId) -> Result<(Option<User>, Settings)> {
+        query!(self, |c| users::find_with_settings(c, id))
+    }
+
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings> {
         transaction!(self, |c| users::set_maintenance(c, on, &audit))
     }
@@ -167,6 +171,10 @@ impl Storage for PgStore {
 
     async fn cart(&self, user: UserId) -> Result<Cart> {
         query!(self, |c| catalog::cart(c, user))
+    }
+
+    async fn cart_with_products(&self, user: UserId) -> Result<(Cart, Vec<Product>)> {
+        query!(self, |c| catalog::cart_with_products(c, user))
     }
 
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
