@@ -143,16 +143,13 @@ pub(crate) async fn commit_checkout(
     let unit_ids: Vec<i64> = row.try_get("unit_ids")?;
     let unit_products: Vec<i64> = row.try_get("unit_products")?;
     let unit_payloads: Vec<String> = row.try_get("unit_payloads")?;
-    let mut units: BTreeMap<ProductId, Vec<DeliveredUnit>> = BTreeMap::new();
-    for ((unit, product), payload) in unit_ids.into_iter().zip(unit_products).zip(unit_payloads) {
-        units
-            .entry(ProductId(product))
-            .or_default()
-            .push(DeliveredUnit {
-                unit: UnitId(unit),
-                payload: parsed(StockPayload::parse(&payload), "stock payload")?,
-            });
-    }
+    let mut units = by_product(
+        unit_ids
+            .into_iter()
+            .zip(unit_products)
+            .zip(unit_payloads)
+            .map(|((unit, product), payload)| (unit, product, payload)),
+    )?;
     let invoice: Option<i64> = row.try_get("invoice_id")?;
     Ok(Order {
         id: order_id,
@@ -185,6 +182,23 @@ pub(crate) async fn commit_checkout(
     })
 }
 
+/// An order's units (id, product, payload, in id order) grouped by product.
+fn by_product(
+    units: impl IntoIterator<Item = (i64, i64, String)>,
+) -> Result<BTreeMap<ProductId, Vec<DeliveredUnit>>, Error> {
+    let mut grouped: BTreeMap<ProductId, Vec<DeliveredUnit>> = BTreeMap::new();
+    for (unit, product, payload) in units {
+        grouped
+            .entry(ProductId(product))
+            .or_default()
+            .push(DeliveredUnit {
+                unit: UnitId(unit),
+                payload: parsed(StockPayload::parse(&payload), "stock payload")?,
+            });
+    }
+    Ok(grouped)
+}
+
 /// An order with its lines and units.
 pub(crate) async fn load(conn: &mut PgConnection, id: OrderId) -> Attempt<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
@@ -196,22 +210,13 @@ pub(crate) async fn load(conn: &mut PgConnection, id: OrderId) -> Attempt<Option
         return Ok(None);
     };
     let currency: String = row.try_get("currency")?;
-    let mut units: BTreeMap<ProductId, Vec<DeliveredUnit>> = BTreeMap::new();
     let found: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT id, product_id, payload FROM stock_units WHERE order_id = $1 ORDER BY id",
     )
     .bind(id.0)
     .fetch_all(&mut *conn)
     .await?;
-    for (unit, product, payload) in found {
-        units
-            .entry(ProductId(product))
-            .or_default()
-            .push(DeliveredUnit {
-                unit: UnitId(unit),
-                payload: parsed(StockPayload::parse(&payload), "stock payload")?,
-            });
-    }
+    let mut units = by_product(found)?;
     let lines: Vec<LineRow> = sqlx::query_as(
         "SELECT product_id, name, kind, quantity, unit_price_minor FROM order_lines \
          WHERE order_id = $1 ORDER BY line_no",

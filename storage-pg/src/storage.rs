@@ -30,50 +30,17 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use crate::error::{Attempt, PgError};
 use crate::{ATTEMPTS, PgStore, catalog, checkout, invoices, records, users, wallet};
 
-/// Runs `$body` (a future using `$conn: &mut PgConnection`) in a transaction, again while it
-/// loses races (serialization failures, deadlocks, a twin's unique key), at most `ATTEMPTS`
-/// times. A transaction whose commit may or may not have happened is never run again: its
-/// error goes to the caller, whose idempotency key settles it.
-macro_rules! transaction {
-    ($store:expr, |$conn:ident| $body:expr) => {{
+/// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
+/// failures, deadlocks, a twin's unique key), at most `ATTEMPTS` times. Only an attempt that
+/// rolled back whole is run again; one whose commit may or may not have happened (a lost
+/// connection) is not a database error, so its error goes to the caller, whose idempotency key
+/// settles it.
+macro_rules! retrying {
+    ($attempt:expr) => {{
         let mut tries = 0;
         loop {
             tries += 1;
-            let attempt: Attempt<_> = async {
-                let mut tx = $store.pool.begin().await?;
-                let $conn: &mut PgConnection = &mut tx;
-                let value = $body.await?;
-                tx.commit().await?;
-                Ok(value)
-            }
-            .await;
-            match attempt {
-                Ok(value) => break Ok(value),
-                Err(e) if e.retryable() && tries < ATTEMPTS => {
-                    tracing::debug!(error = ?e, tries, "transaction lost a race; running it again");
-                }
-                Err(e) => break Err(PgError::into_core(e)),
-            }
-        }
-    }};
-}
-
-/// Runs `$body`, a command that is one statement in autocommit (a call of a server-side
-/// function) on `$conn`, again while it loses races, at most `ATTEMPTS` times, like
-/// [`transaction!`]: a statement that failed rolled back whole, so running it again is safe;
-/// one whose outcome is unknown (a lost connection) is not a database error and is never
-/// run again.
-macro_rules! statement {
-    ($store:expr, |$conn:ident| $body:expr) => {{
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let attempt: Attempt<_> = async {
-                let mut connection = $store.pool.acquire().await?;
-                let $conn: &mut PgConnection = &mut connection;
-                $body.await
-            }
-            .await;
+            let attempt: Attempt<_> = $attempt.await;
             match attempt {
                 Ok(value) => break Ok(value),
                 Err(e) if e.retryable() && tries < ATTEMPTS => {
@@ -83,6 +50,31 @@ macro_rules! statement {
             }
         }
     }};
+}
+
+/// Runs `$body` (a future using `$conn: &mut PgConnection`) in a transaction, [`retrying!`].
+macro_rules! transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        retrying!(async {
+            let mut tx = $store.pool.begin().await?;
+            let $conn: &mut PgConnection = &mut tx;
+            let value = $body.await?;
+            tx.commit().await?;
+            Ok(value)
+        })
+    };
+}
+
+/// Runs `$body`, a command that is one statement in autocommit (a call of a server-side
+/// function) on `$conn`, [`retrying!`]: a statement that failed rolled back whole.
+macro_rules! statement {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        retrying!(async {
+            let mut connection = $store.pool.acquire().await?;
+            let $conn: &mut PgConnection = &mut connection;
+            $body.await
+        })
+    };
 }
 
 /// Runs `$body` on one pooled connection, outside any explicit transaction.
