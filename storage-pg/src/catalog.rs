@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use sqlx::PgConnection;
 use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
@@ -13,7 +13,7 @@ use shopbot_core::catalog::{
 };
 use shopbot_core::ids::{CategoryId, ProductId, UserId};
 use shopbot_core::stock::{self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport};
-use shopbot_core::text::StockPayload;
+use shopbot_core::text::{Quantity, StockPayload};
 
 use crate::convert::to_db;
 use crate::error::Attempt;
@@ -148,17 +148,6 @@ pub(crate) async fn product(conn: &mut PgConnection, id: ProductId) -> Attempt<O
     Ok(row.as_ref().map(rows::product).transpose()?)
 }
 
-/// Products by id, locked against price and visibility changes until the transaction ends.
-pub(crate) async fn products_for_share(
-    conn: &mut PgConnection,
-    ids: &[i64],
-) -> Attempt<Vec<Product>> {
-    let sql =
-        format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ANY($1) ORDER BY id FOR SHARE");
-    let found = sqlx::query(&sql).bind(ids).fetch_all(conn).await?;
-    Ok(found.iter().map(rows::product).collect::<Result<_, _>>()?)
-}
-
 pub(crate) async fn products(
     conn: &mut PgConnection,
     filter: ProductFilter,
@@ -261,21 +250,33 @@ pub(crate) async fn cart(conn: &mut PgConnection, user: UserId) -> Attempt<Cart>
     Ok(to_cart(user, row))
 }
 
-/// The user's cart, locked until the transaction ends (created empty if missing).
-pub(crate) async fn cart_for_update(conn: &mut PgConnection, user: UserId) -> Attempt<Cart> {
-    sqlx::query(
-        "INSERT INTO carts (user_id, version, lines) VALUES ($1, 0, '[]') \
-         ON CONFLICT (user_id) DO NOTHING",
-    )
-    .bind(user.0)
-    .execute(&mut *conn)
-    .await?;
-    let row: Option<(i64, Json<Vec<CartLine>>)> =
-        sqlx::query_as("SELECT version, lines FROM carts WHERE user_id = $1 FOR UPDATE")
-            .bind(user.0)
-            .fetch_optional(conn)
-            .await?;
-    Ok(to_cart(user, row))
+/// A cart and the products its lines name, in one statement.
+pub(crate) async fn cart_with_products(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> Attempt<(Cart, Vec<Product>)> {
+    let columns = rows::qualified("p", PRODUCT_COLUMNS);
+    let sql = format!(
+        "SELECT c.version AS cart_version, c.lines AS cart_lines, {columns} FROM carts c \
+         LEFT JOIN products p ON p.id IN ( \
+             SELECT (l->>'product')::BIGINT FROM jsonb_array_elements(c.lines) AS l) \
+         WHERE c.user_id = $1 ORDER BY p.id"
+    );
+    let found = sqlx::query(&sql).bind(user.0).fetch_all(conn).await?;
+    let Some(first) = found.first() else {
+        return Ok((Cart::empty(user), Vec::new()));
+    };
+    let cart = (
+        first.try_get("cart_version")?,
+        first.try_get::<Json<Vec<CartLine>>, _>("cart_lines")?,
+    );
+    let mut products = Vec::with_capacity(found.len());
+    for row in &found {
+        if row.try_get::<Option<i64>, _>("id")?.is_some() {
+            products.push(rows::product(row)?);
+        }
+    }
+    Ok((to_cart(user, Some(cart)), products))
 }
 
 fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
@@ -289,25 +290,35 @@ fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
     }
 }
 
-pub(crate) async fn save_cart(conn: &mut PgConnection, cart: &Cart) -> Attempt<()> {
-    let version = i64::try_from(cart.version).map_err(Error::internal)?;
-    sqlx::query("UPDATE carts SET version = $2, lines = $3 WHERE user_id = $1")
-        .bind(cart.user.0)
-        .bind(version)
-        .bind(Json(&cart.lines))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
+/// Applies `edit` with one call of `shop_edit_cart` (see its migration), run in autocommit
+/// on `conn`: one round trip. Core's limits go in with it.
 pub(crate) async fn edit_cart(
     conn: &mut PgConnection,
     user: UserId,
     edit: CartEdit,
 ) -> Attempt<Cart> {
-    crate::users::require(conn, user).await?;
-    let mut cart = cart_for_update(conn, user).await?;
-    cart.apply(edit)?;
-    save_cart(conn, &cart).await?;
-    Ok(cart)
+    let (name, product, quantity) = match edit {
+        CartEdit::Add { product, quantity } => ("add", Some(product), Some(quantity)),
+        CartEdit::Set { product, quantity } => ("set", Some(product), Some(quantity)),
+        CartEdit::Remove { product } => ("remove", Some(product), None),
+        CartEdit::Clear => ("clear", None, None),
+    };
+    let quantity = quantity
+        .map(|q| i32::try_from(q.get()))
+        .transpose()
+        .map_err(Error::internal)?;
+    let max_lines = i32::try_from(Cart::MAX_LINES).map_err(Error::internal)?;
+    let max_quantity = i32::try_from(Quantity::MAX).map_err(Error::internal)?;
+    let row: (i64, Json<Vec<CartLine>>) =
+        sqlx::query_as("SELECT version, lines FROM shop_edit_cart($1, $2, $3, $4, $5, $6)")
+            .bind(user.0)
+            .bind(name)
+            .bind(product.map(|p| p.0))
+            .bind(quantity)
+            .bind(max_lines)
+            .bind(max_quantity)
+            .fetch_one(conn)
+            .await
+            .map_err(crate::refusal::read)?;
+    Ok(to_cart(user, Some(row)))
 }

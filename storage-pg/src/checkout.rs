@@ -2,23 +2,24 @@
 
 use std::collections::BTreeMap;
 
+use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
-use shopbot_core::ids::{OrderId, ProductId, UnitId, UserId};
+use shopbot_core::ids::{InvoiceId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::order::{
     self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
-    OrderStatus, RefundRequest,
+    OrderLine, OrderPayment, OrderStatus, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
 use shopbot_core::text::{IdempotencyKey, StockPayload};
 use shopbot_core::wallet::LedgerOp;
 
-use crate::catalog::{cart_for_update, products_for_share, save_cart};
-use crate::convert::{parsed, to_db};
+use crate::convert::{from_db, parsed, to_db};
 use crate::error::Attempt;
 use crate::records::queue;
+use crate::refusal;
 use crate::rows::{self, LineRow, ORDER_COLUMNS};
 use crate::users::write_audit;
 
@@ -41,146 +42,161 @@ pub(crate) fn status_of(name: &str) -> Result<OrderStatus, Error> {
     })
 }
 
+/// Commits a checkout with one call of `shop_commit_checkout` (see its migration), run in
+/// autocommit on `conn`: one round trip. Everything the function needs from core's rules
+/// (the fingerprint, which kinds keep stock, whether the total adds up, the invoice's lines
+/// and totals, the ledger key and operation) is worked out here first.
 pub(crate) async fn commit_checkout(
     conn: &mut PgConnection,
     request: &CheckoutRequest,
 ) -> Attempt<Order> {
-    let user = request.user;
-    crate::users::require(conn, user).await?;
-    // The cart's lock comes first: a concurrent twin of this checkout waits here, and then
-    // finds the order the first one recorded.
-    let mut cart = cart_for_update(conn, user).await?;
-    let recorded: Option<(String, i64)> =
-        sqlx::query_as("SELECT fingerprint, id FROM orders WHERE user_id = $1 AND idem_key = $2")
-            .bind(user.0)
-            .bind(request.key.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((fingerprint, id)) = recorded {
-        if fingerprint != request.fingerprint().0 {
-            let message = "this idempotency key was used for another checkout".to_owned();
-            return Err(Error::Conflict(message).into());
-        }
-        return load(conn, OrderId(id))
-            .await?
-            .ok_or_else(|| Error::internal_msg("checkout key points to no order").into());
-    }
-
-    if cart.version != request.cart_version {
-        return Err(CheckoutError::CartChanged.into());
-    }
-    let ids: Vec<i64> = cart.lines.iter().map(|l| l.product.0).collect();
-    let products = products_for_share(conn, &ids).await?;
-    let lines = order::plan(&cart, |id| products.iter().find(|p| p.id == id))?;
-    if lines != request.lines || order::total(&lines)? != request.total {
-        return Err(CheckoutError::PriceChanged.into());
-    }
-
-    let paid = request.payment == CheckoutPayment::Wallet;
-    let status = if paid {
-        OrderStatus::Paid
-    } else {
-        OrderStatus::AwaitingPayment
-    };
-    let order_id: i64 = sqlx::query_scalar(
-        "INSERT INTO orders (user_id, idem_key, fingerprint, cart_version, total_minor, currency, \
-         status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(user.0)
-    .bind(request.key.as_str())
-    .bind(&request.fingerprint().0)
-    .bind(i64::try_from(request.cart_version).map_err(Error::internal)?)
-    .bind(request.total.minor)
-    .bind(request.total.currency.code())
-    .bind(status_name(status))
-    .bind(to_db(request.at))
-    .fetch_one(&mut *conn)
-    .await?;
-    let order_id = OrderId(order_id);
-
-    let unit_state = if paid { "sold" } else { "reserved" };
-    for (line_no, line) in lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, line_no, product_id, name, kind, quantity, \
-             unit_price_minor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(order_id.0)
-        .bind(i32::try_from(line_no).map_err(Error::internal)?)
-        .bind(line.product.0)
-        .bind(line.name.as_str())
-        .bind(line.kind.as_str())
-        .bind(i32::try_from(line.quantity.get()).map_err(Error::internal)?)
-        .bind(line.unit_price.minor)
-        .execute(&mut *conn)
-        .await?;
-        if !line.kind.uses_stock() {
-            continue;
-        }
-        // One statement claims the oldest free units; units other buyers hold locks on are
-        // skipped, never waited for.
-        let claimed = sqlx::query(
-            "WITH free AS MATERIALIZED ( \
-                 SELECT id FROM stock_units WHERE product_id = $1 AND state = 'available' \
-                 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             UPDATE stock_units u SET state = $3, order_id = $4 FROM free \
-             WHERE u.id = free.id RETURNING u.id",
-        )
-        .bind(line.product.0)
-        .bind(i64::from(line.quantity.get()))
-        .bind(unit_state)
-        .bind(order_id.0)
-        .execute(&mut *conn)
-        .await?;
-        let wanted = u64::from(line.quantity.get());
-        if claimed.rows_affected() < wanted {
-            let available: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM stock_units WHERE product_id = $1 AND state = 'available'",
-            )
-            .bind(line.product.0)
-            .fetch_one(&mut *conn)
-            .await?;
-            return Err(Error::OutOfStock {
-                product: line.product,
-                requested: line.quantity.get(),
-                // Counted after this transaction took what it could, so add that back.
-                available: u64::try_from(available)
-                    .unwrap_or_default()
-                    .saturating_add(claimed.rows_affected()),
-            }
-            .into());
-        }
-    }
-
-    match request.payment {
+    let total = order::total(&request.lines);
+    let adds_up = total.as_ref().is_ok_and(|t| *t == request.total);
+    let lines = &request.lines;
+    let quantities = lines
+        .iter()
+        .map(|l| i32::try_from(l.quantity.get()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::internal)?;
+    let (ledger_key, charge, invoice) = match request.payment {
         CheckoutPayment::Wallet => {
+            // The order's id is filled in by the function (`{charge,order}`).
             let op = LedgerOp::Charge {
                 amount: request.total,
-                order: Some(order_id),
+                order: Some(OrderId(0)),
                 invoice: None,
             };
             let key = IdempotencyKey::derived("checkout", &request.key);
-            crate::wallet::post_entry(conn, user, key, op, None, request.at).await?;
-            let body = OutboxBody::OrderDelivered { order: order_id };
-            queue(conn, &NewOutboxMessage { user, body }, request.at).await?;
+            let op = serde_json::to_value(op).map_err(Error::internal)?;
+            (Some(key), Some(op), None)
         }
         CheckoutPayment::Invoice { .. } => {
+            // The order's id is filled in by the function (`{order}` of the purpose).
             let new = request
-                .order_invoice(order_id)?
+                .order_invoice(OrderId(0))?
                 .ok_or_else(|| Error::internal_msg("an invoice checkout without an invoice"))?;
-            let invoice = crate::invoices::insert(conn, &new).await?;
-            sqlx::query("UPDATE orders SET invoice_id = $2 WHERE id = $1")
-                .bind(order_id.0)
-                .bind(invoice.id.0)
-                .execute(&mut *conn)
-                .await?;
+            (None, None, Some(new))
         }
+    };
+    let tax_bp = invoice
+        .as_ref()
+        .map(|i| i32::try_from(i.tax.bp()))
+        .transpose()
+        .map_err(Error::internal)?;
+    let row = sqlx::query(
+        "SELECT recorded, order_id, invoice_id, unit_ids, unit_products, unit_payloads          FROM shop_commit_checkout($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,          $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+    )
+    .bind(request.user.0)
+    .bind(request.key.as_str())
+    .bind(&request.fingerprint().0)
+    .bind(i64::try_from(request.cart_version).map_err(Error::internal)?)
+    .bind(lines.iter().map(|l| l.product.0).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
+    .bind(quantities)
+    .bind(lines.iter().map(|l| l.unit_price.minor).collect::<Vec<_>>())
+    .bind(
+        lines
+            .iter()
+            .map(|l| l.unit_price.currency.code())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        lines
+            .iter()
+            .map(|l| l.kind.uses_stock())
+            .collect::<Vec<_>>(),
+    )
+    .bind(request.total.minor)
+    .bind(request.total.currency.code())
+    .bind(adds_up)
+    .bind(ledger_key.as_ref().map(IdempotencyKey::as_str))
+    .bind(charge)
+    .bind(invoice.as_ref().map(|i| Json(&i.lines)))
+    .bind(tax_bp)
+    .bind(invoice.as_ref().map(|i| i.totals.subtotal.minor))
+    .bind(invoice.as_ref().map(|i| i.totals.tax.minor))
+    .bind(invoice.as_ref().map(|i| i.totals.total.minor))
+    .bind(invoice.as_ref().map(|i| Json(&i.purpose)))
+    .bind(invoice.as_ref().and_then(|i| i.due_at).map(to_db))
+    .bind(to_db(request.at))
+    .fetch_one(&mut *conn)
+    .await;
+    let row = match row {
+        Ok(row) => row,
+        Err(e) if refusal::code(&e) == Some(refusal::TOTAL_DOES_NOT_ADD_UP) => {
+            // The lines are as planned; their sum is not the request's total.
+            return Err(match total {
+                Err(e) => e.into(),
+                Ok(_) => CheckoutError::PriceChanged.into(),
+            });
+        }
+        Err(e) => return Err(refusal::read(e)),
+    };
+    let order_id = OrderId(row.try_get("order_id")?);
+    if row.try_get("recorded")? {
+        // The key's order, committed earlier (its fingerprint matched).
+        return load(conn, order_id)
+            .await?
+            .ok_or_else(|| Error::internal_msg("checkout key points to no order").into());
     }
-    cart.lines.clear();
-    cart.version += 1;
-    save_cart(conn, &cart).await?;
-    load(conn, order_id)
-        .await?
-        .ok_or_else(|| Error::internal_msg("the new order vanished").into())
+    let unit_ids: Vec<i64> = row.try_get("unit_ids")?;
+    let unit_products: Vec<i64> = row.try_get("unit_products")?;
+    let unit_payloads: Vec<String> = row.try_get("unit_payloads")?;
+    let mut units = by_product(
+        unit_ids
+            .into_iter()
+            .zip(unit_products)
+            .zip(unit_payloads)
+            .map(|((unit, product), payload)| (unit, product, payload)),
+    )?;
+    let invoice: Option<i64> = row.try_get("invoice_id")?;
+    Ok(Order {
+        id: order_id,
+        user: request.user,
+        lines: lines
+            .iter()
+            .map(|line| OrderLine {
+                product: line.product,
+                name: line.name.clone(),
+                kind: line.kind,
+                quantity: line.quantity,
+                unit_price: line.unit_price,
+                units: units.remove(&line.product).unwrap_or_default(),
+            })
+            .collect(),
+        total: request.total,
+        status: match invoice {
+            Some(_) => OrderStatus::AwaitingPayment,
+            None => OrderStatus::Paid,
+        },
+        payment: match invoice {
+            Some(invoice) => OrderPayment::Invoice {
+                invoice: InvoiceId(invoice),
+            },
+            None => OrderPayment::Wallet,
+        },
+        key: request.key.clone(),
+        cart_version: request.cart_version,
+        created_at: from_db(to_db(request.at)),
+    })
+}
+
+/// An order's units (id, product, payload, in id order) grouped by product.
+fn by_product(
+    units: impl IntoIterator<Item = (i64, i64, String)>,
+) -> Result<BTreeMap<ProductId, Vec<DeliveredUnit>>, Error> {
+    let mut grouped: BTreeMap<ProductId, Vec<DeliveredUnit>> = BTreeMap::new();
+    for (unit, product, payload) in units {
+        grouped
+            .entry(ProductId(product))
+            .or_default()
+            .push(DeliveredUnit {
+                unit: UnitId(unit),
+                payload: parsed(StockPayload::parse(&payload), "stock payload")?,
+            });
+    }
+    Ok(grouped)
 }
 
 /// An order with its lines and units.
@@ -194,22 +210,13 @@ pub(crate) async fn load(conn: &mut PgConnection, id: OrderId) -> Attempt<Option
         return Ok(None);
     };
     let currency: String = row.try_get("currency")?;
-    let mut units: BTreeMap<ProductId, Vec<DeliveredUnit>> = BTreeMap::new();
     let found: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT id, product_id, payload FROM stock_units WHERE order_id = $1 ORDER BY id",
     )
     .bind(id.0)
     .fetch_all(&mut *conn)
     .await?;
-    for (unit, product, payload) in found {
-        units
-            .entry(ProductId(product))
-            .or_default()
-            .push(DeliveredUnit {
-                unit: UnitId(unit),
-                payload: parsed(StockPayload::parse(&payload), "stock payload")?,
-            });
-    }
+    let mut units = by_product(found)?;
     let lines: Vec<LineRow> = sqlx::query_as(
         "SELECT product_id, name, kind, quantity, unit_price_minor FROM order_lines \
          WHERE order_id = $1 ORDER BY line_no",

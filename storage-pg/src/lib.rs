@@ -23,6 +23,7 @@ mod error;
 mod invoices;
 mod leader;
 mod records;
+mod refusal;
 mod rows;
 mod storage;
 mod users;
@@ -30,9 +31,9 @@ mod wallet;
 
 use std::time::Duration;
 
-use sqlx::ConnectOptions;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 
 use shopbot_core::{Error, Result};
 
@@ -95,6 +96,9 @@ pub struct PgStore {
     password: Option<String>,
 }
 
+/// A pooled connection idle at least this long is pinged before use; a busier one is not.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_millis(500);
+
 /// How many times a transaction that lost a race (serialization failure, deadlock, a twin's
 /// unique key) is run again before giving up.
 const ATTEMPTS: usize = 8;
@@ -122,6 +126,18 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // sqlx pings every connection it hands out by default: one more round trip per
+            // command. Only a connection that sat idle for a while is pinged (as HikariCP
+            // does); one that fails the ping is dropped and another taken.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(connect.clone())
             .await
             .map_err(PgOpenError::Connect)?;

@@ -125,11 +125,7 @@ pub(crate) async fn claim(
              ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
          UPDATE outbox o SET attempts = o.attempts + 1, not_before = $3 \
          FROM due WHERE o.id = due.id RETURNING {}",
-        OUTBOX_COLUMNS
-            .split(", ")
-            .map(|c| format!("o.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        rows::qualified("o", OUTBOX_COLUMNS)
     );
     let limit = i64::try_from(claim.limit).unwrap_or(i64::MAX);
     let found = sqlx::query(&sql)

@@ -9,6 +9,7 @@ use shopbot_core::Error;
 use shopbot_core::audit::{AuditEntry, AuditRecord};
 use shopbot_core::catalog::{Category, Product, ProductKind};
 use shopbot_core::dialogue::Dialogue;
+use shopbot_core::idempotency::Fingerprint;
 use shopbot_core::ids::{
     AuditId, CategoryId, ChatId, EntryId, InvoiceId, OrderId, OutboxId, ProductId, UserId,
 };
@@ -19,7 +20,7 @@ use shopbot_core::text::{
     CategoryName, Description, IdempotencyKey, ImageRef, Note, PersonName, ProductName, Quantity,
 };
 use shopbot_core::user::{Role, User};
-use shopbot_core::wallet::LedgerEntry;
+use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
 
 use crate::convert::{from_db, money, parsed};
 
@@ -38,6 +39,15 @@ fn time(row: &PgRow, column: &str) -> Read<shopbot_core::time::Timestamp> {
 
 fn opt_time(row: &PgRow, column: &str) -> Read<Option<shopbot_core::time::Timestamp>> {
     Ok(get::<Option<OffsetDateTime>>(row, column)?.map(from_db))
+}
+
+/// `columns` (a `*_COLUMNS` list) each prefixed with `table.`.
+pub(crate) fn qualified(table: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{table}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) const USER_COLUMNS: &str = "id, name, role, banned, created_at";
@@ -112,6 +122,23 @@ pub(crate) fn entry(row: &PgRow) -> Read<LedgerEntry> {
         held_delta: money(get(row, "held_delta_minor")?, &currency)?,
         note: note.map(|n| parsed(Note::parse(&n), "note")).transpose()?,
         at: time(row, "at")?,
+    })
+}
+
+/// The fingerprint of the request that wrote a ledger entry: the stored one, or for an entry
+/// written by a server-side function (stored as NULL) that of the entry's own request, which
+/// is what every backend records for an entry another command derives.
+pub(crate) fn entry_fingerprint(row: &PgRow, entry: &LedgerEntry) -> Read<Fingerprint> {
+    Ok(match get::<Option<String>>(row, "fingerprint")? {
+        Some(stored) => Fingerprint(stored),
+        None => LedgerRequest {
+            user: entry.user,
+            key: entry.key.clone(),
+            op: entry.op,
+            note: entry.note.clone(),
+            at: entry.at,
+        }
+        .fingerprint(),
     })
 }
 

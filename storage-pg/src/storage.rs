@@ -1,6 +1,7 @@
 //! The [`Storage`] implementation: each command one transaction, run again (a bounded number
 //! of times) only when it lost a race and rolled back; each query one statement or a few on one
-//! connection.
+//! connection. The commands of a purchase (`edit_cart`, `commit_checkout`) are each one call of
+//! a server-side function, so their transaction costs one round trip.
 
 use async_trait::async_trait;
 use sqlx::PgConnection;
@@ -29,32 +30,51 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use crate::error::{Attempt, PgError};
 use crate::{ATTEMPTS, PgStore, catalog, checkout, invoices, records, users, wallet};
 
-/// Runs `$body` (a future using `$conn: &mut PgConnection`) in a transaction, again while it
-/// loses races (serialization failures, deadlocks, a twin's unique key), at most `ATTEMPTS`
-/// times. A transaction whose commit may or may not have happened is never run again: its
-/// error goes to the caller, whose idempotency key settles it.
-macro_rules! transaction {
-    ($store:expr, |$conn:ident| $body:expr) => {{
+/// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
+/// failures, deadlocks, a twin's unique key), at most `ATTEMPTS` times. Only an attempt that
+/// rolled back whole is run again; one whose commit may or may not have happened (a lost
+/// connection) is not a database error, so its error goes to the caller, whose idempotency key
+/// settles it.
+macro_rules! retrying {
+    ($attempt:expr) => {{
         let mut tries = 0;
         loop {
             tries += 1;
-            let attempt: Attempt<_> = async {
-                let mut tx = $store.pool.begin().await?;
-                let $conn: &mut PgConnection = &mut tx;
-                let value = $body.await?;
-                tx.commit().await?;
-                Ok(value)
-            }
-            .await;
+            let attempt: Attempt<_> = $attempt.await;
             match attempt {
                 Ok(value) => break Ok(value),
                 Err(e) if e.retryable() && tries < ATTEMPTS => {
-                    tracing::debug!(error = ?e, tries, "transaction lost a race; running it again");
+                    tracing::debug!(error = ?e, tries, "command lost a race; running it again");
                 }
                 Err(e) => break Err(PgError::into_core(e)),
             }
         }
     }};
+}
+
+/// Runs `$body` (a future using `$conn: &mut PgConnection`) in a transaction, [`retrying!`].
+macro_rules! transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        retrying!(async {
+            let mut tx = $store.pool.begin().await?;
+            let $conn: &mut PgConnection = &mut tx;
+            let value = $body.await?;
+            tx.commit().await?;
+            Ok(value)
+        })
+    };
+}
+
+/// Runs `$body`, a command that is one statement in autocommit (a call of a server-side
+/// function) on `$conn`, [`retrying!`]: a statement that failed rolled back whole.
+macro_rules! statement {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        retrying!(async {
+            let mut connection = $store.pool.acquire().await?;
+            let $conn: &mut PgConnection = &mut connection;
+            $body.await
+        })
+    };
 }
 
 /// Runs `$body` on one pooled connection, outside any explicit transaction.
@@ -94,6 +114,10 @@ impl Storage for PgStore {
 
     async fn settings(&self) -> Result<Settings> {
         query!(self, |c| users::settings(c))
+    }
+
+    async fn user_with_settings(&self, id: UserId) -> Result<(Option<User>, Settings)> {
+        query!(self, |c| users::find_with_settings(c, id))
     }
 
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings> {
@@ -141,12 +165,16 @@ impl Storage for PgStore {
         query!(self, |c| catalog::cart(c, user))
     }
 
+    async fn cart_with_products(&self, user: UserId) -> Result<(Cart, Vec<Product>)> {
+        query!(self, |c| catalog::cart_with_products(c, user))
+    }
+
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
-        transaction!(self, |c| catalog::edit_cart(c, user, edit))
+        statement!(self, |c| catalog::edit_cart(c, user, edit))
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
-        transaction!(self, |c| checkout::commit_checkout(c, &request))
+        statement!(self, |c| checkout::commit_checkout(c, &request))
     }
 
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>> {

@@ -1,6 +1,6 @@
 //! Users, shop-wide settings and the audit log's writer.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
@@ -36,6 +36,21 @@ pub(crate) async fn find(conn: &mut PgConnection, id: UserId) -> Attempt<Option<
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     let row = sqlx::query(&sql).bind(id.0).fetch_optional(conn).await?;
     Ok(row.as_ref().map(rows::user).transpose()?)
+}
+
+/// A user and the shop-wide switches in one statement (the settings row always exists).
+pub(crate) async fn find_with_settings(
+    conn: &mut PgConnection,
+    id: UserId,
+) -> Attempt<(Option<User>, Settings)> {
+    let columns = rows::qualified("u", USER_COLUMNS);
+    let sql =
+        format!("SELECT s.maintenance, {columns} FROM settings s LEFT JOIN users u ON u.id = $1");
+    let row = sqlx::query(&sql).bind(id.0).fetch_one(conn).await?;
+    let found: Option<i64> = row.try_get("id")?;
+    let user = found.map(|_| rows::user(&row)).transpose()?;
+    let maintenance = row.try_get("maintenance")?;
+    Ok((user, Settings { maintenance }))
 }
 
 pub(crate) async fn require(conn: &mut PgConnection, id: UserId) -> Attempt<()> {

@@ -176,12 +176,12 @@ pub(crate) async fn post_ledger_entry(
         .fetch_optional(&mut *conn)
         .await?;
     if let Some(row) = recorded {
-        let fingerprint: String = sqlx::Row::try_get(&row, "fingerprint")?;
-        if fingerprint != request.fingerprint().0 {
+        let entry = rows::entry(&row)?;
+        if rows::entry_fingerprint(&row, &entry)? != request.fingerprint() {
             let message = format!("ledger key {} was used for a different entry", request.key);
             return Err(Error::Conflict(message).into());
         }
-        return Ok(rows::entry(&row)?);
+        return Ok(entry);
     }
     let entry = post_entry(
         conn,

@@ -82,7 +82,6 @@ impl Page {
 /// Where the shop keeps its state. Object-safe: use it as `Arc<dyn Storage>`.
 ///
 /// See the module documentation for the contract every method keeps.
-#[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Storage: Send + Sync {
     // ----- users and settings -----
@@ -105,6 +104,13 @@ pub trait Storage: Send + Sync {
 
     /// The shop-wide switches.
     async fn settings(&self) -> Result<Settings>;
+
+    /// [`user`](Self::user) and [`settings`](Self::settings) together: what every customer
+    /// operation checks first. A backend that can answer both at once overrides this, and
+    /// must answer exactly what the two queries do.
+    async fn user_with_settings(&self, id: UserId) -> Result<(Option<User>, Settings)> {
+        Ok((self.user(id).await?, self.settings().await?))
+    }
 
     /// Turns maintenance mode on or off.
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings>;
@@ -149,6 +155,20 @@ pub trait Storage: Send + Sync {
 
     /// A user's cart (empty, version 0, if never edited).
     async fn cart(&self, user: UserId) -> Result<Cart>;
+
+    /// A user's [`cart`](Self::cart) with the [`product`](Self::product)s its lines name (those
+    /// that exist, in any order): what planning a checkout reads. A backend that can answer
+    /// at once overrides this, and must answer exactly what those queries do.
+    async fn cart_with_products(&self, user: UserId) -> Result<(Cart, Vec<Product>)> {
+        let cart = self.cart(user).await?;
+        let mut products = Vec::with_capacity(cart.lines.len());
+        for line in &cart.lines {
+            if let Some(product) = self.product(line.product).await? {
+                products.push(product);
+            }
+        }
+        Ok((cart, products))
+    }
 
     /// Applies an edit with [`Cart::apply`] and bumps the version.
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart>;
@@ -264,4 +284,51 @@ pub trait Storage: Send + Sync {
 
     /// The audit log, newest first.
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
+}
+
+// The services' unit tests mock every required method; the combined queries keep their default
+// bodies, built on the mocked ones, so a test expects only the queries it means.
+#[cfg(test)]
+mockall::mock! {
+    pub(crate) Storage {}
+    #[async_trait]
+    impl Storage for Storage {
+        async fn upsert_user(&self, profile: UserProfile, at: Timestamp) -> Result<User>;
+        async fn user(&self, id: UserId) -> Result<Option<User>>;
+        async fn users(&self, page: Page) -> Result<Vec<User>>;
+        async fn set_role(&self, user: UserId, role: Role, audit: AuditRecord) -> Result<User>;
+        async fn set_banned(&self, user: UserId, banned: bool, audit: AuditRecord) -> Result<User>;
+        async fn settings(&self) -> Result<Settings>;
+        async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings>;
+        async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category>;
+        async fn categories(&self) -> Result<Vec<Category>>;
+        async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;
+        async fn update_product(&self, id: ProductId, patch: ProductPatch, audit: AuditRecord) -> Result<Product>;
+        async fn product(&self, id: ProductId) -> Result<Option<Product>>;
+        async fn products(&self, filter: ProductFilter) -> Result<Vec<Product>>;
+        async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport>;
+        async fn stock_counts(&self, product: ProductId) -> Result<StockCounts>;
+        async fn cart(&self, user: UserId) -> Result<Cart>;
+        async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart>;
+        async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order>;
+        async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>>;
+        async fn order(&self, id: OrderId) -> Result<Option<Order>>;
+        async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>>;
+        async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order>;
+        async fn post_ledger_entry(&self, request: LedgerRequest, audit: Option<AuditRecord>) -> Result<LedgerEntry>;
+        async fn balance(&self, user: UserId, currency: Currency) -> Result<Balance>;
+        async fn ledger(&self, user: UserId, page: Page) -> Result<Vec<LedgerEntry>>;
+        async fn create_invoice(&self, new: NewInvoice) -> Result<Invoice>;
+        async fn invoice(&self, id: InvoiceId) -> Result<Option<Invoice>>;
+        async fn invoices(&self, filter: InvoiceFilter) -> Result<Vec<Invoice>>;
+        async fn transition_invoice(&self, id: InvoiceId, event: InvoiceEvent, at: Timestamp, audit: Option<AuditRecord>) -> Result<Invoice>;
+        async fn apply_payment(&self, payment: PaymentEvent) -> Result<PaymentOutcome>;
+        async fn dialogue(&self, chat: ChatId, user: UserId, now: Timestamp) -> Result<Option<Dialogue>>;
+        async fn save_dialogue(&self, dialogue: Dialogue) -> Result<()>;
+        async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()>;
+        async fn mark_update_processed(&self, update: UpdateId, at: Timestamp) -> Result<bool>;
+        async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>>;
+        async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()>;
+        async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
+    }
 }

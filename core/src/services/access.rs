@@ -18,18 +18,15 @@ impl Context {
 
     /// Loads a known, unbanned user, or refuses.
     async fn active_user(&self, id: UserId) -> Result<User> {
-        let user = self.storage.user(id).await?.ok_or(Forbidden::UnknownUser)?;
-        if user.banned {
-            return Err(Forbidden::Banned.into());
-        }
-        Ok(user)
+        active(self.storage.user(id).await?)
     }
 
     /// A customer operation: the user must be known and not banned, and the shop open (staff
-    /// may use it during maintenance).
+    /// may use it during maintenance). One storage query reads both.
     pub(crate) async fn customer(&self, id: UserId) -> Result<User> {
-        let user = self.active_user(id).await?;
-        if !self.role_of(&user).is_staff() && self.storage.settings().await?.maintenance {
+        let (user, settings) = self.storage.user_with_settings(id).await?;
+        let user = active(user)?;
+        if !self.role_of(&user).is_staff() && settings.maintenance {
             return Err(Error::Maintenance);
         }
         Ok(user)
@@ -52,4 +49,13 @@ impl Context {
             at: self.clock.now(),
         }
     }
+}
+
+/// The user if known and not banned, else the refusal.
+fn active(user: Option<User>) -> Result<User> {
+    let user = user.ok_or(Forbidden::UnknownUser)?;
+    if user.banned {
+        return Err(Forbidden::Banned.into());
+    }
+    Ok(user)
 }

@@ -38,7 +38,7 @@ impl CheckoutService {
     ) -> Result<Order> {
         self.context.customer(user).await?;
         let storage = &self.context.storage;
-        let cart = storage.cart(user).await?;
+        let (cart, products) = storage.cart_with_products(user).await?;
         if cart.version != cart_version {
             // The cart moved on. If it moved because this very checkout already committed
             // (checkout empties the cart in the same atomic step), hand back that order.
@@ -49,12 +49,6 @@ impl CheckoutService {
                 )),
                 None => Err(CheckoutError::CartChanged.into()),
             };
-        }
-        let mut products = Vec::with_capacity(cart.lines.len());
-        for line in &cart.lines {
-            if let Some(product) = storage.product(line.product).await? {
-                products.push(product);
-            }
         }
         let lines = order::plan(&cart, |id| products.iter().find(|p| p.id == id))?;
         let total = order::total(&lines)?;

@@ -60,9 +60,10 @@ pub(super) async fn everything(conn: &mut PgConnection) -> Attempt<Dump> {
             conn,
             &format!("SELECT fingerprint, {ENTRY_COLUMNS} FROM ledger_entries ORDER BY id"),
             |row| {
+                let entry = rows::entry(row)?;
                 Ok(LedgerRecord {
-                    entry: rows::entry(row)?,
-                    fingerprint: Fingerprint(row.try_get("fingerprint").map_err(Error::internal)?),
+                    fingerprint: rows::entry_fingerprint(row, &entry)?,
+                    entry,
                 })
             },
         )

@@ -243,15 +243,17 @@ async fn checkouts(
     concurrency: usize,
     total: usize,
 ) -> Result<Throughput> {
-    checkouts_on(shop, &[product], concurrency, total).await
+    checkouts_on(shop, &[product], concurrency, total, "bench").await
 }
 
 /// `total` checkouts by `concurrency` buyers at once; buyer `b` buys `products[b % len]`.
+/// Checkout keys start with `round`, so several rounds can run on one shop.
 pub async fn checkouts_on(
     shop: &Shop,
     products: &[ProductId],
     concurrency: usize,
     total: usize,
+    round: &str,
 ) -> Result<Throughput> {
     let per_buyer = total.div_ceil(concurrency);
     let start = Instant::now();
@@ -262,11 +264,12 @@ pub async fn checkouts_on(
             .get(b % products.len().max(1))
             .copied()
             .ok_or_else(|| Error::internal_msg("no product"))?;
+        let round = round.to_owned();
         tasks.spawn(async move {
             let mut latencies = Vec::with_capacity(per_buyer);
             for i in 0..per_buyer {
                 let t = Instant::now();
-                buy(&shop, buyer(b), product, &format!("bench-{b}-{i}")).await?;
+                buy(&shop, buyer(b), product, &format!("{round}-{b}-{i}")).await?;
                 latencies.push(t.elapsed());
             }
             Ok::<_, Error>(latencies)
