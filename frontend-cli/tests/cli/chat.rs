@@ -26,7 +26,7 @@ fn a_piped_chat_session_buys_a_product_and_sees_its_key() {
     assert!(run.stdout.contains("» Paid. Thank you!"), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("Your keys:\nPixel Racers (Steam key): PXR-"),
+            .contains("Your keys (tap one to copy):\nPixel Racers (Steam key): PXR-"),
         "{}",
         run.stdout
     );
