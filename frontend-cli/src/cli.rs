@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, chat, demo, export, invoice, order, product, stock, store_check, user,
+    backup, category, chat, demo, export, invoice, order, product, stock, store_check, telegram,
+    user,
 };
 
 const ABOUT: &str = "Run a shop that lives inside a messenger: admin commands on its store.";
@@ -33,14 +34,16 @@ Exit codes:
      or `store check` found problems
 
 Configuration: flags, then environment (SHOPBOT_STORE, SHOPBOT_LOG_LEVEL, SHOPBOT_LOG_FORMAT,
-SHOPBOT_CURRENCY, SHOPBOT_ADMINS), then ./shopbot.toml (or --config PATH) with the keys store,
+SHOPBOT_CURRENCY, SHOPBOT_ADMINS; TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL for `shopbot telegram`),
+then ./shopbot.toml (or --config PATH) with the keys store,
 log_level, log_format, currency and admins.
 
 Examples:
   shopbot demo
   shopbot product list
   shopbot --store json:/var/lib/shopbot stock add --product 3 --file keys.txt
-  shopbot --json order list --since 2026-01-01";
+  shopbot --json order list --since 2026-01-01
+  TELEGRAM_BOT_TOKEN=123:ABC shopbot --store json:/var/lib/shopbot telegram";
 
 /// `shopbot`: the shop's command line.
 #[derive(Debug, Parser)]
@@ -174,6 +177,8 @@ pub enum Command {
     Store(store_check::StoreCommand),
     /// Use the shop as a customer from the terminal, through the bot's conversation
     Chat(chat::ChatArgs),
-    // Still to come, each from its own work: `telegram` (run the bot) and `tui` (the admin
-    // console). Each is one variant here and one arm in `commands::run`.
+    /// Run the Telegram bot on the store until SIGINT or SIGTERM
+    Telegram(telegram::TelegramArgs),
+    // Still to come from its own work: `tui` (the admin console), one variant here and one
+    // arm in `commands::run`.
 }

@@ -109,6 +109,14 @@ impl Ctx {
         }
     }
 
+    /// Closes the store if a command opened it (long-running commands, at shutdown).
+    pub async fn close(&self) -> CliResult<()> {
+        match self.opened.get() {
+            Some(opened) => opened.backend.close().await,
+            None => Ok(()),
+        }
+    }
+
     /// The store, opened on first use.
     async fn open(&self, mode: OpenMode) -> CliResult<&Opened> {
         self.opened

@@ -150,6 +150,18 @@ impl Backend {
         }
     }
 
+    /// Closes the store cleanly: a JSON store writes a snapshot and stops its journal writer
+    /// (further use fails), a PostgreSQL pool waits for its connections to come back.
+    pub async fn close(&self) -> CliResult<()> {
+        match self {
+            Backend::Json(store) => store.close().await.map_err(CliError::from),
+            Backend::Postgres(store) => {
+                store.close().await;
+                Ok(())
+            }
+        }
+    }
+
     /// Every broken invariant of the stored state, described; empty when the store is sound.
     pub async fn check(&self) -> CliResult<Vec<String>> {
         match self {

@@ -14,6 +14,7 @@ pub mod order;
 pub mod product;
 pub mod stock;
 pub mod store_check;
+pub mod telegram;
 pub mod user;
 
 use std::io::Write;
@@ -37,5 +38,6 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Migrate(args) => migrate::run(args, ctx, out).await,
         Command::Store(command) => store_check::run(command, ctx, out).await,
         Command::Chat(args) => chat::run(args, ctx, out).await,
+        Command::Telegram(args) => telegram::run(args, ctx, out).await,
     }
 }

@@ -17,4 +17,5 @@ mod orders;
 mod postgres;
 mod stock;
 mod store;
+mod telegram;
 mod users;

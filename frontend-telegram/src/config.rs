@@ -1,0 +1,162 @@
+//! How the bot is configured: the token, where the Bot API is, how long to poll, how fast to
+//! send and how long to wait at shutdown.
+//!
+//! Owns [`TelegramConfig`] and [`SendLimit`]. The token is a secret: it is never logged and
+//! never part of any `Debug` output.
+
+use std::fmt;
+use std::time::Duration;
+
+use shopbot_core::flow::RateLimit;
+
+use crate::TelegramError;
+
+/// The environment variable holding the bot token (required).
+pub const TOKEN_VAR: &str = "TELEGRAM_BOT_TOKEN";
+
+/// The environment variable holding the Bot API base URL (optional; the real API without it).
+pub const API_URL_VAR: &str = "TELEGRAM_API_URL";
+
+/// Everything [`run`](crate::run) needs besides the conversation.
+#[derive(Clone)]
+pub struct TelegramConfig {
+    /// The bot token from BotFather. Never logged, never in `Debug` output.
+    pub token: String,
+    /// The Bot API base URL (`TELEGRAM_API_URL`), e.g. a local Bot API server or a fake one
+    /// in tests; `None` is the real API.
+    pub api_url: Option<String>,
+    /// How long one `getUpdates` long poll waits for updates (default 10 s; tests use 1 s).
+    pub poll_timeout: Duration,
+    /// The outgoing throttle; `None` sends unthrottled (tests).
+    pub send_limit: Option<SendLimit>,
+    /// How often the outbox worker looks for due messages (default 1 s).
+    pub outbox_interval: Duration,
+    /// The longest [`run`](crate::run) waits, after shutdown is asked, for updates in hand and
+    /// the outbox batch in hand to finish (default 8 s).
+    pub shutdown_grace: Duration,
+}
+
+impl TelegramConfig {
+    /// A configuration with `token` and every other setting at its default.
+    pub fn new(token: impl Into<String>) -> TelegramConfig {
+        TelegramConfig {
+            token: token.into(),
+            api_url: None,
+            poll_timeout: Duration::from_secs(10),
+            send_limit: Some(SendLimit::default()),
+            outbox_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(8),
+        }
+    }
+
+    /// Reads [`TOKEN_VAR`] (required) and [`API_URL_VAR`] (optional) from the process
+    /// environment; everything else at its default.
+    pub fn from_env() -> Result<TelegramConfig, TelegramError> {
+        TelegramConfig::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// As [`from_env`](Self::from_env), reading variables through `env`. Blank values count
+    /// as unset.
+    pub fn from_lookup<E>(env: E) -> Result<TelegramConfig, TelegramError>
+    where
+        E: Fn(&str) -> Option<String>,
+    {
+        let set = |key: &str| env(key).filter(|value| !value.trim().is_empty());
+        let token = set(TOKEN_VAR).ok_or(TelegramError::MissingToken)?;
+        let mut config = TelegramConfig::new(token.trim());
+        if let Some(url) = set(API_URL_VAR) {
+            crate::bot::parse_api_url(&url)?;
+            config.api_url = Some(url.trim().to_owned());
+        }
+        Ok(config)
+    }
+}
+
+impl fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field("token", &"<redacted>")
+            .field("api_url", &self.api_url)
+            .field("poll_timeout", &self.poll_timeout)
+            .field("send_limit", &self.send_limit)
+            .field("outbox_interval", &self.outbox_interval)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish()
+    }
+}
+
+/// How fast the bot sends: Telegram allows about 30 messages a second overall and about one
+/// a second in one chat, with short bursts tolerated. A message over the limit waits its
+/// turn; it is never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimit {
+    /// Messages (sends and edits) across all chats.
+    pub overall: RateLimit,
+    /// Messages (sends and edits) in one chat.
+    pub per_chat: RateLimit,
+}
+
+impl Default for SendLimit {
+    /// 30 at once and then 30 a second overall; 3 at once and then one a second per chat.
+    fn default() -> Self {
+        SendLimit {
+            overall: RateLimit::new(30, Duration::from_millis(34)),
+            per_chat: RateLimit::new(3, Duration::from_secs(1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    const TOKEN: &str = "123456:ABCdefGhIJKlmnoPQRstuVWXyz0123456789";
+
+    #[test]
+    fn the_token_never_appears_in_debug_output() {
+        let mut config = TelegramConfig::new(TOKEN);
+        config.api_url = Some("http://127.0.0.1:8081".into());
+        let debug = format!("{config:?}");
+        let pretty = format!("{config:#?}");
+        assert!(!debug.contains(TOKEN), "{debug}");
+        assert!(!debug.contains("ABCdef"), "{debug}");
+        assert!(!pretty.contains(TOKEN), "{pretty}");
+        assert!(debug.contains("<redacted>"));
+        assert!(debug.contains("127.0.0.1:8081"));
+    }
+
+    #[test]
+    fn the_environment_gives_the_token_and_the_api_url() {
+        let env = |key: &str| match key {
+            TOKEN_VAR => Some(format!(" {TOKEN} ")),
+            API_URL_VAR => Some("http://127.0.0.1:9/".to_owned()),
+            _ => None,
+        };
+        let config = TelegramConfig::from_lookup(env).unwrap();
+        assert_eq!(config.token, TOKEN);
+        assert_eq!(config.api_url.as_deref(), Some("http://127.0.0.1:9/"));
+        assert_eq!(config.poll_timeout, Duration::from_secs(10));
+        assert_eq!(config.send_limit, Some(SendLimit::default()));
+    }
+
+    #[test]
+    fn a_missing_or_blank_token_is_refused() {
+        let none = TelegramConfig::from_lookup(|_| None).unwrap_err();
+        assert!(matches!(none, TelegramError::MissingToken));
+        let blank = TelegramConfig::from_lookup(|_| Some("  ".into())).unwrap_err();
+        assert!(matches!(blank, TelegramError::MissingToken));
+    }
+
+    #[test]
+    fn a_malformed_api_url_is_refused_without_the_token() {
+        let env = |key: &str| match key {
+            TOKEN_VAR => Some(TOKEN.to_owned()),
+            _ => Some("not a url".to_owned()),
+        };
+        let error = TelegramConfig::from_lookup(env).unwrap_err();
+        assert!(matches!(error, TelegramError::InvalidApiUrl(_)));
+        assert!(!error.to_string().contains(TOKEN));
+    }
+}
