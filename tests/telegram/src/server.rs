@@ -365,7 +365,9 @@ async fn serve(shared: &Shared, request: Request<Incoming>) -> Response<Full<Byt
         let Some(file_path) = rest.strip_prefix(&format!("bot{TOKEN}/")) else {
             return unauthorized();
         };
-        let file = shared.world().download(file_path);
+        // Clients push the file path as one URL segment, so its slashes arrive encoded.
+        let file_path = file_path.replace("%2F", "/").replace("%2f", "/");
+        let file = shared.world().download(&file_path);
         return match file {
             Some(bytes) => respond(200, Bytes::from(bytes), "application/octet-stream"),
             None => json_response(Err(ApiError::not_found())),

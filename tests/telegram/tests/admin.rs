@@ -1,9 +1,6 @@
 //! The admin side end to end: adding a product through the dialogue, adding stock by pasted
-//! text and by a `.txt` upload, and a dialogue that survives a restart.
-//!
-//! TODO(lead): enable once the admin screens land in `core::flow::admin` (remove the
-//! `#[ignore]`s) and adjust the prompts and labels below to the real screens. The steps
-//! press buttons by their encoded [`Action`] so that only the wording may need changes.
+//! text and by a `.txt` upload, and a dialogue that survives a restart. Steps press buttons
+//! by their encoded [`Action`], so only the screens' wording ties the tests to the flow.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
 
 #[path = "bot/helpers.rs"]
@@ -55,7 +52,7 @@ async fn skip_category(user: &User) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the admin screens"]
+
 async fn the_admin_adds_a_product_through_the_dialogue() {
     let mut bot = TestBot::start().await;
     let admin = bot.admin();
@@ -80,7 +77,7 @@ async fn the_admin_adds_a_product_through_the_dialogue() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the admin screens"]
+
 async fn the_admin_adds_stock_by_pasting_lines_and_invalid_lines_are_reported() {
     let mut bot = TestBot::start().await;
     let product = bot.product("Game key", 1_500, &[]).await;
@@ -113,7 +110,7 @@ async fn the_admin_adds_stock_by_pasting_lines_and_invalid_lines_are_reported() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the admin screens"]
+
 async fn the_admin_adds_stock_by_uploading_a_text_file() {
     let mut bot = TestBot::start().await;
     let product = bot.product("Game key", 1_500, &[]).await;
@@ -139,7 +136,7 @@ async fn the_admin_adds_stock_by_uploading_a_text_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the admin screens"]
+
 async fn an_admin_dialogue_survives_a_restart() {
     let mut bot = TestBot::start_with(BotOptions {
         on_disk: true,
@@ -164,7 +161,7 @@ async fn an_admin_dialogue_survives_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs the admin screens"]
+
 async fn a_customer_replaying_admin_dialogue_steps_creates_nothing() {
     let mut bot = TestBot::start().await;
     let product: ProductId = bot.product("Game key", 1_500, &[]).await;
