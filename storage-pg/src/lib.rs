@@ -8,7 +8,7 @@
 //!
 //! Several instances may share one database: [`Leader`] elects the one that runs background
 //! jobs, with epochs that fence a deposed leader's late writes, and
-//! [`PgStore::mark_update_processed`] makes a redelivered messenger update count once.
+//! `Storage::mark_update_processed` makes a redelivered messenger update count once, across instances.
 //! [`PgStore::export_dump`] and [`PgStore::import_dump`] move a whole shop in and out as a
 //! storage-neutral dump (`shopbot migrate`).
 
