@@ -25,7 +25,7 @@ async fn one_person_flooding_the_bot_is_slowed_down_while_another_is_still_answe
     let bob = bot.user(1002);
     let menu = bob.send("/start").await;
     assert!(
-        menu.text.contains("What would you like to do?"),
+        menu.text.contains("Welcome!") && menu.text.contains("What would you like to do?"),
         "{}",
         menu.text
     );
@@ -59,14 +59,9 @@ async fn a_message_refused_with_429_arrives_after_the_retry_after() {
     let menu = ann.send("/start").await;
 
     assert!(
-        menu.text.contains("What would you like to do?"),
+        menu.text.contains("Welcome!") && menu.text.contains("What would you like to do?"),
         "{}",
         menu.text
-    );
-    let messages = bot.api.messages(1001);
-    assert!(
-        messages.iter().any(|m| m.from_bot && m.text == "Welcome!"),
-        "{messages:?}"
     );
     let sends = bot.api.calls_of("sendMessage");
     let refused = sends
