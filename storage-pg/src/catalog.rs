@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use serde_json::json;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
@@ -17,6 +18,7 @@ use shopbot_core::text::{Quantity, StockPayload};
 
 use crate::convert::to_db;
 use crate::error::Attempt;
+use crate::group::Groups;
 use crate::rows::{self, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
 use crate::users::write_audit;
 
@@ -290,13 +292,9 @@ fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
     }
 }
 
-/// Applies `edit` with one call of `shop_edit_cart` (see its migration), run in autocommit
-/// on `conn`: one round trip. Core's limits go in with it.
-pub(crate) async fn edit_cart(
-    conn: &mut PgConnection,
-    user: UserId,
-    edit: CartEdit,
-) -> Attempt<Cart> {
+/// Applies `edit` as one call of `shop_edit_cart` (see its migration) in the next group of
+/// purchase commands (`group.rs`): one round trip, shared. Core's limits go in with it.
+pub(crate) async fn edit_cart(groups: &Groups, user: UserId, edit: CartEdit) -> Attempt<Cart> {
     let (name, product, quantity) = match edit {
         CartEdit::Add { product, quantity } => ("add", Some(product), Some(quantity)),
         CartEdit::Set { product, quantity } => ("set", Some(product), Some(quantity)),
@@ -309,16 +307,16 @@ pub(crate) async fn edit_cart(
         .map_err(Error::internal)?;
     let max_lines = i32::try_from(Cart::MAX_LINES).map_err(Error::internal)?;
     let max_quantity = i32::try_from(Quantity::MAX).map_err(Error::internal)?;
-    let row: (i64, Json<Vec<CartLine>>) =
-        sqlx::query_as("SELECT version, lines FROM shop_edit_cart($1, $2, $3, $4, $5, $6)")
-            .bind(user.0)
-            .bind(name)
-            .bind(product.map(|p| p.0))
-            .bind(quantity)
-            .bind(max_lines)
-            .bind(max_quantity)
-            .fetch_one(conn)
-            .await
-            .map_err(crate::refusal::read)?;
+    let command = json!({
+        "op": "edit_cart",
+        "user_id": user.0,
+        "edit": name,
+        "product": product.map(|p| p.0),
+        "quantity": quantity,
+        "max_lines": max_lines,
+        "max_quantity": max_quantity,
+    });
+    let row = groups.run(command).await?;
+    let row: (i64, Json<Vec<CartLine>>) = (row.try_get("version")?, row.try_get("lines")?);
     Ok(to_cart(user, Some(row)))
 }

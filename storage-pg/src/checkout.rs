@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::types::Json;
-use sqlx::{PgConnection, Row};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool, Row};
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
@@ -17,7 +17,8 @@ use shopbot_core::text::{IdempotencyKey, StockPayload};
 use shopbot_core::wallet::LedgerOp;
 
 use crate::convert::{from_db, parsed, to_db};
-use crate::error::Attempt;
+use crate::error::{Attempt, PgError};
+use crate::group::Groups;
 use crate::records::queue;
 use crate::refusal;
 use crate::rows::{self, LineRow, ORDER_COLUMNS};
@@ -42,12 +43,13 @@ pub(crate) fn status_of(name: &str) -> Result<OrderStatus, Error> {
     })
 }
 
-/// Commits a checkout with one call of `shop_commit_checkout` (see its migration), run in
-/// autocommit on `conn`: one round trip. Everything the function needs from core's rules
+/// Commits a checkout as one call of `shop_commit_checkout` (see its migration) in the next
+/// group of purchase commands (`group.rs`): one round trip, shared. Everything the function needs from core's rules
 /// (the fingerprint, which kinds keep stock, whether the total adds up, the invoice's lines
 /// and totals, the ledger key and operation) is worked out here first.
 pub(crate) async fn commit_checkout(
-    conn: &mut PgConnection,
+    groups: &Groups,
+    pool: &PgPool,
     request: &CheckoutRequest,
 ) -> Attempt<Order> {
     let total = order::total(&request.lines);
@@ -83,60 +85,49 @@ pub(crate) async fn commit_checkout(
         .map(|i| i32::try_from(i.tax.bp()))
         .transpose()
         .map_err(Error::internal)?;
-    let row = sqlx::query(
-        "SELECT recorded, order_id, invoice_id, unit_ids, unit_products, unit_payloads          FROM shop_commit_checkout($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,          $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
-    )
-    .bind(request.user.0)
-    .bind(request.key.as_str())
-    .bind(&request.fingerprint().0)
-    .bind(i64::try_from(request.cart_version).map_err(Error::internal)?)
-    .bind(lines.iter().map(|l| l.product.0).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
-    .bind(quantities)
-    .bind(lines.iter().map(|l| l.unit_price.minor).collect::<Vec<_>>())
-    .bind(
-        lines
-            .iter()
-            .map(|l| l.unit_price.currency.code())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        lines
-            .iter()
-            .map(|l| l.kind.uses_stock())
-            .collect::<Vec<_>>(),
-    )
-    .bind(request.total.minor)
-    .bind(request.total.currency.code())
-    .bind(adds_up)
-    .bind(ledger_key.as_ref().map(IdempotencyKey::as_str))
-    .bind(charge)
-    .bind(invoice.as_ref().map(|i| Json(&i.lines)))
-    .bind(tax_bp)
-    .bind(invoice.as_ref().map(|i| i.totals.subtotal.minor))
-    .bind(invoice.as_ref().map(|i| i.totals.tax.minor))
-    .bind(invoice.as_ref().map(|i| i.totals.total.minor))
-    .bind(invoice.as_ref().map(|i| Json(&i.purpose)))
-    .bind(invoice.as_ref().and_then(|i| i.due_at).map(to_db))
-    .bind(to_db(request.at))
-    .fetch_one(&mut *conn)
-    .await;
-    let row = match row {
+    let command = json!({
+        "op": "commit_checkout",
+        "user_id": request.user.0,
+        "key": request.key.as_str(),
+        "fingerprint": request.fingerprint().0,
+        "cart_version": i64::try_from(request.cart_version).map_err(Error::internal)?,
+        "products": lines.iter().map(|l| l.product.0).collect::<Vec<_>>(),
+        "names": lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        "kinds": lines.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>(),
+        "quantities": quantities,
+        "prices": lines.iter().map(|l| l.unit_price.minor).collect::<Vec<_>>(),
+        "currencies": lines.iter().map(|l| l.unit_price.currency.code()).collect::<Vec<_>>(),
+        "uses_stock": lines.iter().map(|l| l.kind.uses_stock()).collect::<Vec<_>>(),
+        "total": request.total.minor,
+        "currency": request.total.currency.code(),
+        "total_adds_up": adds_up,
+        "ledger_key": ledger_key.as_ref().map(IdempotencyKey::as_str),
+        "charge": charge,
+        "invoice_lines": invoice.as_ref().map(|i| &i.lines),
+        "tax_bp": tax_bp,
+        "subtotal": invoice.as_ref().map(|i| i.totals.subtotal.minor),
+        "tax": invoice.as_ref().map(|i| i.totals.tax.minor),
+        "invoice_total": invoice.as_ref().map(|i| i.totals.total.minor),
+        "purpose": invoice.as_ref().map(|i| &i.purpose),
+        "due_at_ms": invoice.as_ref().and_then(|i| i.due_at).map(|t| t.0),
+        "at_ms": request.at.0,
+    });
+    let row = match groups.run(command).await {
         Ok(row) => row,
-        Err(e) if refusal::code(&e) == Some(refusal::TOTAL_DOES_NOT_ADD_UP) => {
+        Err(PgError::Refused { code, .. }) if code == refusal::TOTAL_DOES_NOT_ADD_UP => {
             // The lines are as planned; their sum is not the request's total.
             return Err(match total {
                 Err(e) => e.into(),
                 Ok(_) => CheckoutError::PriceChanged.into(),
             });
         }
-        Err(e) => return Err(refusal::read(e)),
+        Err(e) => return Err(e),
     };
     let order_id = OrderId(row.try_get("order_id")?);
     if row.try_get("recorded")? {
         // The key's order, committed earlier (its fingerprint matched).
-        return load(conn, order_id)
+        let mut connection = pool.acquire().await?;
+        return load(&mut connection, order_id)
             .await?
             .ok_or_else(|| Error::internal_msg("checkout key points to no order").into());
     }

@@ -9,6 +9,14 @@ pub(crate) enum PgError {
     Db(sqlx::Error),
     /// A business rule refused the command; the transaction rolled back.
     Rule(Error),
+    /// A server-side function refused with a shopbot SQLSTATE (class `SB`, see
+    /// `refusal.rs`); the command rolled back.
+    Refused {
+        /// The SQLSTATE.
+        code: String,
+        /// The core error it stands for.
+        error: Error,
+    },
 }
 
 impl From<sqlx::Error> for PgError {
@@ -52,6 +60,27 @@ const RACE_CONSTRAINTS: [&str; 4] = [
     "stock_units_payload_key",
 ];
 
+/// Whether a failure with SQLSTATE `code` (on `constraint`) lost a race, so the command it
+/// rolled back may simply run again: it either succeeds or finds what a concurrent twin
+/// recorded.
+pub(crate) fn lost_race(code: Option<&str>, constraint: Option<&str>) -> bool {
+    match code {
+        // serialization_failure, deadlock_detected
+        Some("40001" | "40P01") => true,
+        // unique_violation on a key that records a command's result
+        Some("23505") => constraint.is_some_and(|c| RACE_CONSTRAINTS.contains(&c)),
+        _ => false,
+    }
+}
+
+/// The refusal of a write that collides with an existing record's unique key.
+pub(crate) fn conflict(constraint: Option<&str>) -> Error {
+    Error::Conflict(format!(
+        "conflicts with an existing record ({})",
+        constraint.unwrap_or("unique key")
+    ))
+}
+
 impl PgError {
     /// Whether the whole transaction may simply be run again: it rolled back, and running it
     /// again either succeeds or finds what a concurrent twin recorded.
@@ -59,33 +88,25 @@ impl PgError {
         let PgError::Db(sqlx::Error::Database(db)) = self else {
             return false;
         };
-        match db.code().as_deref() {
-            // serialization_failure, deadlock_detected
-            Some("40001" | "40P01") => true,
-            // unique_violation on a key that records a command's result
-            Some("23505") => db
-                .constraint()
-                .is_some_and(|c| RACE_CONSTRAINTS.contains(&c)),
-            _ => false,
-        }
+        lost_race(db.code().as_deref(), db.constraint())
     }
 
     /// The core error for the caller.
     pub(crate) fn into_core(self) -> Error {
         match self {
-            PgError::Rule(e) => e,
+            PgError::Rule(e) | PgError::Refused { error: e, .. } => e,
             PgError::Db(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
-                Error::Conflict(format!(
-                    "conflicts with an existing record ({})",
-                    db.constraint().unwrap_or("unique key")
-                ))
+                conflict(db.constraint())
             }
-            PgError::Db(sqlx::Error::PoolTimedOut) => {
-                Error::internal_msg("the database is busy: no connection was free in time")
-            }
+            PgError::Db(sqlx::Error::PoolTimedOut) => busy(),
             PgError::Db(e) => Error::internal(e),
         }
     }
+}
+
+/// The error of a command that found no free connection in time.
+pub(crate) fn busy() -> Error {
+    Error::internal_msg("the database is busy: no connection was free in time")
 }
 
 /// Shorthand for one attempt's result.

@@ -20,6 +20,7 @@ mod checkout;
 mod convert;
 mod dump;
 mod error;
+mod group;
 mod invoices;
 mod leader;
 mod records;
@@ -29,6 +30,7 @@ mod storage;
 mod users;
 mod wallet;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::{MigrateError, Migrator};
@@ -36,6 +38,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 
 use shopbot_core::{Error, Result};
+
+use group::Groups;
 
 pub use leader::{Fenced, Leader};
 
@@ -51,6 +55,10 @@ pub struct PgOptions {
     pub acquire_timeout: Duration,
     /// How long one statement may run before the server cancels it.
     pub statement_timeout: Duration,
+    /// How many groups of purchase commands (cart edits and checkouts) may be in flight at
+    /// once. Fewer lanes gather bigger groups under load, sharing each round trip and commit
+    /// among more buyers; a quiet store sends every command at once either way.
+    pub lanes: usize,
 }
 
 impl Default for PgOptions {
@@ -59,6 +67,7 @@ impl Default for PgOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            lanes: 4,
         }
     }
 }
@@ -92,6 +101,7 @@ pub enum PgOpenError {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    groups: Arc<Groups>,
     options: PgConnectOptions,
     password: Option<String>,
 }
@@ -149,6 +159,7 @@ impl PgStore {
             Err(e) => return Err(PgOpenError::Migrate(e)),
         }
         Ok(PgStore {
+            groups: Arc::new(Groups::start(&pool, options.lanes)),
             pool,
             options: connect,
             password: password_of(url),

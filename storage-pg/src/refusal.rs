@@ -1,8 +1,6 @@
 //! Refusals raised by the server-side functions (`migrations/0002_*.sql`): a SQLSTATE of class
-//! `SB` with the numbers a core error needs in its detail. Raising rolls back the whole call,
-//! so a refusal leaves no trace, and the store turns it back into the core error here.
-
-use sqlx::postgres::PgDatabaseError;
+//! `SB` with the numbers a core error needs in its detail. Raising rolls back the command
+//! (its subtransaction in a group, see `group.rs`), so a refusal leaves no trace, and the store turns it back into the core error here.
 
 use shopbot_core::Error;
 use shopbot_core::cart::CartError;
@@ -17,28 +15,16 @@ use crate::error::PgError;
 /// The refusal that a request's total is not the sum of its lines; the caller knows why.
 pub(crate) const TOTAL_DOES_NOT_ADD_UP: &str = "SB012";
 
-/// The SQLSTATE of a refusal raised by a shopbot function, if `e` is one.
-pub(crate) fn code(e: &sqlx::Error) -> Option<&str> {
-    let sqlx::Error::Database(db) = e else {
-        return None;
-    };
-    db.try_downcast_ref::<PgDatabaseError>()
-        .map(PgDatabaseError::code)
-        .filter(|code| code.starts_with("SB"))
+/// Whether `code` is a SQLSTATE a shopbot function refuses with.
+pub(crate) fn is_refusal(code: &str) -> bool {
+    code.starts_with("SB")
 }
 
-/// `e` as the core error it stands for when a shopbot function refused; any other error as
-/// it is.
-pub(crate) fn read(e: sqlx::Error) -> PgError {
-    let sqlx::Error::Database(db) = &e else {
-        return e.into();
-    };
-    let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() else {
-        return e.into();
-    };
-    let detail: Vec<&str> = pg.detail().unwrap_or_default().split_whitespace().collect();
+/// The core error a shopbot function's refusal (`code`, `message`, `detail`) stands for.
+pub(crate) fn read(code: &str, message: &str, detail: Option<&str>) -> PgError {
+    let detail: Vec<&str> = detail.unwrap_or_default().split_whitespace().collect();
     let number = |i: usize| detail.get(i).and_then(|n| n.parse::<i64>().ok());
-    let refused: Result<Error, Error> = match pg.code() {
+    let refused: Result<Error, Error> = match code {
         "SB001" => match (number(0), number(1), number(2)) {
             (Some(product), Some(requested), Some(available)) => Ok(Error::OutOfStock {
                 product: ProductId(product),
@@ -64,7 +50,7 @@ pub(crate) fn read(e: sqlx::Error) -> PgError {
                 "an insufficient-funds refusal without amounts",
             )),
         },
-        "SB003" => Ok(Error::Conflict(pg.message().to_owned())),
+        "SB003" => Ok(Error::Conflict(message.to_owned())),
         "SB004" => Ok(CheckoutError::CartChanged.into()),
         "SB005" => match number(0) {
             Some(product) => Ok(CheckoutError::Unavailable(ProductId(product)).into()),
@@ -79,7 +65,12 @@ pub(crate) fn read(e: sqlx::Error) -> PgError {
         "SB009" => Ok(WalletError::NonPositiveAmount.into()),
         "SB010" => Ok(CartError::TooMany.into()),
         "SB011" => Ok(CartError::TooManyLines.into()),
-        _ => return e.into(),
+        _ => Err(Error::internal_msg(format!(
+            "unknown refusal {code}: {message}"
+        ))),
     };
-    PgError::Rule(refused.unwrap_or_else(|internal| internal))
+    PgError::Refused {
+        code: code.to_owned(),
+        error: refused.unwrap_or_else(|internal| internal),
+    }
 }

@@ -1,7 +1,8 @@
 //! The [`Storage`] implementation: each command one transaction, run again (a bounded number
 //! of times) only when it lost a race and rolled back; each query one statement or a few on one
 //! connection. The commands of a purchase (`edit_cart`, `commit_checkout`) are each one call of
-//! a server-side function, so their transaction costs one round trip.
+//! a server-side function, run atomically inside a group of concurrent purchase commands that
+//! shares one round trip and one commit (`group.rs`).
 
 use async_trait::async_trait;
 use sqlx::PgConnection;
@@ -61,18 +62,6 @@ macro_rules! transaction {
             let value = $body.await?;
             tx.commit().await?;
             Ok(value)
-        })
-    };
-}
-
-/// Runs `$body`, a command that is one statement in autocommit (a call of a server-side
-/// function) on `$conn`, [`retrying!`]: a statement that failed rolled back whole.
-macro_rules! statement {
-    ($store:expr, |$conn:ident| $body:expr) => {
-        retrying!(async {
-            let mut connection = $store.pool.acquire().await?;
-            let $conn: &mut PgConnection = &mut connection;
-            $body.await
         })
     };
 }
@@ -170,11 +159,15 @@ impl Storage for PgStore {
     }
 
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
-        statement!(self, |c| catalog::edit_cart(c, user, edit))
+        catalog::edit_cart(&self.groups, user, edit)
+            .await
+            .map_err(PgError::into_core)
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
-        statement!(self, |c| checkout::commit_checkout(c, &request))
+        checkout::commit_checkout(&self.groups, &self.pool, &request)
+            .await
+            .map_err(PgError::into_core)
     }
 
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>> {

@@ -29,7 +29,7 @@ impl Scale {
         Scale {
             pgbench_seconds: 20,
             pgbench_scale: 10,
-            checkouts_per_buyer: 60,
+            checkouts_per_buyer: 200,
         }
     }
 

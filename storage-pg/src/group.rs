@@ -1,0 +1,204 @@
+//! Group commit for the purchase commands (`edit_cart`, `commit_checkout`).
+//!
+//! Callers hand their command in; a few lanes each take whatever is waiting (up to
+//! [`MOST_PER_GROUP`]) and run it as one call of `shop_run` (migration `0003`): one round trip
+//! and one commit for the whole group, each command in its own subtransaction. When the store
+//! is quiet a command goes alone and at once; under load, commands gather while the lanes are
+//! busy, so the cost of a round trip and a WAL flush is shared by everyone waiting.
+//!
+//! Each caller hears back only after its group committed. A command refused by a rule comes
+//! back as that refusal; one that lost a race (deadlock, a twin's unique key) rolled back alone
+//! and runs again in a later group, at most `ATTEMPTS` times. A group that failed whole runs
+//! again only when it certainly rolled back; when its outcome is unknown (the connection was
+//! lost) every caller gets the error, and its idempotency key settles what happened.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use shopbot_core::Error;
+
+use crate::ATTEMPTS;
+use crate::error::{self, Attempt, PgError};
+use crate::refusal;
+
+/// The most commands in one group: each is a subtransaction, and a backend keeps at most 64
+/// of them in shared memory before every other session's snapshots get slower.
+const MOST_PER_GROUP: usize = 32;
+
+/// A command waiting for its group.
+struct Job {
+    command: Value,
+    runs: usize,
+    reply: oneshot::Sender<Attempt<PgRow>>,
+}
+
+/// The queue the lanes take groups from.
+type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Job>>>;
+
+/// Where callers hand in commands. The lanes stop once every handle is dropped.
+pub(crate) struct Groups {
+    queue: mpsc::UnboundedSender<Job>,
+}
+
+impl Groups {
+    /// Starts `lanes` lanes on the current runtime, each running one group at a time.
+    pub(crate) fn start(pool: &PgPool, lanes: usize) -> Groups {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let queue: Queue = Arc::new(Mutex::new(receiver));
+        for _ in 0..lanes.max(1) {
+            tokio::spawn(lane(pool.clone(), queue.clone()));
+        }
+        Groups { queue: sender }
+    }
+
+    /// Runs `command` (a `shop_command` as JSON) in the next group: its row of `shop_run`
+    /// once the group committed, or why not.
+    pub(crate) async fn run(&self, command: Value) -> Attempt<PgRow> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            command,
+            runs: 0,
+            reply,
+        };
+        self.queue.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> PgError {
+    PgError::Rule(Error::internal_msg("the store is shut down"))
+}
+
+/// Takes groups off the queue and runs them until the queue closes. Commands that lost a race
+/// go first into the lane's next group.
+async fn lane(pool: PgPool, queue: Queue) {
+    let mut again = Vec::new();
+    loop {
+        let mut group: Vec<Job> = std::mem::take(&mut again);
+        {
+            let mut queue = queue.lock().await;
+            if group.is_empty() {
+                match queue.recv().await {
+                    Some(job) => group.push(job),
+                    None => return,
+                }
+            }
+            while group.len() < MOST_PER_GROUP {
+                match queue.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        again = run_group(&pool, group).await;
+    }
+}
+
+/// Runs one group and answers its callers; gives back the commands to run again.
+async fn run_group(pool: &PgPool, mut group: Vec<Job>) -> Vec<Job> {
+    for job in &mut group {
+        job.runs += 1;
+    }
+    let commands: Vec<&Value> = group.iter().map(|job| &job.command).collect();
+    let rows: Result<Vec<PgRow>, sqlx::Error> = async {
+        let mut connection = pool.acquire().await?;
+        let conn: &mut PgConnection = &mut connection;
+        sqlx::query("SELECT * FROM shop_run($1)")
+            .bind(Json(&commands))
+            .fetch_all(conn)
+            .await
+    }
+    .await;
+    let mut again = Vec::new();
+    let rows = match rows {
+        Ok(rows) if rows.len() == group.len() => rows,
+        Ok(_) => {
+            for job in group {
+                let wrong = Error::internal_msg("shop_run answered the wrong number of rows");
+                let _ = job.reply.send(Err(wrong.into()));
+            }
+            return again;
+        }
+        Err(e) => {
+            let e = PgError::Db(e);
+            let rerun = e.retryable();
+            tracing::debug!(error = ?e, rerun, "a group failed whole");
+            let error = e.into_core();
+            for job in group {
+                if rerun && job.runs < ATTEMPTS {
+                    again.push(job);
+                } else {
+                    let _ = job.reply.send(Err(error.clone().into()));
+                }
+            }
+            return again;
+        }
+    };
+    for (job, row) in group.into_iter().zip(rows) {
+        match failure(&row) {
+            Ok(None) => {
+                let _ = job.reply.send(Ok(row));
+            }
+            Ok(Some(failed)) if failed.lost_race() && job.runs < ATTEMPTS => {
+                tracing::debug!(code = failed.code, "command lost a race; running it again");
+                again.push(job);
+            }
+            Ok(Some(failed)) => {
+                let _ = job.reply.send(Err(failed.into_error()));
+            }
+            Err(e) => {
+                let _ = job.reply.send(Err(e.into()));
+            }
+        }
+    }
+    again
+}
+
+/// Why one command of a group rolled back, as the server reported it.
+struct Failed {
+    code: String,
+    message: String,
+    detail: Option<String>,
+    constraint: Option<String>,
+}
+
+impl Failed {
+    fn lost_race(&self) -> bool {
+        error::lost_race(Some(&self.code), self.constraint.as_deref())
+    }
+
+    fn into_error(self) -> PgError {
+        if refusal::is_refusal(&self.code) {
+            return refusal::read(&self.code, &self.message, self.detail.as_deref());
+        }
+        let error = match self.code.as_str() {
+            "23505" => error::conflict(self.constraint.as_deref()),
+            code => Error::internal_msg(format!("{code}: {}", self.message)),
+        };
+        PgError::Rule(error)
+    }
+}
+
+/// The command's failure in `row`, if it failed.
+fn failure(row: &PgRow) -> Result<Option<Failed>, sqlx::Error> {
+    let Some(code) = row.try_get::<Option<String>, _>("code")? else {
+        return Ok(None);
+    };
+    Ok(Some(Failed {
+        code,
+        message: row
+            .try_get::<Option<String>, _>("message")?
+            .unwrap_or_default(),
+        detail: row
+            .try_get::<Option<String>, _>("detail")?
+            .filter(|d| !d.is_empty()),
+        constraint: row
+            .try_get::<Option<String>, _>("constraint_name")?
+            .filter(|c| !c.is_empty()),
+    }))
+}

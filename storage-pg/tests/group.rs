@@ -1,0 +1,95 @@
+//! Group commit: the purchase commands of concurrent buyers share one round trip and one
+//! commit, yet each stays atomic on its own. A refused command rolls back alone; the rest of
+//! its group commits.
+
+#![allow(clippy::unwrap_used)] // Tests fail by panicking.
+
+mod support;
+
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+
+use shopbot_core::Error;
+use shopbot_core::money::Currency;
+use shopbot_core::ports::Storage;
+use shopbot_core::services::PayWith;
+use shopbot_core::testkit::{TestShop, key, qty, usd};
+use shopbot_storage_pg::{PgOptions, PgStore};
+
+const BUYERS: i64 = 32;
+const PRICE: i64 = 500;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_checkout_rolls_back_alone_and_the_rest_of_its_group_commits() {
+    let Some(db) = support::database().await else {
+        return;
+    };
+    // One lane: while it runs a group, every other buyer's command waits for the next one.
+    let options = PgOptions {
+        max_connections: 8,
+        lanes: 1,
+        ..PgOptions::default()
+    };
+    let store = Arc::new(PgStore::connect_with(&db.url, options).await.unwrap());
+    let t = TestShop::new(store.clone()).await;
+    let product = t.product("Grouped key", PRICE).await;
+    t.keys(product.id, "GROUP", 40).await;
+    let mut buyers = Vec::new();
+    for n in 0..BUYERS {
+        let buyer = t.customer(100 + n).await;
+        // Every other buyer can pay; the rest are refused at checkout.
+        if n % 2 == 0 {
+            t.fund(buyer, PRICE).await;
+        }
+        buyers.push((buyer, n % 2 == 0));
+    }
+
+    let start = Arc::new(Barrier::new(buyers.len()));
+    let mut tasks = Vec::new();
+    for (buyer, funded) in buyers.clone() {
+        let (t, start) = (t.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let cart = t.shop.cart().add(buyer, product.id, qty(1)).await.unwrap();
+            start.wait().await;
+            let bought = t
+                .shop
+                .checkout()
+                .checkout(buyer, cart.version, key("grouped"), PayWith::Wallet)
+                .await;
+            (buyer, funded, cart, bought)
+        }));
+    }
+    for task in tasks {
+        let (buyer, funded, cart, bought) = task.await.unwrap();
+        let after = store.cart(buyer).await.unwrap();
+        let balance = store.balance(buyer, Currency::USD).await.unwrap().balance;
+        if funded {
+            let order = bought.unwrap();
+            assert_eq!(order.lines.first().map(|l| l.units.len()), Some(1));
+            assert!(after.lines.is_empty(), "a bought cart is emptied");
+            assert_eq!(balance, usd(0));
+        } else {
+            match bought {
+                Err(Error::InsufficientFunds { needed, available })
+                    if needed == usd(PRICE) && available == usd(0) => {}
+                other => panic!("expected InsufficientFunds for {buyer}, got {other:?}"),
+            }
+            assert_eq!(after, cart, "a refused checkout leaves the cart as it was");
+            assert_eq!(balance, usd(0));
+            assert!(
+                store
+                    .checkout_by_key(buyer, key("grouped"))
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "a refused checkout records no order"
+            );
+        }
+    }
+    let counts = store.stock_counts(product.id).await.unwrap();
+    let funded = u64::try_from(BUYERS / 2).unwrap();
+    assert_eq!((counts.sold, counts.reserved), (funded, 0));
+    assert_eq!(counts.available, 40 - funded);
+}
