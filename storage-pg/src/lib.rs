@@ -1,7 +1,9 @@
 //! # shopbot-storage-pg
 //!
 //! shopbot's PostgreSQL store, for operators who run several bot instances on one database.
-//! Every storage command is one transaction; the schema itself holds the invariants (balances
+//! Every storage command is atomic: one transaction, or for the purchase commands one
+//! subtransaction of a group that commits together (`group.rs`); the schema itself holds the
+//! invariants (balances
 //! that cannot go negative, one order per unit, unique idempotency keys and payment charges),
 //! so even a bug in a caller cannot break them. Migrations are embedded and applied at start
 //! under an advisory lock.
