@@ -44,9 +44,9 @@ pub(crate) fn status_of(name: &str) -> Result<OrderStatus, Error> {
 }
 
 /// Commits a checkout as one call of `shop_commit_checkout` (see its migration) in the next
-/// group of purchase commands (`group.rs`): one round trip, shared. Everything the function needs from core's rules
-/// (the fingerprint, which kinds keep stock, whether the total adds up, the invoice's lines
-/// and totals, the ledger key and operation) is worked out here first.
+/// group of purchase commands (`group.rs`): one round trip, shared. Everything the function
+/// needs from core's rules (the fingerprint, which kinds keep stock, whether the total adds
+/// up, the invoice's lines and totals, the ledger key and operation) is worked out here first.
 pub(crate) async fn commit_checkout(
     groups: &Groups,
     pool: &PgPool,
