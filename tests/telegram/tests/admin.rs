@@ -52,7 +52,6 @@ async fn skip_category(user: &User) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-
 async fn the_admin_adds_a_product_through_the_dialogue() {
     let mut bot = TestBot::start().await;
     let admin = bot.admin();
@@ -68,16 +67,10 @@ async fn the_admin_adds_a_product_through_the_dialogue() {
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0].price.minor, 1_250);
     assert_eq!(created[0].description.as_str(), "A space game.");
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-
 async fn the_admin_adds_stock_by_pasting_lines_and_invalid_lines_are_reported() {
     let mut bot = TestBot::start().await;
     let product = bot.product("Game key", 1_500, &[]).await;
@@ -101,16 +94,10 @@ async fn the_admin_adds_stock_by_pasting_lines_and_invalid_lines_are_reported() 
         bot.store().stock_counts(product).await.unwrap().available,
         3
     );
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-
 async fn the_admin_adds_stock_by_uploading_a_text_file() {
     let mut bot = TestBot::start().await;
     let product = bot.product("Game key", 1_500, &[]).await;
@@ -127,16 +114,10 @@ async fn the_admin_adds_stock_by_uploading_a_text_file() {
     );
     let getfile = bot.api.calls_of("getFile");
     assert_eq!(getfile.len(), 1, "{getfile:?}");
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-
 async fn an_admin_dialogue_survives_a_restart() {
     let mut bot = TestBot::start_with(BotOptions {
         on_disk: true,
@@ -161,7 +142,6 @@ async fn an_admin_dialogue_survives_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-
 async fn a_customer_replaying_admin_dialogue_steps_creates_nothing() {
     let mut bot = TestBot::start().await;
     let product: ProductId = bot.product("Game key", 1_500, &[]).await;

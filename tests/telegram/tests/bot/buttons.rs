@@ -66,11 +66,7 @@ async fn garbage_oversized_forged_and_staff_only_button_data_is_refused_and_chan
         let notice = press.answers[0].text.clone().unwrap_or_default();
         assert!(!notice.contains("Something went wrong"), "{press:?}");
     }
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
+    bot.assert_no_violations();
     assert!(
         mallory
             .send("/start")

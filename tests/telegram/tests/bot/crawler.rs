@@ -38,11 +38,7 @@ async fn crawl(bot: &TestBot, user: &User) -> usize {
 }
 
 fn assert_clean(bot: &TestBot, user: i64) {
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
+    bot.assert_no_violations();
     for press in bot.api.presses() {
         assert_eq!(press.answers.len(), 1, "{press:?}");
         let notice = press.answers[0].text.clone().unwrap_or_default();

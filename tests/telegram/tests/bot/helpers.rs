@@ -116,6 +116,18 @@ impl TestBot {
         self.running = Some(tokio::spawn(shopbot_telegram::run(config, flow, shutdown)));
     }
 
+    /// Asserts the bot kept every Bot API rule the fake checks.
+    pub fn assert_no_violations(&self) {
+        let violations = self.api.violations();
+        assert!(violations.is_empty(), "{violations:?}");
+    }
+
+    /// How a scenario ends: asserts no Bot API rule was broken, then stops the bot.
+    pub async fn finish(&mut self) {
+        self.assert_no_violations();
+        self.stop().await;
+    }
+
     /// Asks the bot to shut down, waits for `run` to return, and closes the store.
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {

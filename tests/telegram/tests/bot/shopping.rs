@@ -51,12 +51,7 @@ async fn a_customer_browses_adds_two_products_checks_out_with_the_wallet_and_rec
         delivered.text
     );
     assert_eq!(bot.balance(1001).await, 5_000 - 1_499);
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -128,12 +123,7 @@ async fn twenty_customers_racing_for_the_last_three_keys_buy_three_and_seventeen
         balances += bot.balance(id).await;
     }
     assert_eq!(balances + 3 * 100, 20 * 1_000, "wallets reconcile");
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -175,12 +165,7 @@ async fn a_double_tap_on_confirm_buys_once() {
     for tap in &taps {
         assert_eq!(bot.api.press_by_id(&tap.query_id).unwrap().answers.len(), 1);
     }
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -239,12 +224,7 @@ async fn an_order_of_a_hundred_long_keys_arrives_whole_over_several_messages() {
         "the keys did not need splitting: {} messages",
         messages.len()
     );
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -274,10 +254,5 @@ async fn maintenance_turns_a_customer_away_with_a_notice_while_the_admin_still_g
         "{}",
         admin_menu.text
     );
-    assert!(
-        bot.api.violations().is_empty(),
-        "{:?}",
-        bot.api.violations()
-    );
-    bot.stop().await;
+    bot.finish().await;
 }
