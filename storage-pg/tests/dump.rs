@@ -13,7 +13,7 @@ use shopbot_core::Error;
 use shopbot_core::dump::Dump;
 use shopbot_core::order::OrderStatus;
 use shopbot_core::ports::Storage;
-use shopbot_core::testkit::{TestShop, sample, usd};
+use shopbot_core::testkit::{TestShop, sample};
 use shopbot_storage_json::JsonStore;
 
 /// The dump of an in-memory JSON store filled by [`sample::busy_shop`], then by
@@ -96,21 +96,7 @@ async fn a_database_built_from_a_dump_continues_after_the_imported_ids_and_keys(
         .unwrap();
     assert_eq!(order.map(|o| o.id), Some(checkout.order));
 
-    let category = shop.category("After the copy").await;
-    let product = shop.product("After the copy", 400).await;
-    shop.keys(product.id, "AFTER", 2).await;
-    let buyer = shop.customer(900).await;
-    let entry = shop.fund(buyer, 1_000).await;
-    let order = shop.buy(buyer, product.id, 1).await;
-    let invoice = shop.shop.invoices().top_up(buyer, usd(500)).await.unwrap();
-
-    assert_eq!(category.id.0, highest.category + 1);
-    assert_eq!(product.id.0, highest.product + 1);
-    assert_eq!(order.id.0, highest.order + 1);
-    assert_eq!(order.lines[0].units[0].unit.0, highest.unit + 1);
-    assert_eq!(entry.id.0, highest.entry + 1);
-    assert_eq!(invoice.id.0, highest.invoice + 1);
-    assert_eq!(invoice.number, highest.invoice_number + 1);
+    sample::new_records_continue_after(&shop, &highest).await;
     let after = store.export_dump().await.unwrap();
     assert_eq!(after.audit[dump.audit.len()].id.0, highest.audit + 1);
     assert_eq!(after.outbox[dump.outbox.len()].id.0, highest.outbox + 1);

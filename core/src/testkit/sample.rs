@@ -1,13 +1,14 @@
 //! A shop with a bit of everything in it, made through the services: for tests that need every
 //! kind of record a store holds (copies between stores, exports), not one behaviour.
 //!
-//! Not part of the conformance suite: it checks nothing about the store it fills.
+//! Not part of the conformance suite: [`busy_shop`] checks nothing about the store it fills.
 
 use std::time::Duration;
 
 use super::{OWNER, TestShop, claim_all, key, note, qty, usd};
 use crate::catalog::ProductKind;
 use crate::dialogue::Dialogue;
+use crate::dump::HighestIds;
 use crate::ids::{ChatId, InvoiceId, OrderId, ProductId, UserId};
 use crate::order::OrderPayment;
 use crate::outbox::DeliveryOutcome;
@@ -163,4 +164,25 @@ pub async fn cancelled_order(t: &TestShop, sample: &Sample) -> OrderId {
     t.tick();
     t.shop.invoices().void(OWNER, invoice).await.unwrap();
     order.id
+}
+
+/// Makes one record of every numbered kind in `t` and asserts each takes the id after
+/// `highest`: what a store built from a dump must do so its ids never collide with the
+/// imported ones.
+pub async fn new_records_continue_after(t: &TestShop, highest: &HighestIds) {
+    let category = t.category("After the copy").await;
+    let product = t.product("After the copy", 400).await;
+    t.keys(product.id, "AFTER", 2).await;
+    let buyer = t.customer(900).await;
+    let entry = t.fund(buyer, 1_000).await;
+    let order = t.buy(buyer, product.id, 1).await;
+    let invoice = t.shop.invoices().top_up(buyer, usd(500)).await.unwrap();
+
+    assert_eq!(category.id.0, highest.category + 1);
+    assert_eq!(product.id.0, highest.product + 1);
+    assert_eq!(order.id.0, highest.order + 1);
+    assert_eq!(order.lines[0].units[0].unit.0, highest.unit + 1);
+    assert_eq!(entry.id.0, highest.entry + 1);
+    assert_eq!(invoice.id.0, highest.invoice + 1);
+    assert_eq!(invoice.number, highest.invoice_number + 1);
 }
