@@ -98,15 +98,12 @@ impl PgError {
             PgError::Db(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
                 conflict(db.constraint())
             }
-            PgError::Db(sqlx::Error::PoolTimedOut) => busy(),
+            PgError::Db(sqlx::Error::PoolTimedOut) => {
+                Error::internal_msg("the database is busy: no connection was free in time")
+            }
             PgError::Db(e) => Error::internal(e),
         }
     }
-}
-
-/// The error of a command that found no free connection in time.
-pub(crate) fn busy() -> Error {
-    Error::internal_msg("the database is busy: no connection was free in time")
 }
 
 /// Shorthand for one attempt's result.

@@ -15,9 +15,9 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use shopbot_core::Error;
@@ -107,10 +107,9 @@ async fn run_group(pool: &PgPool, mut group: Vec<Job>) -> Vec<Job> {
     let commands: Vec<&Value> = group.iter().map(|job| &job.command).collect();
     let rows: Result<Vec<PgRow>, sqlx::Error> = async {
         let mut connection = pool.acquire().await?;
-        let conn: &mut PgConnection = &mut connection;
         sqlx::query("SELECT * FROM shop_run($1)")
             .bind(Json(&commands))
-            .fetch_all(conn)
+            .fetch_all(&mut *connection)
             .await
     }
     .await;

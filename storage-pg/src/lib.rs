@@ -3,9 +3,8 @@
 //! shopbot's PostgreSQL store, for operators who run several bot instances on one database.
 //! Every storage command is atomic: one transaction, or for the purchase commands one
 //! subtransaction of a group that commits together (`group.rs`); the schema itself holds the
-//! invariants (balances
-//! that cannot go negative, one order per unit, unique idempotency keys and payment charges),
-//! so even a bug in a caller cannot break them. Migrations are embedded and applied at start
+//! invariants (balances that cannot go negative, one order per unit, unique idempotency keys
+//! and payment charges), so even a bug in a caller cannot break them. Migrations are embedded and applied at start
 //! under an advisory lock.
 //!
 //! Several instances may share one database: [`Leader`] elects the one that runs background
@@ -59,7 +58,8 @@ pub struct PgOptions {
     pub statement_timeout: Duration,
     /// How many groups of purchase commands (cart edits and checkouts) may be in flight at
     /// once. Fewer lanes gather bigger groups under load, sharing each round trip and commit
-    /// among more buyers; a quiet store sends every command at once either way.
+    /// among more buyers; a quiet store sends every command at once either way. At least one
+    /// lane runs whatever this says.
     pub lanes: usize,
 }
 
@@ -123,6 +123,9 @@ impl PgStore {
 
     /// Connects with `options` and brings the schema up to date. Several instances may start
     /// at once: migrations run under an advisory lock, each in its own transaction.
+    ///
+    /// The lanes that run purchase commands are tasks on the runtime this is called on: use
+    /// the store on that runtime, and while it runs.
     pub async fn connect_with(
         url: &str,
         options: PgOptions,
