@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use serde_json::json;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
@@ -13,13 +14,15 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::ids::{CategoryId, ProductId, UserId};
+use shopbot_core::ports::Settings;
 use shopbot_core::stock::{self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport};
 use shopbot_core::text::{Quantity, StockPayload};
+use shopbot_core::user::User;
 
 use crate::convert::to_db;
 use crate::error::Attempt;
 use crate::group::Groups;
-use crate::rows::{self, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
+use crate::rows::{self, CALLER_COLUMNS, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
 use crate::users::write_audit;
 
 pub(crate) async fn create_category(
@@ -257,28 +260,87 @@ pub(crate) async fn cart_with_products(
     conn: &mut PgConnection,
     user: UserId,
 ) -> Attempt<(Cart, Vec<Product>)> {
+    let columns = cart_columns();
+    let sql =
+        format!("SELECT {columns} FROM carts c {CART_PRODUCTS} WHERE c.user_id = $1 ORDER BY p.id");
+    let found = sqlx::query(&sql).bind(user.0).fetch_all(conn).await?;
+    cart_and_products(user, &found)
+}
+
+/// The caller, the settings, the product: what a cart edit reads, in one statement.
+pub(crate) async fn user_with_product(
+    conn: &mut PgConnection,
+    user: UserId,
+    product: ProductId,
+) -> Attempt<(Option<User>, Settings, Option<Product>)> {
     let columns = rows::qualified("p", PRODUCT_COLUMNS);
     let sql = format!(
-        "SELECT c.version AS cart_version, c.lines AS cart_lines, {columns} FROM carts c \
-         LEFT JOIN products p ON p.id IN ( \
-             SELECT (l->>'product')::BIGINT FROM jsonb_array_elements(c.lines) AS l) \
-         WHERE c.user_id = $1 ORDER BY p.id"
+        "SELECT {CALLER_COLUMNS}, {columns} FROM settings s \
+         LEFT JOIN users u ON u.id = $1 LEFT JOIN products p ON p.id = $2 \
+         WHERE s.singleton"
+    );
+    let row = sqlx::query(&sql)
+        .bind(user.0)
+        .bind(product.0)
+        .fetch_one(conn)
+        .await?;
+    let (caller, settings) = rows::caller(&row)?;
+    let product = match row.try_get::<Option<i64>, _>("id")? {
+        Some(_) => Some(rows::product(&row)?),
+        None => None,
+    };
+    Ok((caller, settings, product))
+}
+
+/// The caller, the settings, the cart and its products: what a checkout reads, in one
+/// statement.
+pub(crate) async fn user_with_cart(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> Attempt<(Option<User>, Settings, Cart, Vec<Product>)> {
+    let columns = cart_columns();
+    let sql = format!(
+        "SELECT {CALLER_COLUMNS}, {columns} FROM settings s \
+         LEFT JOIN users u ON u.id = $1 LEFT JOIN carts c ON c.user_id = $1 {CART_PRODUCTS} \
+         WHERE s.singleton ORDER BY p.id"
     );
     let found = sqlx::query(&sql).bind(user.0).fetch_all(conn).await?;
-    let Some(first) = found.first() else {
-        return Ok((Cart::empty(user), Vec::new()));
-    };
-    let cart = (
-        first.try_get("cart_version")?,
-        first.try_get::<Json<Vec<CartLine>>, _>("cart_lines")?,
-    );
+    let first = found
+        .first()
+        .ok_or_else(|| Error::internal_msg("the settings row is missing"))?;
+    let (caller, settings) = rows::caller(first)?;
+    let (cart, products) = cart_and_products(user, &found)?;
+    Ok((caller, settings, cart, products))
+}
+
+/// A cart's version and lines (`carts c`) and the columns of one of its products (`p`).
+fn cart_columns() -> String {
+    let product = rows::qualified("p", PRODUCT_COLUMNS);
+    format!("c.version AS cart_version, c.lines AS cart_lines, {product}")
+}
+
+/// Joins each line of a cart, with the product it names where that exists (no line for an
+/// empty or missing cart).
+const CART_PRODUCTS: &str = "LEFT JOIN LATERAL jsonb_array_elements(c.lines) AS l(line) ON TRUE \
+     LEFT JOIN products p ON p.id = (l.line->>'product')::BIGINT";
+
+/// The cart and products of rows read with [`cart_columns`] and [`CART_PRODUCTS`], one row per
+/// line (and one with no line for an empty cart); no rows, or no cart in them, is an empty
+/// cart.
+fn cart_and_products(user: UserId, found: &[PgRow]) -> Attempt<(Cart, Vec<Product>)> {
+    let mut cart = None;
     let mut products = Vec::with_capacity(found.len());
-    for row in &found {
+    for row in found {
+        if cart.is_none() {
+            let version: Option<i64> = row.try_get("cart_version")?;
+            let lines: Option<Json<Vec<CartLine>>> = row.try_get("cart_lines")?;
+            cart = version.zip(lines);
+        }
         if row.try_get::<Option<i64>, _>("id")?.is_some() {
             products.push(rows::product(row)?);
         }
     }
-    Ok((to_cart(user, Some(cart)), products))
+    Ok((to_cart(user, cart), products))
 }
 
 fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {

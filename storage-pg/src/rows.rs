@@ -16,6 +16,7 @@ use shopbot_core::ids::{
 use shopbot_core::invoice::{Invoice, InvoiceStatus, TaxRate, Totals};
 use shopbot_core::order::{DeliveredUnit, Order, OrderLine, OrderPayment};
 use shopbot_core::outbox::{OutboxMessage, OutboxStatus};
+use shopbot_core::ports::Settings;
 use shopbot_core::text::{
     CategoryName, Description, IdempotencyKey, ImageRef, Note, PersonName, ProductName, Quantity,
 };
@@ -53,14 +54,33 @@ pub(crate) fn qualified(table: &str, columns: &str) -> String {
 pub(crate) const USER_COLUMNS: &str = "id, name, role, banned, created_at";
 
 pub(crate) fn user(row: &PgRow) -> Read<User> {
-    let role: String = get(row, "role")?;
+    user_named(row, |column| column.to_owned())
+}
+
+/// The user in [`USER_COLUMNS`], each read under the name `name` gives it.
+fn user_named(row: &PgRow, name: impl Fn(&str) -> String) -> Read<User> {
+    let role: String = get(row, &name("role"))?;
     Ok(User {
-        id: UserId(get(row, "id")?),
-        name: PersonName::lenient(&get::<String>(row, "name")?),
+        id: UserId(get(row, &name("id"))?),
+        name: PersonName::lenient(&get::<String>(row, &name("name"))?),
         role: Role::parse(&role).ok_or_else(|| Error::internal_msg("stored role unknown"))?,
-        banned: get(row, "banned")?,
-        created_at: time(row, "created_at")?,
+        banned: get(row, &name("banned"))?,
+        created_at: time(row, &name("created_at"))?,
     })
+}
+
+/// Who is asking and the shop-wide switches, from `settings s LEFT JOIN users u`: the user's
+/// columns renamed `user_…`, so another table's columns can stand beside them.
+pub(crate) const CALLER_COLUMNS: &str = "s.maintenance, u.id AS user_id, u.name AS user_name, \
+     u.role AS user_role, u.banned AS user_banned, u.created_at AS user_created_at";
+
+pub(crate) fn caller(row: &PgRow) -> Read<(Option<User>, Settings)> {
+    let user = match get::<Option<i64>>(row, "user_id")? {
+        Some(_) => Some(user_named(row, |column| format!("user_{column}"))?),
+        None => None,
+    };
+    let maintenance = get(row, "maintenance")?;
+    Ok((user, Settings { maintenance }))
 }
 
 pub(crate) const CATEGORY_COLUMNS: &str = "id, name, created_at";

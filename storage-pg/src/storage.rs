@@ -109,6 +109,21 @@ impl Storage for PgStore {
         query!(self, |c| users::find_with_settings(c, id))
     }
 
+    async fn user_with_product(
+        &self,
+        id: UserId,
+        product: ProductId,
+    ) -> Result<(Option<User>, Settings, Option<Product>)> {
+        query!(self, |c| catalog::user_with_product(c, id, product))
+    }
+
+    async fn user_with_cart(
+        &self,
+        id: UserId,
+    ) -> Result<(Option<User>, Settings, Cart, Vec<Product>)> {
+        query!(self, |c| catalog::user_with_cart(c, id))
+    }
+
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings> {
         transaction!(self, |c| users::set_maintenance(c, on, &audit))
     }

@@ -1,6 +1,6 @@
 //! Users, shop-wide settings and the audit log's writer.
 
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
@@ -11,7 +11,7 @@ use shopbot_core::user::{Role, User, UserProfile};
 
 use crate::convert::to_db;
 use crate::error::Attempt;
-use crate::rows::{self, USER_COLUMNS};
+use crate::rows::{self, CALLER_COLUMNS, USER_COLUMNS};
 
 pub(crate) async fn upsert(
     conn: &mut PgConnection,
@@ -43,14 +43,11 @@ pub(crate) async fn find_with_settings(
     conn: &mut PgConnection,
     id: UserId,
 ) -> Attempt<(Option<User>, Settings)> {
-    let columns = rows::qualified("u", USER_COLUMNS);
-    let sql =
-        format!("SELECT s.maintenance, {columns} FROM settings s LEFT JOIN users u ON u.id = $1");
+    let sql = format!(
+        "SELECT {CALLER_COLUMNS} FROM settings s LEFT JOIN users u ON u.id = $1 WHERE s.singleton"
+    );
     let row = sqlx::query(&sql).bind(id.0).fetch_one(conn).await?;
-    let found: Option<i64> = row.try_get("id")?;
-    let user = found.map(|_| rows::user(&row)).transpose()?;
-    let maintenance = row.try_get("maintenance")?;
-    Ok((user, Settings { maintenance }))
+    Ok(rows::caller(&row)?)
 }
 
 pub(crate) async fn require(conn: &mut PgConnection, id: UserId) -> Attempt<()> {

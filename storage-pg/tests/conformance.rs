@@ -50,11 +50,12 @@ async fn store_check_finds_nothing_in_a_sound_store_and_names_a_broken_wallet() 
 }
 
 /// The queries PostgreSQL answers in one statement (`user_with_settings`,
-/// `cart_with_products`) answer exactly what the queries they stand for do.
+/// `cart_with_products`, `user_with_product`, `user_with_cart`) answer exactly what the
+/// queries they stand for do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn combined_queries_answer_what_their_parts_do() {
     use shopbot_core::catalog::ProductPatch;
-    use shopbot_core::ids::UserId;
+    use shopbot_core::ids::{ProductId, UserId};
     use shopbot_core::ports::Storage;
     use shopbot_core::testkit::{OWNER, TestShop, qty};
 
@@ -96,7 +97,30 @@ async fn combined_queries_answer_what_their_parts_do() {
         let (combined_cart, mut combined) = store.cart_with_products(user).await.unwrap();
         combined.sort_by_key(|p| std::cmp::Reverse(p.id));
         products.sort_by_key(|p| std::cmp::Reverse(p.id));
-        assert_eq!((combined_cart, combined), (cart, products), "user {user}");
+        assert_eq!(
+            (combined_cart, combined),
+            (cart.clone(), products.clone()),
+            "user {user}"
+        );
+
+        let (caller, settings, combined_cart, mut combined) =
+            store.user_with_cart(user).await.unwrap();
+        combined.sort_by_key(|p| std::cmp::Reverse(p.id));
+        assert_eq!(
+            (caller, settings, combined_cart, combined),
+            (parts.0.clone(), parts.1, cart, products),
+            "user {user}"
+        );
+
+        for product in [kept.id, hidden.id, ProductId(999_999)] {
+            let expected = (
+                parts.0.clone(),
+                parts.1,
+                store.product(product).await.unwrap(),
+            );
+            let combined = store.user_with_product(user, product).await.unwrap();
+            assert_eq!(combined, expected, "user {user}, product {product}");
+        }
     }
     assert!(store.settings().await.unwrap().maintenance);
 }

@@ -112,6 +112,31 @@ pub trait Storage: Send + Sync {
         Ok((self.user(id).await?, self.settings().await?))
     }
 
+    /// [`user_with_settings`](Self::user_with_settings) and [`product`](Self::product)
+    /// together: what a cart edit reads. A backend that can answer at once overrides this, and
+    /// must answer exactly what those queries do.
+    async fn user_with_product(
+        &self,
+        id: UserId,
+        product: ProductId,
+    ) -> Result<(Option<User>, Settings, Option<Product>)> {
+        let (user, settings) = self.user_with_settings(id).await?;
+        Ok((user, settings, self.product(product).await?))
+    }
+
+    /// [`user_with_settings`](Self::user_with_settings) and
+    /// [`cart_with_products`](Self::cart_with_products) together: what a checkout reads. A
+    /// backend that can answer at once overrides this, and must answer exactly what those
+    /// queries do.
+    async fn user_with_cart(
+        &self,
+        id: UserId,
+    ) -> Result<(Option<User>, Settings, Cart, Vec<Product>)> {
+        let (user, settings) = self.user_with_settings(id).await?;
+        let (cart, products) = self.cart_with_products(id).await?;
+        Ok((user, settings, cart, products))
+    }
+
     /// Turns maintenance mode on or off.
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings>;
 

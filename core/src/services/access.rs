@@ -4,6 +4,7 @@ use super::Context;
 use crate::audit::AuditRecord;
 use crate::error::{Error, Forbidden, Result};
 use crate::ids::UserId;
+use crate::ports::Settings;
 use crate::user::{Permission, Role, User};
 
 impl Context {
@@ -25,6 +26,12 @@ impl Context {
     /// may use it during maintenance). One storage query reads both.
     pub(crate) async fn customer(&self, id: UserId) -> Result<User> {
         let (user, settings) = self.storage.user_with_settings(id).await?;
+        self.admit_customer(user, &settings)
+    }
+
+    /// The customer check on a user and the settings read with them (by one of the storage
+    /// queries that read them together with what the operation needs next).
+    pub(crate) fn admit_customer(&self, user: Option<User>, settings: &Settings) -> Result<User> {
         let user = active(user)?;
         if !self.role_of(&user).is_staff() && settings.maintenance {
             return Err(Error::Maintenance);

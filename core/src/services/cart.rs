@@ -41,13 +41,19 @@ impl CartService {
     }
 
     async fn edit(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
-        self.context.customer(user).await?;
-        if let CartEdit::Add { product, .. } | CartEdit::Set { product, .. } = edit {
-            let visible = self.context.storage.product(product).await?;
-            if visible.is_none_or(|p| p.hidden) {
-                return Err(Error::not_found("product", product));
+        let storage = &self.context.storage;
+        match edit {
+            CartEdit::Add { product, .. } | CartEdit::Set { product, .. } => {
+                let (caller, settings, found) = storage.user_with_product(user, product).await?;
+                self.context.admit_customer(caller, &settings)?;
+                if found.is_none_or(|p| p.hidden) {
+                    return Err(Error::not_found("product", product));
+                }
+            }
+            CartEdit::Remove { .. } | CartEdit::Clear => {
+                self.context.customer(user).await?;
             }
         }
-        self.context.storage.edit_cart(user, edit).await
+        storage.edit_cart(user, edit).await
     }
 }

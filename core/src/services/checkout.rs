@@ -36,9 +36,9 @@ impl CheckoutService {
         key: IdempotencyKey,
         pay: PayWith,
     ) -> Result<Order> {
-        self.context.customer(user).await?;
         let storage = &self.context.storage;
-        let (cart, products) = storage.cart_with_products(user).await?;
+        let (caller, settings, cart, products) = storage.user_with_cart(user).await?;
+        self.context.admit_customer(caller, &settings)?;
         if cart.version != cart_version {
             // The cart moved on. If it moved because this very checkout already committed
             // (checkout empties the cart in the same atomic step), hand back that order.
