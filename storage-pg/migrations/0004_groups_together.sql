@@ -77,20 +77,23 @@ DECLARE
     v_users BIGINT[];
     v_edit_users BIGINT[];
     v_checkouts INT;
+    v_irregular BOOLEAN;
     v_locked INT;
 BEGIN
-    SELECT array_agg(jsonb_populate_record(NULL::shop_command, t.c) ORDER BY t.i)
-      INTO v_commands FROM jsonb_array_elements(p_commands) WITH ORDINALITY AS t(c, i);
-    SELECT array_agg(c.user_id ORDER BY c.user_id),
+    SELECT array_agg(c ORDER BY t.i),
+           array_agg(c.user_id ORDER BY c.user_id),
            array_agg(c.user_id) FILTER (WHERE c.op = 'edit_cart'),
-           count(*) FILTER (WHERE c.op = 'commit_checkout')
-      INTO v_users, v_edit_users, v_checkouts FROM unnest(v_commands) AS c;
-    PERFORM shop_one_by_one('a user twice, or a command that needs its own path')
-       FROM unnest(v_commands) AS c
-      HAVING count(DISTINCT c.user_id) <> count(*)
-          OR bool_or(c.op NOT IN ('edit_cart', 'commit_checkout'))
-          OR bool_or(c.op = 'commit_checkout' AND
-                     (c.charge IS NULL OR c.total <= 0 OR NOT c.total_adds_up));
+           count(*) FILTER (WHERE c.op = 'commit_checkout'),
+           count(DISTINCT c.user_id) <> count(*)
+               OR bool_or(c.op NOT IN ('edit_cart', 'commit_checkout'))
+               OR bool_or(c.op = 'commit_checkout' AND
+                          (c.charge IS NULL OR c.total <= 0 OR NOT c.total_adds_up))
+      INTO v_commands, v_users, v_edit_users, v_checkouts, v_irregular
+      FROM jsonb_array_elements(p_commands) WITH ORDINALITY AS t(j, i),
+           jsonb_populate_record(NULL::shop_command, t.j) AS c;
+    IF v_irregular THEN
+        PERFORM shop_one_by_one('a user twice, or a command that needs its own path');
+    END IF;
 
     -- Every cart the group touches, locked; an editor without a cart gets an empty one.
     PERFORM 1 FROM carts k WHERE k.user_id = ANY(v_users) ORDER BY k.user_id FOR UPDATE;
@@ -106,17 +109,19 @@ BEGIN
         END IF;
     END IF;
 
-    RETURN QUERY
-    WITH edited AS (
-        UPDATE carts k
-           SET version = k.version + 1,
-               lines = shop_cart_edited(k.lines, c.edit, c.product, c.quantity,
-                                        c.max_lines, c.max_quantity)
-          FROM unnest(v_commands) WITH ORDINALITY AS c
-         WHERE c.op = 'edit_cart' AND k.user_id = c.user_id
-        RETURNING c.ordinality AS n, k.version, k.lines)
-    SELECT e.n, e.version, e.lines, NULL::BIGINT, NULL::BIGINT[], NULL::BIGINT[], NULL::TEXT[]
-      FROM edited e;
+    IF v_edit_users IS NOT NULL THEN
+        RETURN QUERY
+        WITH edited AS (
+            UPDATE carts k
+               SET version = k.version + 1,
+                   lines = shop_cart_edited(k.lines, c.edit, c.product, c.quantity,
+                                            c.max_lines, c.max_quantity)
+              FROM unnest(v_commands) WITH ORDINALITY AS c
+             WHERE c.op = 'edit_cart' AND k.user_id = c.user_id
+            RETURNING c.ordinality AS n, k.version, k.lines)
+        SELECT e.n, e.version, e.lines, NULL::BIGINT, NULL::BIGINT[], NULL::BIGINT[], NULL::TEXT[]
+          FROM edited e;
+    END IF;
 
     IF v_checkouts = 0 THEN
         RETURN;

@@ -69,7 +69,7 @@ impl Default for PgOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
-            lanes: 4,
+            lanes: 2,
         }
     }
 }

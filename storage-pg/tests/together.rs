@@ -1,0 +1,194 @@
+//! A group of purchase commands runs together (`shop_run_together`, migration 0004): a fixed
+//! number of set-based statements for the whole group, or an exception and nothing done, after
+//! which `shop_run` runs the group one command at a time.
+
+#![allow(clippy::unwrap_used)] // Tests fail by panicking.
+
+mod support;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::types::Json;
+
+use shopbot_core::cart::Cart;
+use shopbot_core::ids::{OrderId, ProductId, UserId};
+use shopbot_core::order::CheckoutRequest;
+use shopbot_core::ports::{Page, Storage};
+use shopbot_core::testkit::{Snapshot, TestShop, charged, qty, wallet_request};
+use shopbot_core::text::{IdempotencyKey, Quantity};
+use shopbot_core::wallet::LedgerOp;
+use shopbot_storage_pg::PgStore;
+
+const PRICE: i64 = 700;
+
+/// A cart edit as `shop_run` takes it (`shop_command`, migration 0003).
+fn add(user: UserId, product: ProductId) -> Value {
+    json!({
+        "op": "edit_cart", "user_id": user.0, "edit": "add", "product": product.0,
+        "quantity": 1, "max_lines": Cart::MAX_LINES, "max_quantity": Quantity::MAX,
+    })
+}
+
+/// A wallet checkout of `request` as `shop_run` takes it.
+fn checkout(request: &CheckoutRequest) -> Value {
+    let lines = &request.lines;
+    let charge = LedgerOp::Charge {
+        amount: request.total,
+        order: Some(OrderId(0)),
+        invoice: None,
+    };
+    json!({
+        "op": "commit_checkout",
+        "user_id": request.user.0,
+        "key": request.key.as_str(),
+        "fingerprint": request.fingerprint().0,
+        "cart_version": request.cart_version,
+        "products": lines.iter().map(|l| l.product.0).collect::<Vec<_>>(),
+        "names": lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        "kinds": lines.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>(),
+        "quantities": lines.iter().map(|l| l.quantity.get()).collect::<Vec<_>>(),
+        "prices": lines.iter().map(|l| l.unit_price.minor).collect::<Vec<_>>(),
+        "currencies": lines.iter().map(|l| l.unit_price.currency.code()).collect::<Vec<_>>(),
+        "uses_stock": lines.iter().map(|l| l.kind.uses_stock()).collect::<Vec<_>>(),
+        "total": request.total.minor,
+        "currency": request.total.currency.code(),
+        "total_adds_up": true,
+        "ledger_key": IdempotencyKey::derived("checkout", &request.key).as_str(),
+        "charge": serde_json::to_value(charge).unwrap(),
+        "at_ms": request.at.0,
+    })
+}
+
+/// A shop with a product of `keys` units and `funded` buyers who can pay for one, then
+/// `broke` who cannot.
+async fn shop(
+    keys: usize,
+    funded: i64,
+    broke: i64,
+) -> Option<(
+    Arc<PgStore>,
+    TestShop,
+    ProductId,
+    Vec<UserId>,
+    support::TestDatabase,
+)> {
+    let db = support::database().await?;
+    let store = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let t = TestShop::new(store.clone()).await;
+    let product = t.product("Together key", PRICE).await.id;
+    t.keys(product, "TOGETHER", keys).await;
+    let mut buyers = Vec::new();
+    for n in 0..funded + broke {
+        let buyer = t.customer(300 + n).await;
+        if n < funded {
+            t.fund(buyer, PRICE).await;
+        }
+        buyers.push(buyer);
+    }
+    Some((store, t, product, buyers, db))
+}
+
+/// The checkout requests of `buyers`' carts as they stand.
+async fn requests(store: &PgStore, t: &TestShop, buyers: &[UserId]) -> Vec<CheckoutRequest> {
+    let mut requests = Vec::new();
+    for buyer in buyers {
+        let (cart, products) = store.cart_with_products(*buyer).await.unwrap();
+        requests.push(wallet_request(t, &cart, &products, "together"));
+    }
+    requests
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_and_checkouts_of_different_buyers_run_together_and_sell_each_a_key() {
+    let Some((store, t, product, buyers, _db)) = shop(5, 3, 0).await else {
+        return;
+    };
+    let edits: Vec<Value> = buyers.iter().map(|b| add(*b, product)).collect();
+    let rows = sqlx::query("SELECT n, version, lines FROM shop_run_together($1) ORDER BY n")
+        .bind(Json(&edits))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), buyers.len());
+    for (row, buyer) in rows.iter().zip(&buyers) {
+        let cart = store.cart(*buyer).await.unwrap();
+        assert_eq!(row.get::<i64, _>("version"), 1);
+        assert_eq!(cart.version, 1);
+        assert_eq!(
+            cart.lines.first().map(|l| (l.product, l.quantity)),
+            Some((product, qty(1)))
+        );
+    }
+
+    let requests = requests(&store, &t, &buyers).await;
+    let checkouts: Vec<Value> = requests.iter().map(checkout).collect();
+    let rows = sqlx::query("SELECT n, order_id, unit_ids FROM shop_run_together($1) ORDER BY n")
+        .bind(Json(&checkouts))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+
+    let mut sold = Vec::new();
+    for (row, request) in rows.iter().zip(&requests) {
+        let order = store
+            .checkout_by_key(request.user, request.key.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(order.id, OrderId(row.get("order_id")));
+        assert_eq!(order.total, request.total);
+        let units: Vec<i64> = row.get("unit_ids");
+        let held: Vec<i64> = order
+            .lines
+            .iter()
+            .flat_map(|l| &l.units)
+            .map(|u| u.unit.0)
+            .collect();
+        assert_eq!((units.len(), &held), (1, &units));
+        sold.extend(units);
+        assert!(store.cart(request.user).await.unwrap().lines.is_empty());
+        assert_eq!(t.balance(request.user).await.available().minor, 0);
+        let ledger = store.ledger(request.user, Page::first(100)).await.unwrap();
+        assert_eq!(charged(&ledger), PRICE);
+    }
+    sold.sort_unstable();
+    sold.dedup();
+    assert_eq!(sold.len(), buyers.len(), "no unit is sold twice");
+    let counts = t.counts(product).await;
+    assert_eq!((counts.sold, counts.available), (3, 2));
+    assert_eq!(store.check().await.unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_with_a_buyer_who_cannot_pay_changes_nothing_together_then_runs_one_by_one() {
+    let Some((store, t, product, buyers, _db)) = shop(5, 1, 1).await else {
+        return;
+    };
+    for buyer in &buyers {
+        t.shop.cart().add(*buyer, product, qty(1)).await.unwrap();
+    }
+    let requests = requests(&store, &t, &buyers).await;
+    let group: Vec<Value> = requests.iter().map(checkout).collect();
+    let before = Snapshot::take(store.as_ref()).await;
+
+    let together = sqlx::query("SELECT * FROM shop_run_together($1)")
+        .bind(Json(&group))
+        .fetch_all(store.pool())
+        .await;
+    let refused = together.unwrap_err();
+    let code = refused.as_database_error().and_then(|e| e.code());
+    assert_eq!(code.as_deref(), Some("SB100"), "{refused}");
+    assert_eq!(Snapshot::take(store.as_ref()).await, before);
+
+    let rows = sqlx::query("SELECT code FROM shop_run($1)")
+        .bind(Json(&group))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let codes: Vec<Option<String>> = rows.iter().map(|r| r.get("code")).collect();
+    assert_eq!(codes, [None, Some("SB002".to_owned())]);
+    let counts = t.counts(product).await;
+    assert_eq!((counts.sold, counts.available), (1, 4));
+}
