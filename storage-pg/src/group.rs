@@ -1,10 +1,13 @@
 //! Group commit for the purchase commands (`edit_cart`, `commit_checkout`).
 //!
 //! Callers hand their command in; a few lanes each take whatever is waiting (up to
-//! [`MOST_PER_GROUP`]) and run it as one call of `shop_run` (migration `0003`): one round trip
-//! and one commit for the whole group, each command in its own subtransaction. When the store
-//! is quiet a command goes alone and at once; under load, commands gather while the lanes are
-//! busy, so the cost of a round trip and a WAL flush is shared by everyone waiting.
+//! [`MOST_PER_GROUP`]) and run it as one call of `shop_run`: one round trip and one commit for
+//! the whole group. `shop_run` first runs the group together (migration `0004`): a fixed
+//! number of set-based statements, whatever the group's size, that either carry out every
+//! command or raise and roll back whole; then, only if that failed, one command at a time,
+//! each in its own subtransaction (migration `0003`). When the store is quiet a command goes
+//! alone and at once; under load, commands gather while the lanes are busy, so a round trip, a
+//! WAL flush and the statements are shared by everyone waiting.
 //!
 //! Each caller hears back only after its group committed. A command refused by a rule comes
 //! back as that refusal; one that lost a race (deadlock, a twin's unique key) rolled back alone

@@ -1,11 +1,11 @@
 //! # shopbot-storage-pg
 //!
 //! shopbot's PostgreSQL store, for operators who run several bot instances on one database.
-//! Every storage command is atomic: one transaction, or for the purchase commands one
-//! subtransaction of a group that commits together (`group.rs`); the schema itself holds the
-//! invariants (balances that cannot go negative, one order per unit, unique idempotency keys
-//! and payment charges), so even a bug in a caller cannot break them. Migrations are embedded and applied at start
-//! under an advisory lock.
+//! Every storage command is atomic: one transaction, or for the purchase commands part of a
+//! group that commits together (`group.rs`), each command whole or not at all; the schema
+//! itself holds the invariants (balances that cannot go negative, one order per unit, unique
+//! idempotency keys and payment charges), so even a bug in a caller cannot break them.
+//! Migrations are embedded and applied at start under an advisory lock.
 //!
 //! Several instances may share one database: [`Leader`] elects the one that runs background
 //! jobs, with epochs that fence a deposed leader's late writes, and
