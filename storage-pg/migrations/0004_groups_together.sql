@@ -241,16 +241,18 @@ $$;
 -- to; one generic plan serves every group and saves planning each statement on every call.
 ALTER FUNCTION shop_run_together(JSONB) SET plan_cache_mode = force_generic_plan;
 
+-- One command at a time (migration 0003's `shop_run`), each in its own subtransaction: the way
+-- a group runs when it cannot run together.
+ALTER FUNCTION shop_run(JSONB) RENAME TO shop_run_one_by_one;
+
 -- Runs `p_commands` (see migration 0003): together when it can, else one command at a time.
-CREATE OR REPLACE FUNCTION shop_run(p_commands JSONB)
+CREATE FUNCTION shop_run(p_commands JSONB)
 RETURNS TABLE (
     code TEXT, message TEXT, detail TEXT, constraint_name TEXT,
     version BIGINT, lines JSONB,
     recorded BOOLEAN, order_id BIGINT, invoice_id BIGINT,
     unit_ids BIGINT[], unit_products BIGINT[], unit_payloads TEXT[])
 LANGUAGE plpgsql AS $$
-DECLARE
-    c shop_command;
 BEGIN
     BEGIN
         -- The rows are all made before the first is returned, so a try that fails returns none.
@@ -263,39 +265,21 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         NULL;
     END;
-    FOR c IN SELECT * FROM jsonb_populate_recordset(NULL::shop_command, p_commands) LOOP
-        code := NULL; message := NULL; detail := NULL; constraint_name := NULL;
-        version := NULL; lines := NULL;
-        recorded := NULL; order_id := NULL; invoice_id := NULL;
-        unit_ids := NULL; unit_products := NULL; unit_payloads := NULL;
-        BEGIN
-            IF c.op = 'edit_cart' THEN
-                SELECT e.version, e.lines INTO version, lines
-                  FROM shop_edit_cart(c.user_id, c.edit, c.product, c.quantity,
-                                      c.max_lines, c.max_quantity) e;
-            ELSIF c.op = 'commit_checkout' THEN
-                SELECT r.recorded, r.order_id, r.invoice_id,
-                       r.unit_ids, r.unit_products, r.unit_payloads
-                  INTO recorded, order_id, invoice_id, unit_ids, unit_products, unit_payloads
-                  FROM shop_commit_checkout(
-                           c.user_id, c.key, c.fingerprint, c.cart_version,
-                           c.products, c.names, c.kinds, c.quantities,
-                           c.prices, c.currencies, c.uses_stock,
-                           c.total, c.currency, c.total_adds_up,
-                           c.ledger_key, c.charge,
-                           c.invoice_lines, c.tax_bp, c.subtotal, c.tax, c.invoice_total,
-                           c.purpose,
-                           TIMESTAMPTZ 'epoch' + c.due_at_ms * INTERVAL '1 millisecond',
-                           TIMESTAMPTZ 'epoch' + c.at_ms * INTERVAL '1 millisecond') r;
-            ELSE
-                RAISE EXCEPTION 'unknown command %', c.op;
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
-                                    detail = PG_EXCEPTION_DETAIL,
-                                    constraint_name = CONSTRAINT_NAME;
-        END;
-        RETURN NEXT;
-    END LOOP;
+    RETURN QUERY SELECT * FROM shop_run_one_by_one(p_commands);
+END
+$$;
+
+-- One cart edit on its own (migration 0002), now with the same rules as a group's edits.
+CREATE OR REPLACE FUNCTION shop_edit_cart(
+    p_user BIGINT, p_edit TEXT, p_product BIGINT, p_quantity INT,
+    p_max_lines INT, p_max_quantity INT,
+    OUT version BIGINT, OUT lines JSONB)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT c.version, c.lines INTO version, lines FROM shop_lock_cart(p_user) c;
+    lines := shop_cart_edited(lines, p_edit, p_product, p_quantity, p_max_lines, p_max_quantity);
+    version := version + 1;
+    UPDATE carts c SET version = shop_edit_cart.version, lines = shop_edit_cart.lines
+        WHERE c.user_id = p_user;
 END
 $$;
