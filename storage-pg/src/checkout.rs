@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
 use shopbot_core::Error;
@@ -193,36 +194,59 @@ fn by_product(
 /// An order with its lines and units.
 pub(crate) async fn load(conn: &mut PgConnection, id: OrderId) -> Attempt<Option<Order>> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
-    let Some(row) = sqlx::query(&sql)
-        .bind(id.0)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let currency: String = row.try_get("currency")?;
-    let found: Vec<(i64, i64, String)> = sqlx::query_as(
-        "SELECT id, product_id, payload FROM stock_units WHERE order_id = $1 ORDER BY id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut units = by_product(found)?;
-    let lines: Vec<LineRow> = sqlx::query_as(
-        "SELECT product_id, name, kind, quantity, unit_price_minor FROM order_lines \
-         WHERE order_id = $1 ORDER BY line_no",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?;
-    let lines = lines
-        .into_iter()
-        .map(|line| {
-            let held = units.remove(&ProductId(line.0)).unwrap_or_default();
-            rows::order_line(line, &currency, held)
-        })
+    let found = sqlx::query(&sql).bind(id.0).fetch_all(&mut *conn).await?;
+    Ok(with_lines(conn, found).await?.pop())
+}
+
+/// The orders of `found` (rows of [`ORDER_COLUMNS`]) in the same order, with their lines and
+/// units: two more queries, however many orders.
+async fn with_lines(conn: &mut PgConnection, found: Vec<PgRow>) -> Attempt<Vec<Order>> {
+    let ids = found
+        .iter()
+        .map(|row| row.try_get::<i64, _>("id"))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(rows::order(&row, lines)?))
+    let held: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT order_id, id, product_id, payload FROM stock_units \
+         WHERE order_id = ANY($1) ORDER BY id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut units: BTreeMap<i64, Vec<(i64, i64, String)>> = BTreeMap::new();
+    for (order, unit, product, payload) in held {
+        units
+            .entry(order)
+            .or_default()
+            .push((unit, product, payload));
+    }
+    let lines: Vec<(i64, i64, String, String, i32, i64)> = sqlx::query_as(
+        "SELECT order_id, product_id, name, kind, quantity, unit_price_minor FROM order_lines \
+         WHERE order_id = ANY($1) ORDER BY order_id, line_no",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut lines_of: BTreeMap<i64, Vec<LineRow>> = BTreeMap::new();
+    for (order, product, name, kind, quantity, price) in lines {
+        let line = (product, name, kind, quantity, price);
+        lines_of.entry(order).or_default().push(line);
+    }
+    let mut orders = Vec::with_capacity(found.len());
+    for (row, id) in found.iter().zip(ids) {
+        let currency: String = row.try_get("currency")?;
+        let mut held = by_product(units.remove(&id).unwrap_or_default())?;
+        let lines = lines_of
+            .remove(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|line| {
+                let units = held.remove(&ProductId(line.0)).unwrap_or_default();
+                rows::order_line(line, &currency, units)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        orders.push(rows::order(row, lines)?);
+    }
+    Ok(orders)
 }
 
 pub(crate) async fn checkout_by_key(
@@ -244,22 +268,17 @@ pub(crate) async fn checkout_by_key(
 
 pub(crate) async fn orders(conn: &mut PgConnection, filter: OrderFilter) -> Attempt<Vec<Order>> {
     let limit = i64::try_from(filter.effective_limit()).unwrap_or(i64::MAX);
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM orders WHERE ($1::BIGINT IS NULL OR user_id = $1) \
-         AND ($2::TIMESTAMPTZ IS NULL OR created_at >= $2) ORDER BY id DESC LIMIT $3",
-    )
-    .bind(filter.user.map(|u| u.0))
-    .bind(filter.since.map(to_db))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut orders = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(order) = load(conn, OrderId(id)).await? {
-            orders.push(order);
-        }
-    }
-    Ok(orders)
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE ($1::BIGINT IS NULL OR user_id = $1) \
+         AND ($2::TIMESTAMPTZ IS NULL OR created_at >= $2) ORDER BY id DESC LIMIT $3"
+    );
+    let found = sqlx::query(&sql)
+        .bind(filter.user.map(|u| u.0))
+        .bind(filter.since.map(to_db))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    with_lines(conn, found).await
 }
 
 pub(crate) async fn refund(
