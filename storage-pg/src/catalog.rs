@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
@@ -267,12 +267,95 @@ pub(crate) async fn cart_with_products(
     cart_and_products(user, &found)
 }
 
-/// The caller, the settings, the product: what a cart edit reads, in one statement.
-pub(crate) async fn user_with_product(
-    conn: &mut PgConnection,
+/// What a cart edit reads: the caller, the settings and the product.
+pub(crate) type CallerAndProduct = (Option<User>, Settings, Option<Product>);
+
+/// What a checkout reads: the caller, the settings, the cart and its products.
+pub(crate) type CallerAndCart = (Option<User>, Settings, Cart, Vec<Product>);
+
+/// The caller (`u`), by key however many users there are (`OFFSET 0` keeps each a lookup).
+const CALLER: &str =
+    "LEFT JOIN LATERAL (SELECT * FROM users WHERE id = q.user_id OFFSET 0) u ON TRUE";
+
+/// What cart edits read, for several callers at once: one statement (a plainer one for one
+/// caller, whose plan is cheaper).
+pub(crate) async fn users_with_products(
+    pool: PgPool,
+    asked: Vec<(UserId, ProductId)>,
+) -> Attempt<Vec<CallerAndProduct>> {
+    if let [(user, product)] = asked[..] {
+        return Ok(vec![user_with_product(&pool, user, product).await?]);
+    }
+    let columns = rows::qualified("p", PRODUCT_COLUMNS);
+    let sql = format!(
+        "SELECT q.i, {CALLER_COLUMNS}, {columns} \
+         FROM unnest($1::BIGINT[], $2::BIGINT[]) WITH ORDINALITY AS q(user_id, product_id, i) \
+         JOIN settings s ON s.singleton {CALLER} \
+         LEFT JOIN LATERAL (SELECT * FROM products WHERE id = q.product_id OFFSET 0) p ON TRUE \
+         ORDER BY q.i"
+    );
+    let (users, products): (Vec<i64>, Vec<i64>) = asked.iter().map(|(u, p)| (u.0, p.0)).unzip();
+    let found = sqlx::query(&sql)
+        .bind(users)
+        .bind(products)
+        .fetch_all(&pool)
+        .await?;
+    let mut answers = Vec::with_capacity(found.len());
+    for row in &found {
+        let (caller, settings) = rows::caller(row)?;
+        let product = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(rows::product(row)?),
+            None => None,
+        };
+        answers.push((caller, settings, product));
+    }
+    Ok(answers)
+}
+
+/// What checkouts read, for several callers at once: one statement (a plainer one for one
+/// caller, whose plan is cheaper).
+pub(crate) async fn users_with_carts(
+    pool: PgPool,
+    asked: Vec<UserId>,
+) -> Attempt<Vec<CallerAndCart>> {
+    if let [user] = asked[..] {
+        return Ok(vec![user_with_cart(&pool, user).await?]);
+    }
+    let columns = cart_columns();
+    let sql = format!(
+        "SELECT q.i, {CALLER_COLUMNS}, {columns} \
+         FROM unnest($1::BIGINT[]) WITH ORDINALITY AS q(user_id, i) \
+         JOIN settings s ON s.singleton {CALLER} \
+         LEFT JOIN LATERAL (SELECT * FROM carts WHERE user_id = q.user_id OFFSET 0) c ON TRUE \
+         {CART_PRODUCTS} ORDER BY q.i, p.id"
+    );
+    let users: Vec<i64> = asked.iter().map(|u| u.0).collect();
+    let found = sqlx::query(&sql).bind(users).fetch_all(&pool).await?;
+    let mut answers = Vec::with_capacity(asked.len());
+    let mut rest = found.as_slice();
+    for (i, user) in (1_i64..).zip(&asked) {
+        let mine = rest
+            .iter()
+            .take_while(|row| row.try_get::<i64, _>("i").is_ok_and(|n| n == i))
+            .count();
+        let (own, later) = rest.split_at(mine);
+        rest = later;
+        let first = own
+            .first()
+            .ok_or_else(|| Error::internal_msg("the settings row is missing"))?;
+        let (caller, settings) = rows::caller(first)?;
+        let (cart, products) = cart_and_products(*user, own)?;
+        answers.push((caller, settings, cart, products));
+    }
+    Ok(answers)
+}
+
+/// What a cart edit reads, for one caller.
+async fn user_with_product(
+    pool: &PgPool,
     user: UserId,
     product: ProductId,
-) -> Attempt<(Option<User>, Settings, Option<Product>)> {
+) -> Attempt<CallerAndProduct> {
     let columns = rows::qualified("p", PRODUCT_COLUMNS);
     let sql = format!(
         "SELECT {CALLER_COLUMNS}, {columns} FROM settings s \
@@ -282,7 +365,7 @@ pub(crate) async fn user_with_product(
     let row = sqlx::query(&sql)
         .bind(user.0)
         .bind(product.0)
-        .fetch_one(conn)
+        .fetch_one(pool)
         .await?;
     let (caller, settings) = rows::caller(&row)?;
     let product = match row.try_get::<Option<i64>, _>("id")? {
@@ -292,19 +375,15 @@ pub(crate) async fn user_with_product(
     Ok((caller, settings, product))
 }
 
-/// The caller, the settings, the cart and its products: what a checkout reads, in one
-/// statement.
-pub(crate) async fn user_with_cart(
-    conn: &mut PgConnection,
-    user: UserId,
-) -> Attempt<(Option<User>, Settings, Cart, Vec<Product>)> {
+/// What a checkout reads, for one caller.
+async fn user_with_cart(pool: &PgPool, user: UserId) -> Attempt<CallerAndCart> {
     let columns = cart_columns();
     let sql = format!(
         "SELECT {CALLER_COLUMNS}, {columns} FROM settings s \
          LEFT JOIN users u ON u.id = $1 LEFT JOIN carts c ON c.user_id = $1 {CART_PRODUCTS} \
          WHERE s.singleton ORDER BY p.id"
     );
-    let found = sqlx::query(&sql).bind(user.0).fetch_all(conn).await?;
+    let found = sqlx::query(&sql).bind(user.0).fetch_all(pool).await?;
     let first = found
         .first()
         .ok_or_else(|| Error::internal_msg("the settings row is missing"))?;
@@ -322,7 +401,8 @@ fn cart_columns() -> String {
 /// Joins each line of a cart, with the product it names where that exists (no line for an
 /// empty or missing cart).
 const CART_PRODUCTS: &str = "LEFT JOIN LATERAL jsonb_array_elements(c.lines) AS l(line) ON TRUE \
-     LEFT JOIN products p ON p.id = (l.line->>'product')::BIGINT";
+     LEFT JOIN LATERAL (SELECT * FROM products WHERE id = (l.line->>'product')::BIGINT \
+     OFFSET 0) p ON TRUE";
 
 /// The cart and products of rows read with [`cart_columns`] and [`CART_PRODUCTS`], one row per
 /// line (and one with no line for an empty cart); no rows, or no cart in them, is an empty

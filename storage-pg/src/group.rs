@@ -26,6 +26,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use shopbot_core::Error;
 
 use crate::ATTEMPTS;
+use crate::batch::take_waiting;
 use crate::error::{self, Attempt, PgError};
 use crate::refusal;
 
@@ -81,23 +82,7 @@ fn stopped() -> PgError {
 /// go first into the lane's next group.
 async fn lane(pool: PgPool, queue: Queue) {
     let mut again = Vec::new();
-    loop {
-        let mut group: Vec<Job> = std::mem::take(&mut again);
-        {
-            let mut queue = queue.lock().await;
-            if group.is_empty() {
-                match queue.recv().await {
-                    Some(job) => group.push(job),
-                    None => return,
-                }
-            }
-            while group.len() < MOST_PER_GROUP {
-                match queue.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
-                }
-            }
-        }
+    while let Some(group) = take_waiting(&queue, std::mem::take(&mut again), MOST_PER_GROUP).await {
         again = run_group(&pool, group).await;
     }
 }

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod catalog;
 mod check;
 mod checkout;
@@ -40,7 +41,9 @@ use sqlx::{ConnectOptions, Connection};
 
 use shopbot_core::{Error, Result};
 
+use batch::Batcher;
 use group::Groups;
+use shopbot_core::ids::{ProductId, UserId};
 
 pub use leader::{Fenced, Leader};
 
@@ -57,9 +60,10 @@ pub struct PgOptions {
     /// How long one statement may run before the server cancels it.
     pub statement_timeout: Duration,
     /// How many groups of purchase commands (cart edits and checkouts) may be in flight at
-    /// once. Fewer lanes gather bigger groups under load, sharing each round trip and commit
-    /// among more buyers; a quiet store sends every command at once either way. At least one
-    /// lane runs whatever this says.
+    /// once, and as many batches of each read a purchase makes first. Fewer lanes gather
+    /// bigger groups under load, sharing each round trip and commit among more buyers; a quiet
+    /// store sends every command at once either way. At least one lane runs whatever this
+    /// says.
     pub lanes: usize,
 }
 
@@ -104,8 +108,24 @@ pub enum PgOpenError {
 pub struct PgStore {
     pool: PgPool,
     groups: Arc<Groups>,
+    reads: Arc<Reads>,
     options: PgConnectOptions,
     password: Option<String>,
+}
+
+/// The reads a purchase makes before its commands, shared by concurrent callers (`batch.rs`).
+struct Reads {
+    products: Batcher<(UserId, ProductId), catalog::CallerAndProduct>,
+    carts: Batcher<UserId, catalog::CallerAndCart>,
+}
+
+impl Reads {
+    fn start(pool: &PgPool, lanes: usize) -> Reads {
+        Reads {
+            products: Batcher::start(pool, lanes, catalog::users_with_products),
+            carts: Batcher::start(pool, lanes, catalog::users_with_carts),
+        }
+    }
 }
 
 /// A pooled connection idle at least this long is pinged before use; a busier one is not.
@@ -135,8 +155,11 @@ impl PgStore {
             reason: e.to_string(),
         })?;
         let timeout = options.statement_timeout.as_millis().to_string();
+        // The store's statements are short key lookups and writes. A plan the server thinks
+        // costly (a new shop's tables carry no statistics yet) would otherwise be compiled to
+        // machine code on every run, which takes far longer than running it.
         let connect = connect
-            .options([("statement_timeout", timeout.as_str())])
+            .options([("statement_timeout", timeout.as_str()), ("jit", "off")])
             .log_statements(tracing::log::LevelFilter::Trace);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
@@ -165,6 +188,7 @@ impl PgStore {
         }
         Ok(PgStore {
             groups: Arc::new(Groups::start(&pool, options.lanes)),
+            reads: Arc::new(Reads::start(&pool, options.lanes)),
             pool,
             options: connect,
             password: password_of(url),

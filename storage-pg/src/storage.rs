@@ -114,14 +114,14 @@ impl Storage for PgStore {
         id: UserId,
         product: ProductId,
     ) -> Result<(Option<User>, Settings, Option<Product>)> {
-        query!(self, |c| catalog::user_with_product(c, id, product))
+        self.reads.products.ask((id, product)).await
     }
 
     async fn user_with_cart(
         &self,
         id: UserId,
     ) -> Result<(Option<User>, Settings, Cart, Vec<Product>)> {
-        query!(self, |c| catalog::user_with_cart(c, id))
+        self.reads.carts.ask(id).await
     }
 
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings> {

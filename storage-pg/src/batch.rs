@@ -1,0 +1,140 @@
+//! Reads that concurrent callers share: the questions waiting when a lane comes free go to the
+//! server as one query, and each caller gets its own answer back.
+//!
+//! A purchase reads before each of its commands (the caller, the settings and the product or
+//! the cart). Asked one by one, every read is a round trip of its own; under load, a few lanes
+//! each take whatever is waiting (up to [`MOST_PER_BATCH`]) and ask it in one query. When the
+//! store is quiet a question goes alone and at once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use sqlx::postgres::PgPool;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use shopbot_core::Error;
+
+use crate::error::{Attempt, PgError};
+
+/// The most questions one query answers.
+const MOST_PER_BATCH: usize = 64;
+
+/// A question waiting for its batch.
+struct Ask<Q, A> {
+    question: Q,
+    reply: oneshot::Sender<Result<A, Error>>,
+}
+
+/// How a batch of questions is answered: one answer per question, in the same order.
+type Answer<Q, A> = Arc<
+    dyn Fn(PgPool, Vec<Q>) -> Pin<Box<dyn Future<Output = Attempt<Vec<A>>> + Send>> + Send + Sync,
+>;
+
+/// Where callers ask. The lanes stop once the batcher is dropped.
+pub(crate) struct Batcher<Q, A> {
+    queue: mpsc::UnboundedSender<Ask<Q, A>>,
+}
+
+impl<Q, A> Batcher<Q, A>
+where
+    Q: Send + 'static,
+    A: Send + 'static,
+{
+    /// Starts `lanes` lanes on the current runtime, each answering a batch at a time with
+    /// `answer`, which must give one answer per question, in the same order.
+    pub(crate) fn start<F, Fut>(pool: &PgPool, lanes: usize, answer: F) -> Batcher<Q, A>
+    where
+        F: Fn(PgPool, Vec<Q>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Attempt<Vec<A>>> + Send + 'static,
+    {
+        let answer: Answer<Q, A> =
+            Arc::new(move |pool, questions| Box::pin(answer(pool, questions)));
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let queue = Arc::new(Mutex::new(receiver));
+        for _ in 0..lanes.max(1) {
+            let lane = Lane {
+                pool: pool.clone(),
+                queue: queue.clone(),
+                answer: answer.clone(),
+            };
+            tokio::spawn(lane.run());
+        }
+        Batcher { queue: sender }
+    }
+
+    /// The answer to `question`, asked in the next batch.
+    pub(crate) async fn ask(&self, question: Q) -> Result<A, Error> {
+        let (reply, answer) = oneshot::channel();
+        let ask = Ask { question, reply };
+        self.queue.send(ask).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> Error {
+    Error::internal_msg("the store is shut down")
+}
+
+fn wrong_number() -> Error {
+    Error::internal_msg("a batched read answered the wrong number")
+}
+
+/// Takes what is waiting on `queue`, at least one and at most `most`; `None` once the queue is
+/// closed and empty. Lanes hold the lock only while taking, so the next lane takes what
+/// arrives while this one's batch runs.
+pub(crate) async fn take_waiting<T>(
+    queue: &Mutex<mpsc::UnboundedReceiver<T>>,
+    mut taken: Vec<T>,
+    most: usize,
+) -> Option<Vec<T>> {
+    let mut queue = queue.lock().await;
+    if taken.is_empty() {
+        taken.push(queue.recv().await?);
+    }
+    while taken.len() < most {
+        match queue.try_recv() {
+            Ok(item) => taken.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(taken)
+}
+
+/// Answers what waits on the queue, a batch at a time, until the queue closes.
+struct Lane<Q, A> {
+    pool: PgPool,
+    queue: Arc<Mutex<mpsc::UnboundedReceiver<Ask<Q, A>>>>,
+    answer: Answer<Q, A>,
+}
+
+impl<Q, A> Lane<Q, A> {
+    async fn run(self) {
+        while let Some(batch) = take_waiting(&self.queue, Vec::new(), MOST_PER_BATCH).await {
+            let (questions, replies): (Vec<Q>, Vec<_>) = batch
+                .into_iter()
+                .map(|ask| (ask.question, ask.reply))
+                .unzip();
+            let asked = questions.len();
+            let answers = (self.answer)(self.pool.clone(), questions).await;
+            match answers {
+                Ok(answers) if answers.len() == asked => {
+                    for (reply, answer) in replies.into_iter().zip(answers) {
+                        let _ = reply.send(Ok(answer));
+                    }
+                }
+                Ok(_) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(wrong_number()));
+                    }
+                }
+                Err(e) => {
+                    let error = PgError::into_core(e);
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
