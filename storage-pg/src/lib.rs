@@ -61,9 +61,10 @@ pub struct PgOptions {
     pub statement_timeout: Duration,
     /// How many groups of purchase commands (cart edits and checkouts) may be in flight at
     /// once, and as many batches of each read a purchase makes first. Fewer lanes gather
-    /// bigger groups under load, sharing each round trip and commit among more buyers; a quiet
-    /// store sends every command at once either way. At least one lane runs whatever this
-    /// says.
+    /// bigger groups under load, sharing each round trip, commit and statement among more
+    /// buyers; more lanes let a group that waits (for a lock another instance holds) hold up
+    /// fewer buyers. A quiet store sends every command at once either way. At least one lane
+    /// runs whatever this says.
     pub lanes: usize,
 }
 
@@ -73,7 +74,7 @@ impl Default for PgOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
-            lanes: 2,
+            lanes: 1,
         }
     }
 }
