@@ -1,8 +1,8 @@
 //! Group commit for the purchase commands (`edit_cart`, `commit_checkout`).
 //!
-//! Callers hand their command in; a few lanes each take whatever is waiting (up to
-//! [`MOST_PER_GROUP`]) and run it as one call of `shop_run`: one round trip and one commit for
-//! the whole group. `shop_run` first runs the group together (migration `0004`): a fixed
+//! Callers hand their command in; the lanes (one by default) each take whatever is waiting
+//! (up to [`MOST_PER_GROUP`]) and run it as one call of `shop_run`: one round trip and one
+//! commit for the whole group. `shop_run` first runs the group together (migration `0004`): a fixed
 //! number of set-based statements, whatever the group's size, that either carry out every
 //! command or raise and roll back whole; then, only if that failed, one command at a time,
 //! each in its own subtransaction (migration `0003`). When the store is quiet a command goes
