@@ -145,8 +145,8 @@ impl PgStore {
     /// Connects with `options` and brings the schema up to date. Several instances may start
     /// at once: migrations run under an advisory lock, each in its own transaction.
     ///
-    /// The lanes that run purchase commands are tasks on the runtime this is called on: use
-    /// the store on that runtime, and while it runs.
+    /// The lanes that run purchase commands and their reads are tasks on the runtime this is
+    /// called on: use the store on that runtime, and while it runs.
     pub async fn connect_with(
         url: &str,
         options: PgOptions,
