@@ -23,7 +23,7 @@ use shopbot_core::ports::SystemClock;
 use shopbot_core::services::{PayWith, Shop, ShopConfig};
 use shopbot_core::text::{Description, IdempotencyKey, Note, PersonName, ProductName, Quantity};
 use shopbot_core::user::UserProfile;
-use shopbot_storage_pg::{PgOptions, PgStore};
+use shopbot_storage_pg::PgOptions;
 
 const OWNER: UserId = UserId(1);
 const CLIENTS: i64 = 64;
@@ -65,14 +65,13 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn money_is_conserved_while_connections_die() {
-    let Some(db) = support::database().await else {
-        return;
-    };
     let options = PgOptions {
         max_connections: 24,
         ..PgOptions::default()
     };
-    let store = Arc::new(PgStore::connect_with(&db.url, options).await.unwrap());
+    let Some((store, db)) = support::store_with(options).await else {
+        return;
+    };
     let config = ShopConfig {
         owners: [OWNER].into(),
         ..ShopConfig::default()

@@ -15,23 +15,22 @@ use shopbot_core::money::Currency;
 use shopbot_core::ports::Storage;
 use shopbot_core::services::PayWith;
 use shopbot_core::testkit::{TestShop, key, qty, usd};
-use shopbot_storage_pg::{PgOptions, PgStore};
+use shopbot_storage_pg::PgOptions;
 
 const BUYERS: i64 = 32;
 const PRICE: i64 = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refused_checkout_rolls_back_alone_and_the_rest_of_its_group_commits() {
-    let Some(db) = support::database().await else {
-        return;
-    };
     // One lane: while it runs a group, every other buyer's command waits for the next one.
     let options = PgOptions {
         max_connections: 8,
         lanes: 1,
         ..PgOptions::default()
     };
-    let store = Arc::new(PgStore::connect_with(&db.url, options).await.unwrap());
+    let Some((store, _db)) = support::store_with(options).await else {
+        return;
+    };
     let t = TestShop::new(store.clone()).await;
     let product = t.product("Grouped key", PRICE).await;
     t.keys(product.id, "GROUP", 40).await;

@@ -14,19 +14,18 @@ use shopbot_core::catalog::ProductPatch;
 use shopbot_core::ids::{ProductId, UserId};
 use shopbot_core::ports::Storage;
 use shopbot_core::testkit::{OWNER, TestShop, qty};
-use shopbot_storage_pg::{PgOptions, PgStore};
+use shopbot_storage_pg::PgOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn buyers_reading_at_once_each_get_their_own_caller_cart_and_product() {
-    let Some(db) = support::database().await else {
-        return;
-    };
     // One lane: while it answers a batch, everyone else's questions gather for the next.
     let options = PgOptions {
         lanes: 1,
         ..PgOptions::default()
     };
-    let store = Arc::new(PgStore::connect_with(&db.url, options).await.unwrap());
+    let Some((store, _db)) = support::store_with(options).await else {
+        return;
+    };
     let t = TestShop::new(store.clone()).await;
     let kept = t.product("Kept key", 300).await.id;
     let hidden = t.product("Hidden key", 500).await.id;

@@ -74,8 +74,7 @@ async fn shop(
     Vec<UserId>,
     support::TestDatabase,
 )> {
-    let db = support::database().await?;
-    let store = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let (store, db) = support::store().await?;
     let t = TestShop::new(store.clone()).await;
     let product = t.product("Together key", PRICE).await.id;
     t.keys(product, "TOGETHER", keys).await;

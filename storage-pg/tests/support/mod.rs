@@ -92,11 +92,16 @@ pub async fn database() -> Option<TestDatabase> {
 
 /// A store on a fresh database, with the guard that drops the database.
 pub async fn store() -> Option<(Arc<PgStore>, TestDatabase)> {
-    let db = database().await?;
-    let options = PgOptions {
+    store_with(PgOptions {
         max_connections: 12,
         ..PgOptions::default()
-    };
+    })
+    .await
+}
+
+/// A store with `options` on a fresh database, with the guard that drops the database.
+pub async fn store_with(options: PgOptions) -> Option<(Arc<PgStore>, TestDatabase)> {
+    let db = database().await?;
     let store = PgStore::connect_with(&db.url, options)
         .await
         .expect("the store opens on a fresh database");
