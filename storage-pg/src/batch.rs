@@ -7,7 +7,6 @@
 //! store is quiet a question goes alone and at once.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use sqlx::postgres::PgPool;
@@ -26,11 +25,6 @@ struct Ask<Q, A> {
     reply: oneshot::Sender<Result<A, Error>>,
 }
 
-/// How a batch of questions is answered: one answer per question, in the same order.
-type Answer<Q, A> = Arc<
-    dyn Fn(PgPool, Vec<Q>) -> Pin<Box<dyn Future<Output = Attempt<Vec<A>>> + Send>> + Send + Sync,
->;
-
 /// Where callers ask. The lanes stop once the batcher is dropped.
 pub(crate) struct Batcher<Q, A> {
     queue: mpsc::UnboundedSender<Ask<Q, A>>,
@@ -45,11 +39,9 @@ where
     /// `answer`, which must give one answer per question, in the same order.
     pub(crate) fn start<F, Fut>(pool: &PgPool, lanes: usize, answer: F) -> Batcher<Q, A>
     where
-        F: Fn(PgPool, Vec<Q>) -> Fut + Send + Sync + 'static,
+        F: Fn(PgPool, Vec<Q>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Attempt<Vec<A>>> + Send + 'static,
     {
-        let answer: Answer<Q, A> =
-            Arc::new(move |pool, questions| Box::pin(answer(pool, questions)));
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue = Arc::new(Mutex::new(receiver));
         for _ in 0..lanes.max(1) {
@@ -76,10 +68,6 @@ fn stopped() -> Error {
     Error::internal_msg("the store is shut down")
 }
 
-fn wrong_number() -> Error {
-    Error::internal_msg("a batched read answered the wrong number")
-}
-
 /// Takes what is waiting on `queue`, at least one and at most `most`; `None` once the queue is
 /// closed and empty. Lanes hold the lock only while taking, so the next lane takes what
 /// arrives while this one's batch runs.
@@ -101,14 +89,18 @@ pub(crate) async fn take_waiting<T>(
     Some(taken)
 }
 
-/// Answers what waits on the queue, a batch at a time, until the queue closes.
-struct Lane<Q, A> {
+/// Answers what waits on the queue, a batch at a time with `answer`, until the queue closes.
+struct Lane<Q, A, F> {
     pool: PgPool,
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Ask<Q, A>>>>,
-    answer: Answer<Q, A>,
+    answer: F,
 }
 
-impl<Q, A> Lane<Q, A> {
+impl<Q, A, F, Fut> Lane<Q, A, F>
+where
+    F: Fn(PgPool, Vec<Q>) -> Fut,
+    Fut: Future<Output = Attempt<Vec<A>>>,
+{
     async fn run(self) {
         while let Some(batch) = take_waiting(&self.queue, Vec::new(), MOST_PER_BATCH).await {
             let (questions, replies): (Vec<Q>, Vec<_>) = batch
@@ -124,8 +116,9 @@ impl<Q, A> Lane<Q, A> {
                     }
                 }
                 Ok(_) => {
+                    let wrong = Error::internal_msg("a batched read answered the wrong number");
                     for reply in replies {
-                        let _ = reply.send(Err(wrong_number()));
+                        let _ = reply.send(Err(wrong.clone()));
                     }
                 }
                 Err(e) => {

@@ -22,7 +22,7 @@ use shopbot_core::user::User;
 use crate::convert::to_db;
 use crate::error::Attempt;
 use crate::group::Groups;
-use crate::rows::{self, CALLER_COLUMNS, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
+use crate::rows::{self, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
 use crate::users::write_audit;
 
 pub(crate) async fn create_category(
@@ -286,9 +286,12 @@ pub(crate) async fn users_with_products(
     if let [(user, product)] = asked[..] {
         return Ok(vec![user_with_product(&pool, user, product).await?]);
     }
-    let columns = rows::qualified("p", PRODUCT_COLUMNS);
+    let (caller, columns) = (
+        rows::caller_columns(),
+        rows::qualified("p", PRODUCT_COLUMNS),
+    );
     let sql = format!(
-        "SELECT q.i, {CALLER_COLUMNS}, {columns} \
+        "SELECT q.i, {caller}, {columns} \
          FROM unnest($1::BIGINT[], $2::BIGINT[]) WITH ORDINALITY AS q(user_id, product_id, i) \
          JOIN settings s ON s.singleton {CALLER} \
          LEFT JOIN LATERAL (SELECT * FROM products WHERE id = q.product_id OFFSET 0) p ON TRUE \
@@ -303,11 +306,7 @@ pub(crate) async fn users_with_products(
     let mut answers = Vec::with_capacity(found.len());
     for row in &found {
         let (caller, settings) = rows::caller(row)?;
-        let product = match row.try_get::<Option<i64>, _>("id")? {
-            Some(_) => Some(rows::product(row)?),
-            None => None,
-        };
-        answers.push((caller, settings, product));
+        answers.push((caller, settings, rows::joined_product(row)?));
     }
     Ok(answers)
 }
@@ -321,9 +320,9 @@ pub(crate) async fn users_with_carts(
     if let [user] = asked[..] {
         return Ok(vec![user_with_cart(&pool, user).await?]);
     }
-    let columns = cart_columns();
+    let (caller, columns) = (rows::caller_columns(), cart_columns());
     let sql = format!(
-        "SELECT q.i, {CALLER_COLUMNS}, {columns} \
+        "SELECT q.i, {caller}, {columns} \
          FROM unnest($1::BIGINT[]) WITH ORDINALITY AS q(user_id, i) \
          JOIN settings s ON s.singleton {CALLER} \
          LEFT JOIN LATERAL (SELECT * FROM carts WHERE user_id = q.user_id OFFSET 0) c ON TRUE \
@@ -340,12 +339,7 @@ pub(crate) async fn users_with_carts(
             .count();
         let (own, later) = rest.split_at(mine);
         rest = later;
-        let first = own
-            .first()
-            .ok_or_else(|| Error::internal_msg("the settings row is missing"))?;
-        let (caller, settings) = rows::caller(first)?;
-        let (cart, products) = cart_and_products(*user, own)?;
-        answers.push((caller, settings, cart, products));
+        answers.push(caller_and_cart(*user, own)?);
     }
     Ok(answers)
 }
@@ -356,9 +350,12 @@ async fn user_with_product(
     user: UserId,
     product: ProductId,
 ) -> Attempt<CallerAndProduct> {
-    let columns = rows::qualified("p", PRODUCT_COLUMNS);
+    let (caller, columns) = (
+        rows::caller_columns(),
+        rows::qualified("p", PRODUCT_COLUMNS),
+    );
     let sql = format!(
-        "SELECT {CALLER_COLUMNS}, {columns} FROM settings s \
+        "SELECT {caller}, {columns} FROM settings s \
          LEFT JOIN users u ON u.id = $1 LEFT JOIN products p ON p.id = $2 \
          WHERE s.singleton"
     );
@@ -368,27 +365,29 @@ async fn user_with_product(
         .fetch_one(pool)
         .await?;
     let (caller, settings) = rows::caller(&row)?;
-    let product = match row.try_get::<Option<i64>, _>("id")? {
-        Some(_) => Some(rows::product(&row)?),
-        None => None,
-    };
-    Ok((caller, settings, product))
+    Ok((caller, settings, rows::joined_product(&row)?))
 }
 
 /// What a checkout reads, for one caller.
 async fn user_with_cart(pool: &PgPool, user: UserId) -> Attempt<CallerAndCart> {
-    let columns = cart_columns();
+    let (caller, columns) = (rows::caller_columns(), cart_columns());
     let sql = format!(
-        "SELECT {CALLER_COLUMNS}, {columns} FROM settings s \
+        "SELECT {caller}, {columns} FROM settings s \
          LEFT JOIN users u ON u.id = $1 LEFT JOIN carts c ON c.user_id = $1 {CART_PRODUCTS} \
          WHERE s.singleton ORDER BY p.id"
     );
     let found = sqlx::query(&sql).bind(user.0).fetch_all(pool).await?;
+    caller_and_cart(user, &found)
+}
+
+/// The caller, settings, cart and products of one caller's rows, read with
+/// [`rows::caller_columns`] beside [`cart_columns`].
+fn caller_and_cart(user: UserId, found: &[PgRow]) -> Attempt<CallerAndCart> {
     let first = found
         .first()
         .ok_or_else(|| Error::internal_msg("the settings row is missing"))?;
     let (caller, settings) = rows::caller(first)?;
-    let (cart, products) = cart_and_products(user, &found)?;
+    let (cart, products) = cart_and_products(user, found)?;
     Ok((caller, settings, cart, products))
 }
 
@@ -416,9 +415,7 @@ fn cart_and_products(user: UserId, found: &[PgRow]) -> Attempt<(Cart, Vec<Produc
             let lines: Option<Json<Vec<CartLine>>> = row.try_get("cart_lines")?;
             cart = version.zip(lines);
         }
-        if row.try_get::<Option<i64>, _>("id")?.is_some() {
-            products.push(rows::product(row)?);
-        }
+        products.extend(rows::joined_product(row)?);
     }
     Ok((to_cart(user, cart), products))
 }

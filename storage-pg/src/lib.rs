@@ -39,11 +39,11 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 
+use shopbot_core::ids::{ProductId, UserId};
 use shopbot_core::{Error, Result};
 
 use batch::Batcher;
 use group::Groups;
-use shopbot_core::ids::{ProductId, UserId};
 
 pub use leader::{Fenced, Leader};
 

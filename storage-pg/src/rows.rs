@@ -69,11 +69,17 @@ fn user_named(row: &PgRow, name: impl Fn(&str) -> String) -> Read<User> {
     })
 }
 
-/// Who is asking and the shop-wide switches, from `settings s LEFT JOIN users u`: the user's
-/// columns renamed `user_…`, so another table's columns can stand beside them.
-pub(crate) const CALLER_COLUMNS: &str = "s.maintenance, u.id AS user_id, u.name AS user_name, \
-     u.role AS user_role, u.banned AS user_banned, u.created_at AS user_created_at";
+/// Who is asking and the shop-wide switches, from `settings s` and `users u`: the user's
+/// [`USER_COLUMNS`] renamed `user_…`, so another table's columns can stand beside them.
+pub(crate) fn caller_columns() -> String {
+    let user: Vec<String> = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c} AS user_{c}"))
+        .collect();
+    format!("s.maintenance, {}", user.join(", "))
+}
 
+/// The caller and settings of a row read with [`caller_columns`].
 pub(crate) fn caller(row: &PgRow) -> Read<(Option<User>, Settings)> {
     let user = match get::<Option<i64>>(row, "user_id")? {
         Some(_) => Some(user_named(row, |column| format!("user_{column}"))?),
@@ -122,6 +128,15 @@ pub(crate) fn product(row: &PgRow) -> Read<Product> {
             .transpose()?,
         created_at: time(row, "created_at")?,
     })
+}
+
+/// The product of a row whose [`PRODUCT_COLUMNS`] come from an outer join: none when they
+/// are empty.
+pub(crate) fn joined_product(row: &PgRow) -> Read<Option<Product>> {
+    match get::<Option<i64>>(row, "id")? {
+        Some(_) => product(row).map(Some),
+        None => Ok(None),
+    }
 }
 
 pub(crate) const ENTRY_COLUMNS: &str =

@@ -11,7 +11,7 @@ use shopbot_core::user::{Role, User, UserProfile};
 
 use crate::convert::to_db;
 use crate::error::Attempt;
-use crate::rows::{self, CALLER_COLUMNS, USER_COLUMNS};
+use crate::rows::{self, USER_COLUMNS};
 
 pub(crate) async fn upsert(
     conn: &mut PgConnection,
@@ -43,9 +43,9 @@ pub(crate) async fn find_with_settings(
     conn: &mut PgConnection,
     id: UserId,
 ) -> Attempt<(Option<User>, Settings)> {
-    let sql = format!(
-        "SELECT {CALLER_COLUMNS} FROM settings s LEFT JOIN users u ON u.id = $1 WHERE s.singleton"
-    );
+    let caller = rows::caller_columns();
+    let sql =
+        format!("SELECT {caller} FROM settings s LEFT JOIN users u ON u.id = $1 WHERE s.singleton");
     let row = sqlx::query(&sql).bind(id.0).fetch_one(conn).await?;
     Ok(rows::caller(&row)?)
 }
