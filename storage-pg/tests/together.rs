@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::types::Json;
 
-use shopbot_core::cart::Cart;
+use shopbot_core::cart::{Cart, CartLine};
 use shopbot_core::ids::{OrderId, ProductId, UserId};
 use shopbot_core::order::CheckoutRequest;
 use shopbot_core::ports::{Page, Storage};
@@ -113,7 +113,8 @@ async fn edits_and_checkouts_of_different_buyers_run_together_and_sell_each_a_ke
     assert_eq!(rows.len(), buyers.len());
     for (row, buyer) in rows.iter().zip(&buyers) {
         let cart = store.cart(*buyer).await.unwrap();
-        assert_eq!(row.get::<i64, _>("version"), 1);
+        let Json(lines): Json<Vec<CartLine>> = row.get("lines");
+        assert_eq!((row.get::<i64, _>("version"), &lines), (1, &cart.lines));
         assert_eq!(cart.version, 1);
         assert_eq!(
             cart.lines.first().map(|l| (l.product, l.quantity)),
