@@ -218,13 +218,26 @@ pub async fn stocked_shop_with(
         }
         ids.push(product);
     }
-    for b in 0..buyers {
-        shop.greet(profile(buyer(b))).await?;
-        let credit = Money::new(1_000_000_000_000, Currency::USD);
-        let key = IdempotencyKey::parse(&format!("fund-{b}"))?;
-        admin
-            .adjust_wallet(OWNER, buyer(b), credit, Note::parse("bench")?, key)
-            .await?;
+    // Many buyers are funded by a few admins at once, as a store with thousands of them would
+    // take a while one by one.
+    let funders = 64.min(buyers.max(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for first in 0..funders {
+        let shop = shop.clone();
+        tasks.spawn(async move {
+            for b in (first..buyers).step_by(funders) {
+                shop.greet(profile(buyer(b))).await?;
+                let credit = Money::new(1_000_000_000_000, Currency::USD);
+                let key = IdempotencyKey::parse(&format!("fund-{b}"))?;
+                shop.admin()
+                    .adjust_wallet(OWNER, buyer(b), credit, Note::parse("bench")?, key)
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(Error::internal)??;
     }
     Ok((shop, ids))
 }
@@ -270,6 +283,72 @@ pub async fn checkouts_on(
             for i in 0..per_buyer {
                 let t = Instant::now();
                 buy(&shop, buyer(b), product, &format!("{round}-{b}-{i}")).await?;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, Error>(latencies)
+        });
+    }
+    let mut latencies = Vec::with_capacity(total);
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done.map_err(Error::internal)??);
+    }
+    Ok(Throughput {
+        ops: latencies.len(),
+        elapsed: start.elapsed(),
+        latencies,
+    })
+}
+
+/// `total` checkouts of carts filled beforehand (one key each), by `concurrency` buyers at once:
+/// the checkout step alone. Buyer `first + i` fills and buys the `i`th cart, so the buyers
+/// `first..first + total` must be funded.
+pub async fn filled_cart_checkouts_on(
+    shop: &Shop,
+    products: &[ProductId],
+    concurrency: usize,
+    first: usize,
+    total: usize,
+) -> Result<Throughput> {
+    let products = Arc::new(products.to_vec());
+    let fillers = 64.min(total.max(1));
+    let mut fills = tokio::task::JoinSet::new();
+    for first_cart in 0..fillers {
+        let (shop, products) = (shop.clone(), products.clone());
+        fills.spawn(async move {
+            let mut versions = Vec::new();
+            for i in (first_cart..total).step_by(fillers) {
+                let product = products
+                    .get(i % products.len().max(1))
+                    .copied()
+                    .ok_or_else(|| Error::internal_msg("no product"))?;
+                let cart = shop.cart();
+                let filled = cart.add(buyer(first + i), product, Quantity::ONE).await?;
+                versions.push((i, filled.version));
+            }
+            Ok::<_, Error>(versions)
+        });
+    }
+    let mut carts = vec![0; total];
+    while let Some(done) = fills.join_next().await {
+        for (i, version) in done.map_err(Error::internal)?? {
+            if let Some(slot) = carts.get_mut(i) {
+                *slot = version;
+            }
+        }
+    }
+    let carts = Arc::new(carts);
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for b in 0..concurrency {
+        let (shop, carts) = (shop.clone(), carts.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            for (i, version) in carts.iter().enumerate().skip(b).step_by(concurrency) {
+                let t = Instant::now();
+                let key = IdempotencyKey::parse(&format!("filled-{i}"))?;
+                shop.checkout()
+                    .checkout(buyer(first + i), *version, key, PayWith::Wallet)
+                    .await?;
                 latencies.push(t.elapsed());
             }
             Ok::<_, Error>(latencies)

@@ -3,14 +3,15 @@
 //!
 //! ```text
 //! cargo run --release -p shopbot-bench -- json [--quick] [--dir DIR] [--only PART]…
-//! cargo run --release -p shopbot-bench -- pg [--quick]
+//! cargo run --release -p shopbot-bench -- pg [--quick] [--concurrency N]…
 //! ```
 //!
 //! `pg` uses the PostgreSQL server named by `DATABASE_URL` (default the local one), creating
 //! and dropping its own databases.
 //!
 //! `--quick` runs in under a minute with the large stores scaled down; `--only` (anchor,
-//! checkout, latency, recovery) runs some measurements; `--dir` chooses the disk measured.
+//! checkout, latency, recovery) runs some measurements; `--dir` chooses the disk measured;
+//! `--concurrency` (8, 64) runs the `pg` measurements at that concurrency only.
 
 mod json;
 mod pg;
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: shopbot-bench json [--quick] [--dir DIR] \
-                     [--only anchor|checkout|latency|recovery]… | pg [--quick]";
+                     [--only anchor|checkout|latency|recovery]… | pg [--quick] [--concurrency 8|64]…";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -83,15 +84,31 @@ fn json_bench(args: &[String]) -> shopbot_core::Result<()> {
 }
 
 fn pg_bench(args: &[String]) -> shopbot_core::Result<()> {
-    let scale = match args {
-        [] => pg::Scale::full(),
-        [quick] if quick == "--quick" => pg::Scale::quick(),
-        _ => return Err(shopbot_core::Error::invalid(USAGE)),
+    let mut scale = pg::Scale::full();
+    let mut only = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => scale = pg::Scale::quick(),
+            "--concurrency" => match args
+                .next()
+                .and_then(|c| pg::CONCURRENCIES.iter().find(|k| k.to_string() == *c))
+            {
+                Some(clients) => only.push(*clients),
+                None => return Err(shopbot_core::Error::invalid(USAGE)),
+            },
+            other => return Err(shopbot_core::Error::invalid(format!("{other}? {USAGE}"))),
+        }
+    }
+    let concurrencies = if only.is_empty() {
+        &pg::CONCURRENCIES[..]
+    } else {
+        &only[..]
     };
     let temp = tempfile::tempdir().map_err(shopbot_core::Error::internal)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(shopbot_core::Error::internal)?;
-    runtime.block_on(pg::run(&scale, temp.path()))
+    runtime.block_on(pg::run(&scale, temp.path(), concurrencies))
 }

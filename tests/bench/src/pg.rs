@@ -13,8 +13,11 @@ use shopbot_core::ports::Storage;
 use shopbot_core::{Error, Result};
 use shopbot_storage_pg::{PgOptions, PgStore};
 
-use crate::json::{checkouts_on, stocked_shop_with};
-use crate::report::{emit, with};
+use crate::json::{checkouts_on, filled_cart_checkouts_on, stocked_shop_with};
+use crate::report::{CpuSpent, Throughput, emit, with};
+
+/// The concurrencies measured, pgbench's clients and shopbot's buyers alike.
+pub const CONCURRENCIES: [u32; 2] = [8, 64];
 
 /// How long each measurement runs.
 pub struct Scale {
@@ -96,7 +99,7 @@ fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
 }
 
 /// Runs the measurements.
-pub async fn run(scale: &Scale, _dir: &Path) -> Result<()> {
+pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()> {
     let anchor_db = "shopbot_bench_pgbench";
     let url = fresh_database(anchor_db).await?;
     let init = Command::new("pgbench")
@@ -105,7 +108,7 @@ pub async fn run(scale: &Scale, _dir: &Path) -> Result<()> {
     let mut anchors = Vec::new();
     match init {
         Ok(out) if out.status.success() => {
-            for clients in [8, 64] {
+            for &clients in concurrencies {
                 let tps = pgbench(&url, clients, scale);
                 anchors.push((clients, tps));
                 emit(json!({"bench": "pgbench_tpcb", "concurrency": clients, "tps": tps}));
@@ -115,7 +118,9 @@ pub async fn run(scale: &Scale, _dir: &Path) -> Result<()> {
     }
     drop_database(anchor_db).await;
 
-    for (concurrency, tps) in [(8, anchor(&anchors, 8)), (64, anchor(&anchors, 64))] {
+    for &clients in concurrencies {
+        let tps = anchor(&anchors, clients);
+        let concurrency = clients as usize;
         for spread in [false, true] {
             let name = format!(
                 "shopbot_bench_c{concurrency}_{}",
@@ -134,10 +139,12 @@ pub async fn run(scale: &Scale, _dir: &Path) -> Result<()> {
             );
             let products = if spread { concurrency } else { 1 };
             let per_buyer = scale.checkouts_per_buyer;
-            let units = concurrency * per_buyer + concurrency;
+            let total = concurrency * per_buyer;
+            // The purchases, the filled carts' checkouts, and one spare unit per buyer.
+            let units = 2 * total + concurrency;
             let (shop, product_ids) = stocked_shop_with(
                 store.clone() as Arc<dyn Storage>,
-                concurrency,
+                concurrency + total,
                 products,
                 units,
             )
@@ -146,36 +153,54 @@ pub async fn run(scale: &Scale, _dir: &Path) -> Result<()> {
             // as pgbench's figure leaves out connecting: it opens the pool's connections and
             // prepares each one's statements and functions.
             checkouts_on(&shop, &product_ids, concurrency, concurrency, "warmup").await?;
-            let total = concurrency * per_buyer;
+            let products = if spread { "spread" } else { "hot" };
+            let cpu = CpuSpent::now();
             let run = checkouts_on(&shop, &product_ids, concurrency, total, "bench").await?;
-            let ops = run.ops;
-            let mut fields = run.fields();
-            let ratio = tps.map(|tps| {
-                let ops_per_sec = fields
-                    .get("ops_per_sec")
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(0.0);
-                (ops_per_sec / tps * 100.0).round() / 100.0
-            });
+            let cpu = cpu.per_op_since(run.ops);
+            let purchases = json!({"bench": "pg_checkout", "steps": "add_then_checkout"});
+            emit(measured(purchases, concurrency, products, tps, run, cpu));
+            // The buyers after the first `concurrency` have had no cart yet.
+            let filled =
+                filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);
+            let cpu = CpuSpent::now();
+            let run = filled.await?;
+            let cpu = cpu.per_op_since(run.ops);
+            let checkouts = json!({"bench": "pg_checkout", "steps": "checkout_of_filled_cart"});
+            emit(measured(checkouts, concurrency, products, tps, run, cpu));
             let oversold = oversold(store.pool()).await?;
-            fields = with(
-                fields,
-                json!({"vs_pgbench_tps": ratio, "oversold_units": oversold}),
-            );
-            emit(with(
-                json!({
-                    "bench": "pg_checkout",
-                    "concurrency": concurrency,
-                    "products": if spread { "spread" } else { "hot" },
-                    "orders": ops,
-                }),
-                fields,
-            ));
+            emit(json!({"bench": "pg_oversold", "concurrency": concurrency,
+                        "products": products, "oversold_units": oversold}));
             store.close().await;
             drop_database(&name).await;
         }
     }
     Ok(())
+}
+
+/// One measurement's JSON line: `base` with the run's figures and its ratio to pgbench's TPS.
+fn measured(
+    base: serde_json::Value,
+    concurrency: usize,
+    products: &str,
+    tps: Option<f64>,
+    run: Throughput,
+    cpu: serde_json::Value,
+) -> serde_json::Value {
+    let orders = run.ops;
+    let fields = with(run.fields(), cpu);
+    let ratio = tps.map(|tps| {
+        let ops_per_sec = fields
+            .get("ops_per_sec")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        (ops_per_sec / tps * 100.0).round() / 100.0
+    });
+    let line = with(
+        base,
+        json!({"concurrency": concurrency, "products": products, "orders": orders,
+               "vs_pgbench_tps": ratio}),
+    );
+    with(line, fields)
 }
 
 fn anchor(anchors: &[(u32, Option<f64>)], clients: u32) -> Option<f64> {

@@ -58,3 +58,62 @@ pub fn resident_bytes() -> u64 {
         .and_then(|kb| kb.trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
+
+/// CPU time spent while a measurement ran: by this process, and by the whole machine (this
+/// process, the database server and anything else), read from Linux's `/proc`.
+pub struct CpuSpent {
+    process: u64,
+    machine: u64,
+}
+
+impl CpuSpent {
+    /// The counters now.
+    pub fn now() -> CpuSpent {
+        CpuSpent {
+            process: process_ticks(),
+            machine: machine_busy_ticks(),
+        }
+    }
+
+    /// Microseconds of CPU per operation since `self`, as JSON fields `bench_cpu_us_per_op`
+    /// (this process) and `machine_cpu_us_per_op` (everything); zero where `/proc` is absent.
+    pub fn per_op_since(&self, ops: usize) -> Value {
+        let later = CpuSpent::now();
+        // Linux reports both counters in USER_HZ ticks, 100 per second on every platform it
+        // exposes to programs.
+        let us = |ticks: u64| (ticks * 10_000) / (ops.max(1) as u64);
+        json!({
+            "bench_cpu_us_per_op": us(later.process.saturating_sub(self.process)),
+            "machine_cpu_us_per_op": us(later.machine.saturating_sub(self.machine)),
+        })
+    }
+}
+
+/// User and system ticks of this process (fields 14 and 15 of `/proc/self/stat`).
+fn process_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name may hold spaces; the fields after its closing parenthesis do not.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum()
+}
+
+/// Ticks every CPU spent on anything but idling and waiting for I/O (`/proc/stat`).
+fn machine_busy_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0;
+    };
+    cpu.split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .enumerate()
+        // user, nice, system, (idle), (iowait), irq, softirq, steal
+        .filter(|(i, _)| !matches!(i, 3 | 4) && *i < 8)
+        .map(|(_, t)| t)
+        .sum()
+}
