@@ -288,15 +288,7 @@ pub async fn checkouts_on(
             Ok::<_, Error>(latencies)
         });
     }
-    let mut latencies = Vec::with_capacity(total);
-    while let Some(done) = tasks.join_next().await {
-        latencies.extend(done.map_err(Error::internal)??);
-    }
-    Ok(Throughput {
-        ops: latencies.len(),
-        elapsed: start.elapsed(),
-        latencies,
-    })
+    timed(tasks, start).await
 }
 
 /// `total` checkouts of carts filled beforehand (one key each), by `concurrency` buyers at once:
@@ -354,7 +346,15 @@ pub async fn filled_cart_checkouts_on(
             Ok::<_, Error>(latencies)
         });
     }
-    let mut latencies = Vec::with_capacity(total);
+    timed(tasks, start).await
+}
+
+/// The run since `start` of `tasks`, each returning its operations' latencies.
+async fn timed(
+    mut tasks: tokio::task::JoinSet<Result<Vec<Duration>>>,
+    start: Instant,
+) -> Result<Throughput> {
+    let mut latencies = Vec::new();
     while let Some(done) = tasks.join_next().await {
         latencies.extend(done.map_err(Error::internal)??);
     }
