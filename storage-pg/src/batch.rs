@@ -7,14 +7,16 @@
 //! store is quiet a question goes alone and at once.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgConnection, PgPool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use shopbot_core::Error;
 
 use crate::error::{Attempt, PgError};
+use crate::held::{self, Held};
 
 /// The most questions one query answers.
 const MOST_PER_BATCH: usize = 64;
@@ -24,6 +26,13 @@ struct Ask<Q, A> {
     question: Q,
     reply: oneshot::Sender<Result<A, Error>>,
 }
+
+/// How a batch is answered, on the lane's connection: one answer per question, in order.
+pub(crate) type Answer<Q, A> =
+    for<'c> fn(
+        &'c mut PgConnection,
+        Vec<Q>,
+    ) -> Pin<Box<dyn Future<Output = Attempt<Vec<A>>> + Send + 'c>>;
 
 /// Where callers ask. The lanes stop once the batcher is dropped.
 pub(crate) struct Batcher<Q, A> {
@@ -36,21 +45,20 @@ where
     A: Send + 'static,
 {
     /// Starts `lanes` lanes on the current runtime, each answering a batch at a time with
-    /// `answer`, which must give one answer per question, in the same order.
-    pub(crate) fn start<F, Fut>(pool: &PgPool, lanes: usize, answer: F) -> Batcher<Q, A>
-    where
-        F: Fn(PgPool, Vec<Q>) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Attempt<Vec<A>>> + Send + 'static,
-    {
+    /// `answer` on a connection it keeps (`held.rs`).
+    pub(crate) fn start(pool: &PgPool, lanes: usize, answer: Answer<Q, A>) -> Batcher<Q, A> {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue = Arc::new(Mutex::new(receiver));
         for _ in 0..lanes.max(1) {
-            let lane = Lane {
-                pool: pool.clone(),
-                queue: queue.clone(),
-                answer: answer.clone(),
-            };
-            tokio::spawn(lane.run());
+            let queue = queue.clone();
+            held::spawn_lane(pool, |held| {
+                Lane {
+                    held,
+                    queue,
+                    answer,
+                }
+                .run()
+            });
         }
         Batcher { queue: sender }
     }
@@ -89,26 +97,29 @@ pub(crate) async fn take_waiting<T>(
     Some(taken)
 }
 
-/// Answers what waits on the queue, a batch at a time with `answer`, until the queue closes.
-struct Lane<Q, A, F> {
-    pool: PgPool,
+/// Answers what waits on the queue, a batch at a time with `answer` on the lane's connection,
+/// until the queue or the pool closes.
+struct Lane<Q, A> {
+    held: Held,
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Ask<Q, A>>>>,
-    answer: F,
+    answer: Answer<Q, A>,
 }
 
-impl<Q, A, F, Fut> Lane<Q, A, F>
-where
-    F: Fn(PgPool, Vec<Q>) -> Fut,
-    Fut: Future<Output = Attempt<Vec<A>>>,
-{
-    async fn run(self) {
+impl<Q, A> Lane<Q, A> {
+    async fn run(mut self) {
         while let Some(batch) = take_waiting(&self.queue, Vec::new(), MOST_PER_BATCH).await {
             let (questions, replies): (Vec<Q>, Vec<_>) = batch
                 .into_iter()
                 .map(|ask| (ask.question, ask.reply))
                 .unzip();
             let asked = questions.len();
-            let answers = (self.answer)(self.pool.clone(), questions).await;
+            let answers = match self.held.connection().await {
+                Ok(connection) => (self.answer)(connection, questions).await,
+                Err(e) => Err(e.into()),
+            };
+            if answers.is_err() {
+                self.held.give_back();
+            }
             match answers {
                 Ok(answers) if answers.len() == asked => {
                     for (reply, answer) in replies.into_iter().zip(answers) {

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
@@ -280,11 +280,11 @@ const CALLER: &str =
 /// What cart edits read, for several callers at once: one statement (a plainer one for one
 /// caller, whose plan is cheaper).
 pub(crate) async fn users_with_products(
-    pool: PgPool,
+    connection: &mut PgConnection,
     asked: Vec<(UserId, ProductId)>,
 ) -> Attempt<Vec<CallerAndProduct>> {
     if let [(user, product)] = asked[..] {
-        return Ok(vec![user_with_product(&pool, user, product).await?]);
+        return Ok(vec![user_with_product(connection, user, product).await?]);
     }
     let (caller, columns) = (
         rows::caller_columns(),
@@ -301,7 +301,7 @@ pub(crate) async fn users_with_products(
     let found = sqlx::query(&sql)
         .bind(users)
         .bind(products)
-        .fetch_all(&pool)
+        .fetch_all(connection)
         .await?;
     let mut answers = Vec::with_capacity(found.len());
     for row in &found {
@@ -314,11 +314,11 @@ pub(crate) async fn users_with_products(
 /// What checkouts read, for several callers at once: one statement (a plainer one for one
 /// caller, whose plan is cheaper).
 pub(crate) async fn users_with_carts(
-    pool: PgPool,
+    connection: &mut PgConnection,
     asked: Vec<UserId>,
 ) -> Attempt<Vec<CallerAndCart>> {
     if let [user] = asked[..] {
-        return Ok(vec![user_with_cart(&pool, user).await?]);
+        return Ok(vec![user_with_cart(connection, user).await?]);
     }
     let (caller, columns) = (rows::caller_columns(), cart_columns());
     let sql = format!(
@@ -329,7 +329,7 @@ pub(crate) async fn users_with_carts(
          {CART_PRODUCTS} ORDER BY q.i, p.id"
     );
     let users: Vec<i64> = asked.iter().map(|u| u.0).collect();
-    let found = sqlx::query(&sql).bind(users).fetch_all(&pool).await?;
+    let found = sqlx::query(&sql).bind(users).fetch_all(connection).await?;
     let mut answers = Vec::with_capacity(asked.len());
     let mut rest = found.as_slice();
     for (i, user) in (1_i64..).zip(&asked) {
@@ -346,7 +346,7 @@ pub(crate) async fn users_with_carts(
 
 /// What a cart edit reads, for one caller.
 async fn user_with_product(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     user: UserId,
     product: ProductId,
 ) -> Attempt<CallerAndProduct> {
@@ -362,21 +362,21 @@ async fn user_with_product(
     let row = sqlx::query(&sql)
         .bind(user.0)
         .bind(product.0)
-        .fetch_one(pool)
+        .fetch_one(connection)
         .await?;
     let (caller, settings) = rows::caller(&row)?;
     Ok((caller, settings, rows::joined_product(&row)?))
 }
 
 /// What a checkout reads, for one caller.
-async fn user_with_cart(pool: &PgPool, user: UserId) -> Attempt<CallerAndCart> {
+async fn user_with_cart(connection: &mut PgConnection, user: UserId) -> Attempt<CallerAndCart> {
     let (caller, columns) = (rows::caller_columns(), cart_columns());
     let sql = format!(
         "SELECT {caller}, {columns} FROM settings s \
          LEFT JOIN users u ON u.id = $1 LEFT JOIN carts c ON c.user_id = $1 {CART_PRODUCTS} \
          WHERE s.singleton ORDER BY p.id"
     );
-    let found = sqlx::query(&sql).bind(user.0).fetch_all(pool).await?;
+    let found = sqlx::query(&sql).bind(user.0).fetch_all(connection).await?;
     caller_and_cart(user, &found)
 }
 

@@ -1,11 +1,12 @@
 //! Group commit for the purchase commands (`edit_cart`, `commit_checkout`).
 //!
 //! Callers hand their command in; the lanes (one by default) each take whatever is waiting
-//! (up to [`MOST_PER_GROUP`]) and run it as one call of `shop_run`: one round trip and one
-//! commit for the whole group. `shop_run` first runs the group together (migration `0004`): a fixed
-//! number of set-based statements, whatever the group's size, that either carry out every
-//! command or raise and roll back whole; then, only if that failed, one command at a time,
-//! each in its own subtransaction (migration `0003`). When the store is quiet a command goes
+//! (up to [`MOST_PER_GROUP`]) and run it, on the connection the lane keeps (`held.rs`), as one
+//! call of `shop_run`: one round trip and one commit for the whole group. `shop_run` first
+//! runs the group together (migration `0004`): a fixed number of set-based statements,
+//! whatever the group's size, that either carry out every command or raise and roll back
+//! whole; then, only if that failed, one command at a time, each in its own subtransaction
+//! (migration `0003`). When the store is quiet a command goes
 //! alone and at once; under load, commands gather while the lanes are busy, so a round trip, a
 //! WAL flush and the statements are shared by everyone waiting.
 //!
@@ -28,6 +29,7 @@ use shopbot_core::Error;
 use crate::ATTEMPTS;
 use crate::batch::take_waiting;
 use crate::error::{self, Attempt, PgError};
+use crate::held::{self, Held};
 use crate::refusal;
 
 /// The most commands in one group: each is a subtransaction, and a backend keeps at most 64
@@ -55,7 +57,7 @@ impl Groups {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue: Queue = Arc::new(Mutex::new(receiver));
         for _ in 0..lanes.max(1) {
-            tokio::spawn(lane(pool.clone(), queue.clone()));
+            held::spawn_lane(pool, |held| lane(held, queue.clone()));
         }
         Groups { queue: sender }
     }
@@ -78,29 +80,31 @@ fn stopped() -> PgError {
     PgError::Rule(Error::internal_msg("the store is shut down"))
 }
 
-/// Takes groups off the queue and runs them until the queue closes. Commands that lost a race
-/// go first into the lane's next group.
-async fn lane(pool: PgPool, queue: Queue) {
+/// Takes groups off the queue and runs them on the lane's connection until the queue or the
+/// pool closes. Commands that lost a race go first into the lane's next group.
+async fn lane(mut held: Held, queue: Queue) {
     let mut again = Vec::new();
     while let Some(group) = take_waiting(&queue, std::mem::take(&mut again), MOST_PER_GROUP).await {
-        again = run_group(&pool, group).await;
+        again = run_group(&mut held, group).await;
     }
 }
 
 /// Runs one group and answers its callers; gives back the commands to run again.
-async fn run_group(pool: &PgPool, mut group: Vec<Job>) -> Vec<Job> {
+async fn run_group(held: &mut Held, mut group: Vec<Job>) -> Vec<Job> {
     for job in &mut group {
         job.runs += 1;
     }
     let commands: Vec<&Value> = group.iter().map(|job| &job.command).collect();
     let rows: Result<Vec<PgRow>, sqlx::Error> = async {
-        let mut connection = pool.acquire().await?;
         sqlx::query("SELECT * FROM shop_run($1)")
             .bind(Json(&commands))
-            .fetch_all(&mut *connection)
+            .fetch_all(held.connection().await?)
             .await
     }
     .await;
+    if rows.is_err() {
+        held.give_back();
+    }
     let mut again = Vec::new();
     let rows = match rows {
         Ok(rows) if rows.len() == group.len() => rows,

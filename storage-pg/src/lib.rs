@@ -23,6 +23,7 @@ mod convert;
 mod dump;
 mod error;
 mod group;
+mod held;
 mod invoices;
 mod leader;
 mod records;
@@ -65,6 +66,9 @@ pub struct PgOptions {
     /// buyers; more lanes let a group that waits (for a lock another instance holds) hold up
     /// fewer buyers. A quiet store sends every command at once either way. At least one lane
     /// runs whatever this says.
+    ///
+    /// Each lane keeps a connection of the pool for itself, so `max_connections` must be
+    /// more than three times `lanes` (commands and the two reads), leaving some for the rest.
     pub lanes: usize,
 }
 
@@ -102,6 +106,19 @@ pub enum PgOpenError {
     /// A migration failed.
     #[error("migrating the database failed: {0}")]
     Migrate(MigrateError),
+    /// The options leave no connection free once the lanes have taken theirs.
+    #[error(
+        "{lanes} lane(s) keep {kept} connections, but max_connections is {max_connections}: \
+         raise max_connections above {kept} or lower lanes"
+    )]
+    TooFewConnections {
+        /// The lanes asked for.
+        lanes: usize,
+        /// The connections they keep.
+        kept: usize,
+        /// The pool's size asked for.
+        max_connections: u32,
+    },
 }
 
 /// The PostgreSQL store.
@@ -123,11 +140,18 @@ struct Reads {
 impl Reads {
     fn start(pool: &PgPool, lanes: usize) -> Reads {
         Reads {
-            products: Batcher::start(pool, lanes, catalog::users_with_products),
-            carts: Batcher::start(pool, lanes, catalog::users_with_carts),
+            products: Batcher::start(pool, lanes, |c, asked| {
+                Box::pin(catalog::users_with_products(c, asked))
+            }),
+            carts: Batcher::start(pool, lanes, |c, asked| {
+                Box::pin(catalog::users_with_carts(c, asked))
+            }),
         }
     }
 }
+
+/// The kinds of lane, each keeping a connection per lane: purchase commands, and the two reads.
+const LANE_KINDS: usize = 3;
 
 /// A pooled connection idle at least this long is pinged before use; a busier one is not.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_millis(500);
@@ -155,6 +179,15 @@ impl PgStore {
             url: redact(url),
             reason: e.to_string(),
         })?;
+        let lanes = options.lanes.max(1);
+        let kept = lanes.saturating_mul(LANE_KINDS);
+        if usize::try_from(options.max_connections).is_ok_and(|max| max <= kept) {
+            return Err(PgOpenError::TooFewConnections {
+                lanes,
+                kept,
+                max_connections: options.max_connections,
+            });
+        }
         let timeout = options.statement_timeout.as_millis().to_string();
         // The store's statements are short key lookups and writes. A plan the server thinks
         // costly (a new shop's tables carry no statistics yet) would otherwise be compiled to
@@ -188,8 +221,8 @@ impl PgStore {
             Err(e) => return Err(PgOpenError::Migrate(e)),
         }
         Ok(PgStore {
-            groups: Arc::new(Groups::start(&pool, options.lanes)),
-            reads: Arc::new(Reads::start(&pool, options.lanes)),
+            groups: Arc::new(Groups::start(&pool, lanes)),
+            reads: Arc::new(Reads::start(&pool, lanes)),
             pool,
             options: connect,
             password: password_of(url),
@@ -289,6 +322,37 @@ impl std::fmt::Debug for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn options_whose_lanes_would_keep_every_connection_are_refused_before_connecting() {
+        // Nothing listens on port 1: the options are refused before any connecting.
+        let url = "postgres://nobody@127.0.0.1:1/shop";
+        for (lanes, max_connections) in [(1, 3), (2, 6), (0, 2)] {
+            let options = PgOptions {
+                lanes,
+                max_connections,
+                ..PgOptions::default()
+            };
+            match PgStore::connect_with(url, options).await {
+                Err(e @ PgOpenError::TooFewConnections { .. }) => {
+                    let message = e.to_string();
+                    assert!(message.contains("raise max_connections"), "{message}");
+                }
+                Err(other) => panic!("lanes {lanes}, max {max_connections}: {other}"),
+                Ok(_) => panic!("lanes {lanes}, max {max_connections}: opened"),
+            }
+        }
+        let enough = PgOptions {
+            lanes: 1,
+            max_connections: 4,
+            acquire_timeout: Duration::from_millis(50),
+            ..PgOptions::default()
+        };
+        assert!(matches!(
+            PgStore::connect_with(url, enough).await,
+            Err(PgOpenError::Connect(_))
+        ));
+    }
 
     #[test]
     fn passwords_never_reach_a_message() {

@@ -92,3 +92,70 @@ async fn a_refused_checkout_rolls_back_alone_and_the_rest_of_its_group_commits()
     assert_eq!((counts.sold, counts.reserved), (funded, 0));
     assert_eq!(counts.available, 40 - funded);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lane_sends_its_groups_and_reads_down_the_connection_it_keeps() {
+    let options = PgOptions {
+        max_connections: 16,
+        lanes: 1,
+        ..PgOptions::default()
+    };
+    let Some((store, _db)) = support::store_with(options).await else {
+        return;
+    };
+    let t = TestShop::new(store.clone()).await;
+    let product = t.product("Kept key", PRICE).await;
+    t.keys(product.id, "KEPT", 20).await;
+    let buyer = t.customer(100).await;
+    t.fund(buyer, 20 * PRICE).await;
+    // Twelve connections idle in the pool: one handed out per batch would rotate through them.
+    let mut taken = Vec::new();
+    for _ in 0..12 {
+        taken.push(store.pool().acquire().await.unwrap());
+    }
+    drop(taken);
+
+    for n in 0..20 {
+        let cart = t.shop.cart().add(buyer, product.id, qty(1)).await.unwrap();
+        t.shop
+            .checkout()
+            .checkout(
+                buyer,
+                cart.version,
+                key(&format!("kept-{n}")),
+                PayWith::Wallet,
+            )
+            .await
+            .unwrap();
+    }
+
+    // Which server processes last ran each kind of lane's statement.
+    let ran = |statement: &'static str| {
+        let store = store.clone();
+        async move {
+            let backends: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND query LIKE '%' || $1 || '%'
+                    AND pid <> pg_backend_pid()",
+            )
+            .bind(statement)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            backends
+        }
+    };
+    // A lane gives its connection back only after sitting idle for half a second; a stall that
+    // long on a busy machine may make it take one more.
+    for statement in [
+        "shop_run(",
+        "LEFT JOIN carts",
+        "LEFT JOIN products p ON p.id = $2",
+    ] {
+        let backends = ran(statement).await;
+        assert!(
+            (1..=2).contains(&backends),
+            "{backends} server processes ran `{statement}` for one buyer's purchases"
+        );
+    }
+}
