@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use shopbot_core::Error;
 
 use crate::error::{Attempt, PgError};
-use crate::held::{self, Held};
+use crate::held::Held;
 
 /// The most questions one query answers.
 const MOST_PER_BATCH: usize = 64;
@@ -50,15 +50,12 @@ where
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue = Arc::new(Mutex::new(receiver));
         for _ in 0..lanes.max(1) {
-            let queue = queue.clone();
-            held::spawn_lane(pool, |held| {
-                Lane {
-                    held,
-                    queue,
-                    answer,
-                }
-                .run()
-            });
+            let lane = Lane {
+                held: Held::new(pool),
+                queue: queue.clone(),
+                answer,
+            };
+            tokio::spawn(lane.run());
         }
         Batcher { queue: sender }
     }
@@ -107,7 +104,11 @@ struct Lane<Q, A> {
 
 impl<Q, A> Lane<Q, A> {
     async fn run(mut self) {
-        while let Some(batch) = take_waiting(&self.queue, Vec::new(), MOST_PER_BATCH).await {
+        loop {
+            let waiting = take_waiting(&self.queue, Vec::new(), MOST_PER_BATCH);
+            let Some(Some(batch)) = self.held.unless_closed(waiting).await else {
+                return;
+            };
             let (questions, replies): (Vec<Q>, Vec<_>) = batch
                 .into_iter()
                 .map(|ask| (ask.question, ask.reply))

@@ -29,7 +29,7 @@ use shopbot_core::Error;
 use crate::ATTEMPTS;
 use crate::batch::take_waiting;
 use crate::error::{self, Attempt, PgError};
-use crate::held::{self, Held};
+use crate::held::Held;
 use crate::refusal;
 
 /// The most commands in one group: each is a subtransaction, and a backend keeps at most 64
@@ -57,7 +57,7 @@ impl Groups {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue: Queue = Arc::new(Mutex::new(receiver));
         for _ in 0..lanes.max(1) {
-            held::spawn_lane(pool, |held| lane(held, queue.clone()));
+            tokio::spawn(lane(Held::new(pool), queue.clone()));
         }
         Groups { queue: sender }
     }
@@ -84,7 +84,11 @@ fn stopped() -> PgError {
 /// pool closes. Commands that lost a race go first into the lane's next group.
 async fn lane(mut held: Held, queue: Queue) {
     let mut again = Vec::new();
-    while let Some(group) = take_waiting(&queue, std::mem::take(&mut again), MOST_PER_GROUP).await {
+    loop {
+        let waiting = take_waiting(&queue, std::mem::take(&mut again), MOST_PER_GROUP);
+        let Some(Some(group)) = held.unless_closed(waiting).await else {
+            return;
+        };
         again = run_group(&mut held, group).await;
     }
 }

@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use sqlx::pool::PoolConnection;
+use sqlx::pool::{CloseEvent, PoolConnection};
 use sqlx::postgres::{PgConnection, PgPool, Postgres};
 
 use crate::PING_WHEN_IDLE_FOR;
@@ -23,12 +23,24 @@ pub(crate) struct Held {
     pool: PgPool,
     /// The connection and when a batch last started on it.
     kept: Option<(PoolConnection<Postgres>, Instant)>,
+    closed: CloseEvent,
 }
 
 impl Held {
     /// Holds nothing yet.
-    pub(crate) fn new(pool: PgPool) -> Held {
-        Held { pool, kept: None }
+    pub(crate) fn new(pool: &PgPool) -> Held {
+        Held {
+            pool: pool.clone(),
+            kept: None,
+            closed: pool.close_event(),
+        }
+    }
+
+    /// What `wait` gives, or `None` once the pool is closed. A lane waits for its next batch
+    /// this way: when the store closes, the lane stops and gives its connection back, so
+    /// closing does not wait for it, while a batch already sent still finishes and answers.
+    pub(crate) async fn unless_closed<T>(&mut self, wait: impl Future<Output = T>) -> Option<T> {
+        self.closed.do_until(wait).await.ok()
     }
 
     /// The kept connection, or one taken from the pool when none is kept or the kept one has
@@ -46,16 +58,4 @@ impl Held {
     pub(crate) fn give_back(&mut self) {
         self.kept = None;
     }
-}
-
-/// Starts `lane` on the current runtime with a [`Held`] of its own. The lane stops when the
-/// pool closes, giving its connection back, so closing the pool does not wait for it.
-pub(crate) fn spawn_lane<F, Fut>(pool: &PgPool, lane: F)
-where
-    F: FnOnce(Held) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let mut closed = pool.close_event();
-    let lane = lane(Held::new(pool.clone()));
-    tokio::spawn(async move { closed.do_until(lane).await });
 }

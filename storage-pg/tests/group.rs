@@ -159,3 +159,31 @@ async fn a_lane_sends_its_groups_and_reads_down_the_connection_it_keeps() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn closing_the_store_stops_its_lanes_and_closes_the_connections_they_kept() {
+    let options = PgOptions {
+        lanes: 1,
+        ..PgOptions::default()
+    };
+    let Some((store, _db)) = support::store_with(options).await else {
+        return;
+    };
+    let t = TestShop::new(store.clone()).await;
+    let product = t.product("Last key", PRICE).await;
+    t.keys(product.id, "LAST", 2).await;
+    let buyer = t.customer(100).await;
+    t.fund(buyer, 2 * PRICE).await;
+    // The purchase leaves each lane keeping a connection.
+    let cart = t.shop.cart().add(buyer, product.id, qty(1)).await.unwrap();
+    t.shop
+        .checkout()
+        .checkout(buyer, cart.version, key("before-close"), PayWith::Wallet)
+        .await
+        .unwrap();
+
+    store.close().await;
+    assert_eq!(store.pool().size(), 0, "every connection is closed");
+    let after = t.shop.cart().add(buyer, product.id, qty(1)).await;
+    assert!(after.is_err(), "a closed store answers with an error");
+}
