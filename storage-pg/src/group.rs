@@ -6,9 +6,9 @@
 //! runs the group together (migration `0004`): a fixed number of set-based statements,
 //! whatever the group's size, that either carry out every command or raise and roll back
 //! whole; then, only if that failed, one command at a time, each in its own subtransaction
-//! (migration `0003`). When the store is quiet a command goes
-//! alone and at once; under load, commands gather while the lanes are busy, so a round trip, a
-//! WAL flush and the statements are shared by everyone waiting.
+//! (migration `0003`). When the store is quiet a command goes alone and at once; under load,
+//! commands gather while the lanes are busy, so a round trip, a WAL flush and the statements
+//! are shared by everyone waiting.
 //!
 //! Each caller hears back only after its group committed. A command refused by a rule comes
 //! back as that refusal; one that lost a race (deadlock, a twin's unique key) rolled back alone
