@@ -1,4 +1,5 @@
-//! Orders and checkout planning: turning a cart into priced lines, all or nothing.
+//! Orders and checkout planning: turning a cart (or one product bought at once) into priced
+//! lines, all or nothing.
 //!
 //! Owns [`Order`], [`CheckoutRequest`] and [`plan`]. Core plans a checkout from what it read;
 //! the backend re-plans under its lock and refuses the commit when anything moved (cart
@@ -7,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::cart::{Cart, CartError};
+use crate::cart::{CartError, CartLine};
 use crate::catalog::{Product, ProductKind};
 use crate::idempotency::{Fingerprint, fingerprint};
 use crate::ids::{InvoiceId, OrderId, ProductId, UnitId, UserId};
@@ -32,6 +33,14 @@ pub struct PlannedLine {
 }
 
 impl PlannedLine {
+    /// The product and quantity this line was planned from.
+    pub fn asked(&self) -> CartLine {
+        CartLine {
+            product: self.product,
+            quantity: self.quantity,
+        }
+    }
+
     /// `unit_price × quantity`.
     pub fn total(&self) -> Result<Money, MoneyError> {
         self.unit_price.checked_mul(i64::from(self.quantity.get()))
@@ -53,7 +62,8 @@ pub enum CheckoutPayment {
     },
 }
 
-/// A request to turn a cart into an order. See [`Storage::commit_checkout`].
+/// A request to turn a cart, or lines bought at once, into an order. See
+/// [`Storage::commit_checkout`].
 ///
 /// [`Storage::commit_checkout`]: crate::ports::Storage::commit_checkout
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,9 +72,10 @@ pub struct CheckoutRequest {
     pub user: UserId,
     /// Makes the checkout safe to repeat (a double tap, a retry).
     pub key: IdempotencyKey,
-    /// The cart version the buyer confirmed.
-    pub cart_version: u64,
-    /// The lines as planned from that cart.
+    /// The cart version the buyer confirmed, or `None` for lines bought at once (a "buy now"
+    /// from a product): then the lines are re-planned as they are and the cart is left alone.
+    pub cart_version: Option<u64>,
+    /// The lines as planned from that cart (or as asked for).
     pub lines: Vec<PlannedLine>,
     /// The sum of the lines.
     pub total: Money,
@@ -196,13 +207,23 @@ pub struct Order {
     pub payment: OrderPayment,
     /// The checkout's idempotency key.
     pub key: IdempotencyKey,
-    /// The cart version the buyer confirmed.
-    pub cart_version: u64,
+    /// The cart version the buyer confirmed; `None` for lines bought at once.
+    pub cart_version: Option<u64>,
     /// When it was placed.
     pub created_at: Timestamp,
 }
 
 impl Order {
+    /// Whether this order bought exactly `lines` at once (no cart): how a repeated "buy now"
+    /// recognises the order its key made.
+    pub fn is_purchase_of(&self, lines: &[CartLine]) -> bool {
+        self.cart_version.is_none()
+            && self.lines.len() == lines.len()
+            && self.lines.iter().zip(lines).all(|(bought, asked)| {
+                bought.product == asked.product && bought.quantity == asked.quantity
+            })
+    }
+
     /// The units the buyer may see: all of them once paid, none before.
     pub fn delivered_units(&self) -> impl Iterator<Item = (&OrderLine, &DeliveredUnit)> {
         let visible = matches!(self.status, OrderStatus::Paid | OrderStatus::Refunded);
@@ -274,15 +295,16 @@ pub enum CheckoutError {
     },
 }
 
-/// Prices `cart` with the current catalog. `product` looks a product up by id.
-pub fn plan<'a, F>(cart: &Cart, mut product: F) -> Result<Vec<PlannedLine>, CheckoutError>
+/// Prices `lines` (a cart's, or what a buyer buys at once) with the current catalog. `product`
+/// looks a product up by id.
+pub fn plan<'a, F>(lines: &[CartLine], mut product: F) -> Result<Vec<PlannedLine>, CheckoutError>
 where
     F: FnMut(ProductId) -> Option<&'a Product>,
 {
-    if cart.is_empty() {
+    if lines.is_empty() {
         return Err(CartError::Empty.into());
     }
-    cart.lines
+    lines
         .iter()
         .map(|line| {
             let p = product(line.product)
@@ -311,7 +333,7 @@ pub fn total(lines: &[PlannedLine]) -> Result<Money, CheckoutError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cart::CartEdit;
+    use crate::cart::{Cart, CartEdit};
     use crate::money::Currency;
     use crate::text::{Description, ProductName};
 
@@ -343,7 +365,7 @@ mod tests {
             quantity: Quantity::ONE,
         })
         .unwrap();
-        let lines = plan(&cart, |id| catalog.iter().find(|p| p.id == id)).unwrap();
+        let lines = plan(&cart.lines, |id| catalog.iter().find(|p| p.id == id)).unwrap();
         assert_eq!(total(&lines), Ok(Money::new(1750, Currency::USD)));
     }
 
@@ -358,12 +380,9 @@ mod tests {
         .unwrap();
         let find = |id| catalog.iter().find(|p: &&Product| p.id == id);
         assert_eq!(
-            plan(&cart, find),
+            plan(&cart.lines, find),
             Err(CheckoutError::Unavailable(ProductId(1)))
         );
-        assert_eq!(
-            plan(&Cart::empty(UserId(7)), find),
-            Err(CheckoutError::Cart(CartError::Empty))
-        );
+        assert_eq!(plan(&[], find), Err(CheckoutError::Cart(CartError::Empty)));
     }
 }

@@ -91,7 +91,7 @@ pub(crate) async fn commit_checkout(
         "user_id": request.user.0,
         "key": request.key.as_str(),
         "fingerprint": request.fingerprint().0,
-        "cart_version": i64::try_from(request.cart_version).map_err(Error::internal)?,
+        "cart_version": request.cart_version.map(i64::try_from).transpose().map_err(Error::internal)?,
         "products": lines.iter().map(|l| l.product.0).collect::<Vec<_>>(),
         "names": lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
         "kinds": lines.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>(),

@@ -285,7 +285,7 @@ pub(crate) const ORDER_COLUMNS: &str =
 pub(crate) fn order(row: &PgRow, lines: Vec<OrderLine>) -> Read<Order> {
     let currency: String = get(row, "currency")?;
     let invoice: Option<i64> = get(row, "invoice_id")?;
-    let cart_version: i64 = get(row, "cart_version")?;
+    let cart_version: Option<i64> = get(row, "cart_version")?;
     Ok(Order {
         id: OrderId(get(row, "id")?),
         user: UserId(get(row, "user_id")?),
@@ -302,7 +302,10 @@ pub(crate) fn order(row: &PgRow, lines: Vec<OrderLine>) -> Read<Order> {
             IdempotencyKey::parse(&get::<String>(row, "idem_key")?),
             "key",
         )?,
-        cart_version: u64::try_from(cart_version).map_err(Error::internal)?,
+        cart_version: cart_version
+            .map(u64::try_from)
+            .transpose()
+            .map_err(Error::internal)?,
         created_at: time(row, "created_at")?,
     })
 }

@@ -192,3 +192,66 @@ async fn a_group_with_a_buyer_who_cannot_pay_changes_nothing_together_then_runs_
     let counts = t.counts(product).await;
     assert_eq!((counts.sold, counts.available), (1, 4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_carts_alone() {
+    let Some((store, t, product, buyers, _db)) = shop(6, 4, 0).await else {
+        return;
+    };
+    // Two buy their carts; the third has a cart but buys at once; the fourth never had one.
+    for buyer in &buyers[..3] {
+        t.shop.cart().add(*buyer, product, qty(1)).await.unwrap();
+    }
+    let mut requests = requests(&store, &t, &buyers[..2]).await;
+    let kept = store.cart(buyers[2]).await.unwrap();
+    let products = [store.product(product).await.unwrap().unwrap()];
+    for buyer in &buyers[2..] {
+        let wanted = Cart {
+            user: *buyer,
+            lines: vec![CartLine {
+                product,
+                quantity: qty(1),
+            }],
+            version: 0,
+        };
+        requests.push(CheckoutRequest {
+            cart_version: None,
+            ..wallet_request(&t, &wanted, &products, "at-once")
+        });
+    }
+    let group: Vec<Value> = requests.iter().map(checkout).collect();
+    // `shop_run_together` raises rather than fall back, so rows mean the group ran together.
+    let rows = sqlx::query("SELECT n, order_id, unit_ids FROM shop_run_together($1) ORDER BY n")
+        .bind(Json(&group))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), requests.len());
+
+    let mut sold = Vec::new();
+    for (row, request) in rows.iter().zip(&requests) {
+        let order = store
+            .checkout_by_key(request.user, request.key.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(order.id, OrderId(row.get("order_id")));
+        assert_eq!(order.cart_version, request.cart_version);
+        sold.extend(row.get::<Vec<i64>, _>("unit_ids"));
+    }
+    sold.sort_unstable();
+    sold.dedup();
+    assert_eq!(sold.len(), buyers.len(), "no unit is sold twice");
+    for buyer in &buyers[..2] {
+        assert!(store.cart(*buyer).await.unwrap().is_empty(), "cart bought");
+    }
+    assert_eq!(
+        store.cart(buyers[2]).await.unwrap(),
+        kept,
+        "cart left alone"
+    );
+    assert_eq!(store.cart(buyers[3]).await.unwrap(), Cart::empty(buyers[3]));
+    let counts = t.counts(product).await;
+    assert_eq!((counts.sold, counts.available), (4, 2));
+    assert_eq!(store.check().await.unwrap(), Vec::<String>::new());
+}

@@ -204,13 +204,15 @@ pub trait Storage: Send + Sync {
     ///    matches, else `Conflict`;
     /// 2. the cart's version must equal `cart_version`, and re-planning it with
     ///    [`plan`](crate::order::plan) must give exactly `lines` (prices, visibility), else
-    ///    `Conflict`;
+    ///    `Conflict`; with no `cart_version` (a purchase straight from a product) the lines'
+    ///    own products and quantities are re-planned instead, and the cart is not looked at;
     /// 3. every stock-keeping line claims `quantity` available units, else `OutOfStock`;
     /// 4. with wallet payment, a `Charge` of `total` is posted (key `checkout:<key>`), else
     ///    `InsufficientFunds`; the units are sold and an `OrderDelivered` message is queued;
     ///    with invoice payment, the units are reserved and an open invoice for the order is
     ///    created and an `InvoiceIssued` message queued;
-    /// 5. the cart is emptied (its version bumped).
+    /// 5. the cart is emptied (its version bumped), unless there is no `cart_version`: then it
+    ///    stays exactly as it was.
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order>;
 
     /// The order a checkout with `(user, key)` created, if any, once it is durable.

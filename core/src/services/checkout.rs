@@ -1,9 +1,12 @@
 use super::Context;
+use crate::cart::CartLine;
 use crate::error::{Error, Result};
-use crate::ids::UserId;
+use crate::ids::{ProductId, UserId};
 use crate::invoice::TaxRate;
-use crate::order::{self, CheckoutError, CheckoutPayment, CheckoutRequest, Order};
-use crate::text::IdempotencyKey;
+use crate::order::{self, CheckoutError, CheckoutPayment, CheckoutRequest, Order, PlannedLine};
+use crate::text::{IdempotencyKey, Quantity};
+
+const KEY_REUSED: &str = "this idempotency key was used for another checkout";
 
 /// How a customer pays at checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +46,61 @@ impl CheckoutService {
             // The cart moved on. If it moved because this very checkout already committed
             // (checkout empties the cart in the same atomic step), hand back that order.
             return match storage.checkout_by_key(user, key).await? {
-                Some(order) if order.cart_version == cart_version => Ok(order),
-                Some(_) => Err(Error::Conflict(
-                    "this idempotency key was used for another checkout".into(),
-                )),
+                Some(order) if order.cart_version == Some(cart_version) => Ok(order),
+                Some(_) => Err(Error::Conflict(KEY_REUSED.into())),
                 None => Err(CheckoutError::CartChanged.into()),
             };
         }
-        let lines = order::plan(&cart, |id| products.iter().find(|p| p.id == id))?;
+        let lines = order::plan(&cart.lines, |id| products.iter().find(|p| p.id == id))?;
+        self.commit(user, Some(cart_version), lines, key, pay).await
+    }
+
+    /// Buys `quantity` of one product at once, once per `key`, leaving the cart as it is: the
+    /// "buy now" of a product page, one storage command where the cart takes two (an edit,
+    /// then the checkout).
+    ///
+    /// A repeat with the same key returns the order the first call made, even when the product
+    /// was hidden or repriced in between; the same key for another purchase is a `Conflict`.
+    pub async fn buy_now(
+        &self,
+        user: UserId,
+        product: ProductId,
+        quantity: Quantity,
+        key: IdempotencyKey,
+        pay: PayWith,
+    ) -> Result<Order> {
+        let storage = &self.context.storage;
+        let (caller, settings, found) = storage.user_with_product(user, product).await?;
+        self.context.admit_customer(caller, &settings)?;
+        let wanted = [CartLine { product, quantity }];
+        let bought = match order::plan(&wanted, |_| found.as_ref()) {
+            Ok(lines) => self.commit(user, None, lines, key.clone(), pay).await,
+            Err(CheckoutError::Unavailable(_)) => Err(Error::not_found("product", product)),
+            Err(other) => Err(other.into()),
+        };
+        match bought {
+            // The product changed since a first, committed tap with this key: hand that order
+            // back rather than refuse the repeat.
+            Err(refused @ (Error::NotFound { .. } | Error::Conflict(_))) => {
+                match storage.checkout_by_key(user, key).await? {
+                    Some(order) if order.is_purchase_of(&wanted) => Ok(order),
+                    Some(_) => Err(Error::Conflict(KEY_REUSED.into())),
+                    None => Err(refused),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Commits planned `lines` as one checkout.
+    async fn commit(
+        &self,
+        user: UserId,
+        cart_version: Option<u64>,
+        lines: Vec<PlannedLine>,
+        key: IdempotencyKey,
+        pay: PayWith,
+    ) -> Result<Order> {
         let total = order::total(&lines)?;
         let now = self.context.clock.now();
         let payment = match pay {
@@ -69,7 +119,7 @@ impl CheckoutService {
             payment,
             at: now,
         };
-        storage.commit_checkout(request).await
+        self.context.storage.commit_checkout(request).await
     }
 
     /// The buyer's own order.

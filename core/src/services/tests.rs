@@ -145,7 +145,7 @@ fn order_for_version(version: u64) -> Order {
         status: OrderStatus::Paid,
         payment: OrderPayment::Wallet,
         key: key("tap-1"),
-        cart_version: version,
+        cart_version: Some(version),
         created_at: NOW,
     }
 }

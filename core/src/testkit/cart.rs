@@ -45,7 +45,7 @@ pub async fn a_stale_cart_version_conflicts_and_buys_nothing(store: Arc<dyn Stor
         "stale version: {direct:?}"
     );
     let mismatched = CheckoutRequest {
-        cart_version: current.version,
+        cart_version: Some(current.version),
         ..other_lines
     };
     let direct = t.store.commit_checkout(mismatched).await;

@@ -252,11 +252,11 @@ pub fn wallet_request(
     products: &[Product],
     key_text: &str,
 ) -> CheckoutRequest {
-    let lines = order::plan(cart, |id| products.iter().find(|p| p.id == id)).unwrap();
+    let lines = order::plan(&cart.lines, |id| products.iter().find(|p| p.id == id)).unwrap();
     CheckoutRequest {
         user: cart.user,
         key: key(key_text),
-        cart_version: cart.version,
+        cart_version: Some(cart.version),
         total: order::total(&lines).unwrap(),
         lines,
         payment: CheckoutPayment::Wallet,

@@ -24,6 +24,7 @@
 
 pub mod access;
 pub mod authz;
+pub mod buy_now;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -113,6 +114,12 @@ macro_rules! conformance_suite {
                 buying_more_than_is_in_stock_is_out_of_stock_and_changes_nothing,
                 a_short_wallet_is_insufficient_funds_and_changes_nothing,
                 checkout_keys_belong_to_one_buyer,
+            }
+            buy_now {
+                buying_now_sells_at_once_and_leaves_the_cart_alone,
+                a_double_tapped_buy_now_buys_once,
+                buying_now_races_carts_for_the_last_keys_and_sells_each_once,
+                a_refused_buy_now_changes_nothing,
             }
             cart {
                 a_stale_cart_version_conflicts_and_buys_nothing,

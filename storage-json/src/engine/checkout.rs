@@ -5,7 +5,7 @@ use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::{InvoiceId, OrderId, UserId};
 use shopbot_core::order::{
     self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
-    OrderLine, OrderPayment, OrderStatus, RefundRequest,
+    OrderLine, OrderPayment, OrderStatus, PlannedLine, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
 use shopbot_core::text::IdempotencyKey;
@@ -31,11 +31,22 @@ impl State {
         self.require_user(user)?;
 
         // Check: the cart, the prices, the stock, the money. Nothing changes until all pass.
-        let cart = self.cart(user);
-        if cart.version != request.cart_version {
-            return Err(CheckoutError::CartChanged.into());
-        }
-        let lines = order::plan(&cart, |id| self.products.get(&id))?;
+        // Lines bought at once are re-planned as asked for, and leave the cart alone.
+        let cart = match request.cart_version {
+            Some(version) => {
+                let cart = self.cart(user);
+                if cart.version != version {
+                    return Err(CheckoutError::CartChanged.into());
+                }
+                Some(cart)
+            }
+            None => None,
+        };
+        let wanted = match &cart {
+            Some(cart) => cart.lines.clone(),
+            None => request.lines.iter().map(PlannedLine::asked).collect(),
+        };
+        let lines = order::plan(&wanted, |id| self.products.get(&id))?;
         if lines != request.lines || order::total(&lines)? != request.total {
             return Err(CheckoutError::PriceChanged.into());
         }
@@ -128,10 +139,11 @@ impl State {
             (user, request.key.clone()),
             (request.fingerprint(), order_id),
         );
-        let mut cart = cart;
-        cart.lines.clear();
-        cart.version += 1;
-        self.carts.insert(user, cart);
+        if let Some(mut cart) = cart {
+            cart.lines.clear();
+            cart.version += 1;
+            self.carts.insert(user, cart);
+        }
         Ok(order)
     }
 

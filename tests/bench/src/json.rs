@@ -256,17 +256,35 @@ async fn checkouts(
     concurrency: usize,
     total: usize,
 ) -> Result<Throughput> {
-    checkouts_on(shop, &[product], concurrency, total, "bench").await
+    checkouts_on(
+        shop,
+        &[product],
+        concurrency,
+        total,
+        "bench",
+        Purchase::AddThenCheckout,
+    )
+    .await
 }
 
-/// `total` checkouts by `concurrency` buyers at once; buyer `b` buys `products[b % len]`.
-/// Checkout keys start with `round`, so several rounds can run on one shop.
+/// How a benchmark buyer buys one key.
+#[derive(Debug, Clone, Copy)]
+pub enum Purchase {
+    /// Adds it to the cart, then buys the cart: two commands.
+    AddThenCheckout,
+    /// Buys it at once from the product ("buy now"): one command.
+    BuyNow,
+}
+
+/// `total` checkouts by `concurrency` buyers at once, each bought `how`; buyer `b` buys
+/// `products[b % len]`. Checkout keys start with `round`, so several rounds can run on one shop.
 pub async fn checkouts_on(
     shop: &Shop,
     products: &[ProductId],
     concurrency: usize,
     total: usize,
     round: &str,
+    how: Purchase,
 ) -> Result<Throughput> {
     let per_buyer = total.div_ceil(concurrency);
     let start = Instant::now();
@@ -282,7 +300,11 @@ pub async fn checkouts_on(
             let mut latencies = Vec::with_capacity(per_buyer);
             for i in 0..per_buyer {
                 let t = Instant::now();
-                buy(&shop, buyer(b), product, &format!("{round}-{b}-{i}")).await?;
+                let key = format!("{round}-{b}-{i}");
+                match how {
+                    Purchase::AddThenCheckout => buy(&shop, buyer(b), product, &key).await?,
+                    Purchase::BuyNow => buy_now(&shop, buyer(b), product, &key).await?,
+                }
                 latencies.push(t.elapsed());
             }
             Ok::<_, Error>(latencies)
@@ -370,6 +392,14 @@ async fn buy(shop: &Shop, user: UserId, product: ProductId, key: &str) -> Result
     let key = IdempotencyKey::parse(key)?;
     shop.checkout()
         .checkout(user, cart.version, key, PayWith::Wallet)
+        .await?;
+    Ok(())
+}
+
+async fn buy_now(shop: &Shop, user: UserId, product: ProductId, key: &str) -> Result<()> {
+    let key = IdempotencyKey::parse(key)?;
+    shop.checkout()
+        .buy_now(user, product, Quantity::ONE, key, PayWith::Wallet)
         .await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use shopbot_core::ports::Storage;
 use shopbot_core::{Error, Result};
 use shopbot_storage_pg::{PgOptions, PgStore};
 
-use crate::json::{checkouts_on, filled_cart_checkouts_on, stocked_shop_with};
+use crate::json::{Purchase, checkouts_on, filled_cart_checkouts_on, stocked_shop_with};
 use crate::report::{CpuSpent, Throughput, emit, with};
 
 /// The concurrencies measured, pgbench's clients and shopbot's buyers alike.
@@ -23,7 +23,9 @@ pub const CONCURRENCIES: [u32; 2] = [8, 64];
 pub struct Scale {
     pgbench_seconds: u32,
     pgbench_scale: u32,
-    checkouts_per_buyer: usize,
+    /// Purchases per measurement, whatever the concurrency, so that each runs for seconds
+    /// at 8 buyers as at 64: a run of a second or two moves with the machine's mood.
+    checkouts_per_run: usize,
 }
 
 impl Scale {
@@ -32,7 +34,7 @@ impl Scale {
         Scale {
             pgbench_seconds: 20,
             pgbench_scale: 10,
-            checkouts_per_buyer: 200,
+            checkouts_per_run: 12_800,
         }
     }
 
@@ -41,7 +43,7 @@ impl Scale {
         Scale {
             pgbench_seconds: 4,
             pgbench_scale: 2,
-            checkouts_per_buyer: 10,
+            checkouts_per_run: 640,
         }
     }
 }
@@ -138,10 +140,10 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
                     .map_err(Error::internal)?,
             );
             let products = if spread { concurrency } else { 1 };
-            let per_buyer = scale.checkouts_per_buyer;
-            let total = concurrency * per_buyer;
-            // The purchases, the filled carts' checkouts, and one spare unit per buyer.
-            let units = 2 * total + concurrency;
+            let total = scale.checkouts_per_run;
+            // The purchases of each kind, the filled carts' checkouts, and one spare unit per
+            // buyer.
+            let units = 3 * total + concurrency;
             let (shop, product_ids) = stocked_shop_with(
                 store.clone() as Arc<dyn Storage>,
                 concurrency + total,
@@ -152,13 +154,24 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
             // One untimed checkout per buyer first (the stock has one spare unit per buyer),
             // as pgbench's figure leaves out connecting: it opens the pool's connections and
             // prepares each one's statements and functions.
-            checkouts_on(&shop, &product_ids, concurrency, concurrency, "warmup").await?;
+            let cart = Purchase::AddThenCheckout;
+            checkouts_on(
+                &shop,
+                &product_ids,
+                concurrency,
+                concurrency,
+                "warmup",
+                cart,
+            )
+            .await?;
             let products = if spread { "spread" } else { "hot" };
-            let cpu = CpuSpent::now();
-            let run = checkouts_on(&shop, &product_ids, concurrency, total, "bench").await?;
-            let cpu = cpu.per_op_since(run.ops);
-            let purchases = json!({"bench": "pg_checkout", "steps": "add_then_checkout"});
-            emit(measured(purchases, concurrency, products, tps, run, cpu));
+            for (how, steps) in [(cart, "add_then_checkout"), (Purchase::BuyNow, "buy_now")] {
+                let cpu = CpuSpent::now();
+                let run = checkouts_on(&shop, &product_ids, concurrency, total, steps, how).await?;
+                let cpu = cpu.per_op_since(run.ops);
+                let purchases = json!({"bench": "pg_checkout", "steps": steps});
+                emit(measured(purchases, concurrency, products, tps, run, cpu));
+            }
             // The buyers after the first `concurrency` have had no cart yet.
             let filled =
                 filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);

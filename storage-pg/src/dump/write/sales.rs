@@ -68,7 +68,7 @@ pub(super) async fn orders(
                 .get(&order.id)
                 .ok_or_else(|| Error::internal_msg("order fingerprint missing"))?;
             fingerprint.push(found.0.as_str());
-            cart_version.push(int(order.cart_version)?);
+            cart_version.push(order.cart_version.map(int).transpose()?);
         }
         sqlx::query(
             "INSERT INTO orders (id, user_id, idem_key, fingerprint, cart_version, total_minor, \
