@@ -9,8 +9,8 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use sqlx::Row;
 use sqlx::types::Json;
+use sqlx::{Connection, Row};
 
 use shopbot_core::cart::{Cart, CartLine};
 use shopbot_core::ids::{OrderId, ProductId, UserId};
@@ -254,4 +254,79 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
     let counts = t.counts(product).await;
     assert_eq!((counts.sold, counts.available), (4, 2));
     assert_eq!(store.check().await.unwrap(), Vec::<String>::new());
+}
+
+/// The buffers one group of `request`s reads and writes, run on a session of its own (so with
+/// a plan made from the statistics as they are now) and rolled back, the second of two runs.
+async fn buffers_of(url: &str, requests: &[CheckoutRequest]) -> u64 {
+    let group: Vec<Value> = requests.iter().map(checkout).collect();
+    let mut session = sqlx::PgConnection::connect(url).await.unwrap();
+    let mut blocks = 0;
+    for _ in 0..2 {
+        let mut tx = session.begin().await.unwrap();
+        let Json(plan): Json<Value> = sqlx::query_scalar(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM shop_run_together($1)",
+        )
+        .bind(Json(&group))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        blocks = ["Hit", "Read"]
+            .iter()
+            .map(|k| plan.pointer(&format!("/0/Plan/Shared {k} Blocks")))
+            .map(|n| n.and_then(Value::as_u64).unwrap())
+            .sum();
+    }
+    blocks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_them() {
+    let Some((store, t, product, buyers, db)) = shop(1, 1, 0).await else {
+        return;
+    };
+    // 300,000 units, the 20,000 oldest of them sold after the statistics were taken, when all
+    // were free. A claim that walked units in id order, filtering for free ones, would read
+    // every sold unit on every checkout (27,835 blocks, measured so before migration 0005).
+    let pool = store.pool();
+    let order: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (user_id, idem_key, fingerprint, total_minor, currency, status, \
+         created_at) VALUES ($1, 'history', 'history', 0, 'USD', 'paid', now()) RETURNING id",
+    )
+    .bind(buyers[0].0)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    // Each statement takes the product as $1 and the order as $2, or neither.
+    for history in [
+        "INSERT INTO stock_units (product_id, payload, state, added_at) \
+         SELECT $1, 'K' || g, 'available', now() FROM generate_series(1, 300000) g",
+        "ANALYZE stock_units",
+        "UPDATE stock_units SET state = 'sold', order_id = $2 \
+         WHERE id IN (SELECT id FROM stock_units WHERE product_id = $1 ORDER BY id LIMIT 20000)",
+    ] {
+        sqlx::query(history)
+            .bind(product.0)
+            .bind(order)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+
+    let products = [store.product(product).await.unwrap().unwrap()];
+    let wanted = Cart {
+        user: buyers[0],
+        lines: vec![CartLine {
+            product,
+            quantity: qty(1),
+        }],
+        version: 0,
+    };
+    let request = CheckoutRequest {
+        cart_version: None,
+        ..wallet_request(&t, &wanted, &products, "history-buy")
+    };
+    let blocks = buffers_of(&db.url, &[request]).await;
+    assert!(blocks < 300, "one checkout read or wrote {blocks} blocks");
 }
