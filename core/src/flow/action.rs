@@ -44,6 +44,19 @@ pub enum Action {
         /// How many.
         quantity: u32,
     },
+    /// Ask to confirm buying one of a product at once, from the wallet.
+    BuyNow {
+        /// The product.
+        product: ProductId,
+    },
+    /// Buy one of a product at once. `nonce` names the confirmation shown, so a second tap on
+    /// it buys nothing more.
+    ConfirmBuyNow {
+        /// The product.
+        product: ProductId,
+        /// Set when the confirmation was shown.
+        nonce: u64,
+    },
     /// Show the cart.
     Cart,
     /// Set a cart line's quantity.
@@ -173,6 +186,10 @@ impl Action {
             Action::AddToCart { product, quantity } => {
                 ("a", vec![product.0.into(), quantity.into()])
             }
+            Action::BuyNow { product } => ("b", vec![product.0.into()]),
+            Action::ConfirmBuyNow { product, nonce } => {
+                ("bf", vec![product.0.into(), nonce.into()])
+            }
             Action::Cart => ("k", vec![]),
             Action::CartSet { product, quantity } => {
                 ("ks", vec![product.0.into(), quantity.into()])
@@ -236,6 +253,13 @@ impl Action {
             "a" => Action::AddToCart {
                 product: ProductId(args.num()?),
                 quantity: args.num()?,
+            },
+            "b" => Action::BuyNow {
+                product: ProductId(args.num()?),
+            },
+            "bf" => Action::ConfirmBuyNow {
+                product: ProductId(args.num()?),
+                nonce: args.num()?,
             },
             "k" => Action::Cart,
             "ks" => Action::CartSet {
@@ -370,6 +394,13 @@ mod tests {
             Action::AddToCart {
                 product: ProductId(id),
                 quantity: n,
+            },
+            Action::BuyNow {
+                product: ProductId(id),
+            },
+            Action::ConfirmBuyNow {
+                product: ProductId(id),
+                nonce: v,
             },
             Action::Cart,
             Action::CartSet {

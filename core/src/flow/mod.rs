@@ -88,7 +88,8 @@ impl Incoming {
     fn is_expensive(&self) -> bool {
         matches!(
             self,
-            Incoming::Button(Action::ConfirmCheckout { .. }) | Incoming::Document { .. }
+            Incoming::Button(Action::ConfirmCheckout { .. } | Action::ConfirmBuyNow { .. })
+                | Incoming::Document { .. }
         )
     }
 }

@@ -84,6 +84,8 @@ impl<'a> Screens<'a> {
                 self.shop.cart().add(user, product, quantity).await?;
                 self.product(product, Some("Added to your cart.")).await
             }
+            Action::BuyNow { product } => self.confirm_buy_now(product).await,
+            Action::ConfirmBuyNow { product, nonce } => self.buy_now(product, nonce).await,
             Action::Cart => self.cart(None).await,
             Action::CartSet { product, quantity } => {
                 match quantity {
@@ -250,7 +252,8 @@ impl<'a> Screens<'a> {
                 product: id,
                 quantity: 1,
             };
-            rows.push(vec![button("Add to cart", add)]);
+            let now = Action::BuyNow { product: id };
+            rows.push(vec![button("Buy now", now), button("Add to cart", add)]);
         }
         rows.push(vec![button("‹ Back", back), button("Cart", Action::Cart)]);
         let mut reply = reply(text, rows, notice)?;
@@ -363,9 +366,69 @@ impl<'a> Screens<'a> {
             .await
         {
             Ok(order) => self.order(order.id, Some("Paid. Thank you!")).await,
-            Err(Error::OutOfStock {
+            Err(Error::Conflict(_)) => {
+                self.cart(Some("Your cart changed; please review it."))
+                    .await
+            }
+            Err(refused) => {
+                let notice = self.refusal(refused).await?;
+                self.cart(Some(&notice)).await
+            }
+        }
+    }
+
+    async fn confirm_buy_now(&self, id: ProductId) -> Result<Reply> {
+        let (product, counts) = self.shop.catalog().product(self.user, id).await?;
+        if product.kind.uses_stock() && counts.available == 0 {
+            let notice = format!("Sorry, {} is sold out.", product.name);
+            return self.product(id, Some(&notice)).await;
+        }
+        let balance = self.shop.wallet().balance(self.user).await?;
+        // The time the confirmation is shown names it: its key buys once however often it is
+        // tapped, and the next "Buy now" shows a new one.
+        let nonce = u64::try_from(self.shop.clock().now().0).unwrap_or_default();
+        let text = format!(
+            "{}\n{}\n\nPay from your wallet? Available: {}",
+            bold(product.name.as_str()),
+            product.price,
+            balance.available()
+        );
+        let rows = vec![
+            vec![button(
+                "Confirm purchase",
+                Action::ConfirmBuyNow { product: id, nonce },
+            )],
+            vec![button("‹ Back", Action::Product { product: id })],
+        ];
+        reply(text, rows, None)
+    }
+
+    async fn buy_now(&self, product: ProductId, nonce: u64) -> Result<Reply> {
+        let key = IdempotencyKey::parse(&format!("now:{product}:{nonce}"))?;
+        let checkout = self.shop.checkout();
+        match checkout
+            .buy_now(self.user, product, Quantity::ONE, key, PayWith::Wallet)
+            .await
+        {
+            Ok(order) => self.order(order.id, Some("Paid. Thank you!")).await,
+            Err(Error::Conflict(_)) => {
+                self.product(product, Some("The product changed; please review it."))
+                    .await
+            }
+            Err(refused) => {
+                let notice = self.refusal(refused).await?;
+                self.product(product, Some(&notice)).await
+            }
+        }
+    }
+
+    /// What a purchase refused for want of stock or money tells the buyer; any other error
+    /// stays an error.
+    async fn refusal(&self, error: Error) -> Result<String> {
+        match error {
+            Error::OutOfStock {
                 product, available, ..
-            }) => {
+            } => {
                 let name = self
                     .shop
                     .catalog()
@@ -373,21 +436,15 @@ impl<'a> Screens<'a> {
                     .await
                     .map(|(p, _)| p.name.to_string())
                     .unwrap_or_else(|_| format!("product {product}"));
-                let notice = match available {
+                Ok(match available {
                     0 => format!("Sorry, {name} is sold out."),
                     n => format!("Sorry, only {n} of {name} left."),
-                };
-                self.cart(Some(&notice)).await
+                })
             }
-            Err(Error::InsufficientFunds { needed, available }) => {
-                let notice = format!("Not enough money: {needed} needed, {available} available.");
-                self.cart(Some(&notice)).await
-            }
-            Err(Error::Conflict(_)) => {
-                self.cart(Some("Your cart changed; please review it."))
-                    .await
-            }
-            Err(other) => Err(other),
+            Error::InsufficientFunds { needed, available } => Ok(format!(
+                "Not enough money: {needed} needed, {available} available."
+            )),
+            other => Err(other),
         }
     }
 

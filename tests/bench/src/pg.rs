@@ -100,94 +100,147 @@ fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// Runs the measurements.
+/// Runs the measurements. pgbench runs right before and right after shopbot at each
+/// concurrency, and the ratios are to the mean of the two: this machine's speed drifts over
+/// minutes, and an anchor taken minutes before would drift with it.
 pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()> {
     let anchor_db = "shopbot_bench_pgbench";
     let url = fresh_database(anchor_db).await?;
     let init = Command::new("pgbench")
         .args(["-i", "-q", "-s", &scale.pgbench_scale.to_string(), &url])
         .output();
-    let mut anchors = Vec::new();
-    match init {
-        Ok(out) if out.status.success() => {
-            for &clients in concurrencies {
-                let tps = pgbench(&url, clients, scale);
-                anchors.push((clients, tps));
-                emit(json!({"bench": "pgbench_tpcb", "concurrency": clients, "tps": tps}));
-            }
+    let anchor_url = match init {
+        Ok(out) if out.status.success() => Some(url),
+        _ => {
+            emit(json!({"bench": "pgbench_tpcb", "skipped": "pgbench is not installed"}));
+            None
         }
-        _ => emit(json!({"bench": "pgbench_tpcb", "skipped": "pgbench is not installed"})),
+    };
+    let anchor = |clients: u32, when: &str| {
+        let tps = anchor_url
+            .as_ref()
+            .and_then(|url| pgbench(url, clients, scale));
+        if anchor_url.is_some() {
+            emit(
+                json!({"bench": "pgbench_tpcb", "concurrency": clients, "when": when,
+                        "tps": tps}),
+            );
+        }
+        tps
+    };
+    for &clients in concurrencies {
+        let before = anchor(clients, "before");
+        let lines = shopbot(scale, clients as usize).await?;
+        let after = anchor(clients, "after");
+        let tps = before.zip(after).map(|(b, a)| (b + a) / 2.0);
+        for line in lines {
+            emit(line.with_anchor(tps));
+        }
     }
     drop_database(anchor_db).await;
+    Ok(())
+}
 
-    for &clients in concurrencies {
-        let tps = anchor(&anchors, clients);
-        let concurrency = clients as usize;
-        for spread in [false, true] {
-            let name = format!(
-                "shopbot_bench_c{concurrency}_{}",
-                if spread { "spread" } else { "hot" }
-            );
-            let url = fresh_database(&name).await?;
-            let options = PgOptions {
-                max_connections: 64,
-                acquire_timeout: Duration::from_secs(30),
-                ..PgOptions::default()
-            };
-            let store = Arc::new(
-                PgStore::connect_with(&url, options)
-                    .await
-                    .map_err(Error::internal)?,
-            );
-            let products = if spread { concurrency } else { 1 };
-            let total = scale.checkouts_per_run;
-            // The purchases of each kind, the filled carts' checkouts, and one spare unit per
-            // buyer.
-            let units = 3 * total + concurrency;
-            let (shop, product_ids) = stocked_shop_with(
-                store.clone() as Arc<dyn Storage>,
-                concurrency + total,
+/// A line waiting for its anchor: a measurement, or a plain line.
+enum Line {
+    Measured {
+        base: serde_json::Value,
+        concurrency: usize,
+        products: &'static str,
+        run: Throughput,
+        cpu: serde_json::Value,
+    },
+    Plain(serde_json::Value),
+}
+
+impl Line {
+    fn with_anchor(self, tps: Option<f64>) -> serde_json::Value {
+        match self {
+            Line::Measured {
+                base,
+                concurrency,
                 products,
-                units,
-            )
-            .await?;
-            // One untimed checkout per buyer first (the stock has one spare unit per buyer),
-            // as pgbench's figure leaves out connecting: it opens the pool's connections and
-            // prepares each one's statements and functions.
-            let cart = Purchase::AddThenCheckout;
-            checkouts_on(
-                &shop,
-                &product_ids,
-                concurrency,
-                concurrency,
-                "warmup",
-                cart,
-            )
-            .await?;
-            let products = if spread { "spread" } else { "hot" };
-            for (how, steps) in [(cart, "add_then_checkout"), (Purchase::BuyNow, "buy_now")] {
-                let cpu = CpuSpent::now();
-                let run = checkouts_on(&shop, &product_ids, concurrency, total, steps, how).await?;
-                let cpu = cpu.per_op_since(run.ops);
-                let purchases = json!({"bench": "pg_checkout", "steps": steps});
-                emit(measured(purchases, concurrency, products, tps, run, cpu));
-            }
-            // The buyers after the first `concurrency` have had no cart yet.
-            let filled =
-                filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);
-            let cpu = CpuSpent::now();
-            let run = filled.await?;
-            let cpu = cpu.per_op_since(run.ops);
-            let checkouts = json!({"bench": "pg_checkout", "steps": "checkout_of_filled_cart"});
-            emit(measured(checkouts, concurrency, products, tps, run, cpu));
-            let oversold = oversold(store.pool()).await?;
-            emit(json!({"bench": "pg_oversold", "concurrency": concurrency,
-                        "products": products, "oversold_units": oversold}));
-            store.close().await;
-            drop_database(&name).await;
+                run,
+                cpu,
+            } => measured(base, concurrency, products, tps, run, cpu),
+            Line::Plain(line) => line,
         }
     }
-    Ok(())
+}
+
+/// shopbot's measurements at `concurrency`, on one hot product and spread over many.
+async fn shopbot(scale: &Scale, concurrency: usize) -> Result<Vec<Line>> {
+    let mut lines = Vec::new();
+    for spread in [false, true] {
+        let products = if spread { "spread" } else { "hot" };
+        let name = format!("shopbot_bench_c{concurrency}_{products}");
+        let url = fresh_database(&name).await?;
+        let options = PgOptions {
+            max_connections: 64,
+            acquire_timeout: Duration::from_secs(30),
+            ..PgOptions::default()
+        };
+        let store = Arc::new(
+            PgStore::connect_with(&url, options)
+                .await
+                .map_err(Error::internal)?,
+        );
+        let product_count = if spread { concurrency } else { 1 };
+        let total = scale.checkouts_per_run;
+        // The purchases of each kind, the filled carts' checkouts, and one spare unit per
+        // buyer.
+        let units = 3 * total + concurrency;
+        let (shop, product_ids) = stocked_shop_with(
+            store.clone() as Arc<dyn Storage>,
+            concurrency + total,
+            product_count,
+            units,
+        )
+        .await?;
+        // One untimed checkout per buyer first (the stock has one spare unit per buyer), as
+        // pgbench's figure leaves out connecting: it opens the pool's connections and prepares
+        // each one's statements and functions.
+        let cart = Purchase::AddThenCheckout;
+        checkouts_on(
+            &shop,
+            &product_ids,
+            concurrency,
+            concurrency,
+            "warmup",
+            cart,
+        )
+        .await?;
+        for (how, steps) in [(cart, "add_then_checkout"), (Purchase::BuyNow, "buy_now")] {
+            let cpu = CpuSpent::now();
+            let run = checkouts_on(&shop, &product_ids, concurrency, total, steps, how).await?;
+            lines.push(Line::Measured {
+                base: json!({"bench": "pg_checkout", "steps": steps}),
+                concurrency,
+                products,
+                cpu: cpu.per_op_since(run.ops),
+                run,
+            });
+        }
+        // The buyers after the first `concurrency` have had no cart yet.
+        let filled = filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);
+        let cpu = CpuSpent::now();
+        let run = filled.await?;
+        lines.push(Line::Measured {
+            base: json!({"bench": "pg_checkout", "steps": "checkout_of_filled_cart"}),
+            concurrency,
+            products,
+            cpu: cpu.per_op_since(run.ops),
+            run,
+        });
+        let oversold = oversold(store.pool()).await?;
+        lines.push(Line::Plain(
+            json!({"bench": "pg_oversold", "concurrency": concurrency,
+                                      "products": products, "oversold_units": oversold}),
+        ));
+        store.close().await;
+        drop_database(&name).await;
+    }
+    Ok(lines)
 }
 
 /// One measurement's JSON line: `base` with the run's figures and its ratio to pgbench's TPS.
@@ -214,13 +267,6 @@ fn measured(
                "vs_pgbench_tps": ratio}),
     );
     with(line, fields)
-}
-
-fn anchor(anchors: &[(u32, Option<f64>)], clients: u32) -> Option<f64> {
-    anchors
-        .iter()
-        .find(|(c, _)| *c == clients)
-        .and_then(|(_, tps)| *tps)
 }
 
 /// Units sold beyond what orders bought, or sold twice: must be zero.

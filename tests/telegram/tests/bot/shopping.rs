@@ -256,3 +256,51 @@ async fn maintenance_turns_a_customer_away_with_a_notice_while_the_admin_still_g
     );
     bot.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn buy_now_buys_one_key_from_the_product_page_once_however_often_confirmed() {
+    let mut bot = TestBot::start().await;
+    bot.product("Game key", 1_500, &["K-1", "K-2"]).await;
+    bot.product("Star Miner", 500, &["STM-1"]).await;
+    bot.fund(1001, 5_000).await;
+    let ann = bot.user(1001);
+    ann.send("/catalog").await;
+    ann.press("Star Miner").await;
+    ann.press("Add to cart").await;
+    ann.press("‹ Back").await;
+    ann.press("Game key").await;
+    ann.press("Buy now").await;
+    assert!(
+        ann.screen().contains("Pay from your wallet? Available: 50.00 USD"),
+        "{}",
+        ann.screen()
+    );
+    let confirm = ann.current();
+    let data = confirm.data_of("Confirm purchase").unwrap().to_owned();
+
+    let before = bot.api.activity(1001);
+    let taps = [
+        bot.api.press(1001, confirm.id, &data),
+        bot.api.press(1001, confirm.id, &data),
+    ];
+    for tap in &taps {
+        bot.api.wait_answered(&tap.query_id).await;
+    }
+    bot.api
+        .wait_for("both taps shown", |api| {
+            (api.activity(1001) >= before + 2).then_some(())
+        })
+        .await;
+    let paid = bot.api.press_by_id(&taps[0].query_id).unwrap();
+    assert_eq!(paid.answers[0].text.as_deref(), Some("Paid. Thank you!"));
+    assert!(ann.screen().contains("K-1"), "{}", ann.screen());
+
+    let user = shopbot_core::ids::UserId(1001);
+    let orders = bot.shop.checkout().orders(user, 10).await.unwrap();
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0].cart_version, None);
+    assert_eq!(bot.balance(1001).await, 5_000 - 1_500);
+    let cart = bot.shop.cart().view(user).await.unwrap();
+    assert_eq!(cart.lines.len(), 1, "the cart keeps Star Miner: {cart:?}");
+    bot.finish().await;
+}
