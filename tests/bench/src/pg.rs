@@ -1,5 +1,6 @@
-//! The `pg` benchmark: pgbench's TPC-B-like load as the anchor, then shopbot checkouts against
-//! the same server at the same concurrencies, on one hot product and spread over many.
+//! The `pg` benchmark: shopbot checkouts against a PostgreSQL server, on one hot product and
+//! spread over many, between two runs of pgbench's TPC-B-like load at the same concurrency,
+//! the anchor.
 
 use std::path::Path;
 use std::process::Command;

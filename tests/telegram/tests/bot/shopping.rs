@@ -271,7 +271,8 @@ async fn buy_now_buys_one_key_from_the_product_page_once_however_often_confirmed
     ann.press("Game key").await;
     ann.press("Buy now").await;
     assert!(
-        ann.screen().contains("Pay from your wallet? Available: 50.00 USD"),
+        ann.screen()
+            .contains("Pay from your wallet? Available: 50.00 USD"),
         "{}",
         ann.screen()
     );
