@@ -9,12 +9,13 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{Connection, Row};
 
 use shopbot_core::cart::{Cart, CartLine};
 use shopbot_core::ids::{OrderId, ProductId, UserId};
-use shopbot_core::order::CheckoutRequest;
+use shopbot_core::order::{CheckoutRequest, Order};
 use shopbot_core::ports::{Page, Storage};
 use shopbot_core::testkit::{Snapshot, TestShop, charged, qty, wallet_request};
 use shopbot_core::text::{IdempotencyKey, Quantity};
@@ -99,6 +100,17 @@ async fn requests(store: &PgStore, t: &TestShop, buyers: &[UserId]) -> Vec<Check
     requests
 }
 
+/// The order `request` recorded, which `row` of the group's answer names.
+async fn recorded(store: &PgStore, request: &CheckoutRequest, row: &PgRow) -> Order {
+    let order = store
+        .checkout_by_key(request.user, request.key.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(order.id, OrderId(row.get("order_id")));
+    order
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_and_checkouts_of_different_buyers_run_together_and_sell_each_a_key() {
     let Some((store, t, product, buyers, _db)) = shop(5, 3, 0).await else {
@@ -132,12 +144,7 @@ async fn edits_and_checkouts_of_different_buyers_run_together_and_sell_each_a_ke
 
     let mut sold = Vec::new();
     for (row, request) in rows.iter().zip(&requests) {
-        let order = store
-            .checkout_by_key(request.user, request.key.clone())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(order.id, OrderId(row.get("order_id")));
+        let order = recorded(&store, request, row).await;
         assert_eq!(order.total, request.total);
         let units: Vec<i64> = row.get("unit_ids");
         let held: Vec<i64> = order
@@ -230,12 +237,7 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
 
     let mut sold = Vec::new();
     for (row, request) in rows.iter().zip(&requests) {
-        let order = store
-            .checkout_by_key(request.user, request.key.clone())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(order.id, OrderId(row.get("order_id")));
+        let order = recorded(&store, request, row).await;
         assert_eq!(order.cart_version, request.cart_version);
         sold.extend(row.get::<Vec<i64>, _>("unit_ids"));
     }

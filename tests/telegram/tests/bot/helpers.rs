@@ -392,6 +392,32 @@ impl User {
         press
     }
 
+    /// Taps the button labelled `label` on the current screen twice at once, as a double tap
+    /// does; returns both presses once both are answered and the bot acted on both.
+    pub async fn double_tap(&self, label: &str) -> Vec<Press> {
+        let screen = self.current();
+        let data = screen
+            .data_of(label)
+            .unwrap_or_else(|| panic!("no button {label:?} on the screen {:?}", screen.text))
+            .to_owned();
+        let before = self.api.activity(self.id);
+        let taps = [
+            self.api.press(self.id, screen.id, &data),
+            self.api.press(self.id, screen.id, &data),
+        ];
+        let mut answered = Vec::new();
+        for tap in &taps {
+            answered.push(self.api.wait_answered(&tap.query_id).await);
+        }
+        let chat = self.id;
+        self.api
+            .wait_for("both taps shown", |api| {
+                (api.activity(chat) >= before + 2).then_some(())
+            })
+            .await;
+        answered
+    }
+
     /// Presses a button with `data` under the current screen and waits only for the answer.
     pub async fn press_expecting_toast(&self, data: &str) -> Press {
         let press = self.api.press(self.id, self.current().id, data);

@@ -137,22 +137,7 @@ async fn a_double_tap_on_confirm_buys_once() {
     ann.press("Add to cart").await;
     ann.press("Cart").await;
     ann.press("Checkout").await;
-    let confirm = ann.current();
-    let data = confirm.data_of("Confirm purchase").unwrap().to_owned();
-
-    let before = bot.api.activity(1001);
-    let taps = [
-        bot.api.press(1001, confirm.id, &data),
-        bot.api.press(1001, confirm.id, &data),
-    ];
-    for tap in &taps {
-        bot.api.wait_answered(&tap.query_id).await;
-    }
-    bot.api
-        .wait_for("both taps shown", |api| {
-            (api.activity(1001) >= before + 2).then_some(())
-        })
-        .await;
+    let taps = ann.double_tap("Confirm purchase").await;
 
     let orders = bot
         .shop
@@ -276,24 +261,8 @@ async fn buy_now_buys_one_key_from_the_product_page_once_however_often_confirmed
         "{}",
         ann.screen()
     );
-    let confirm = ann.current();
-    let data = confirm.data_of("Confirm purchase").unwrap().to_owned();
-
-    let before = bot.api.activity(1001);
-    let taps = [
-        bot.api.press(1001, confirm.id, &data),
-        bot.api.press(1001, confirm.id, &data),
-    ];
-    for tap in &taps {
-        bot.api.wait_answered(&tap.query_id).await;
-    }
-    bot.api
-        .wait_for("both taps shown", |api| {
-            (api.activity(1001) >= before + 2).then_some(())
-        })
-        .await;
-    let paid = bot.api.press_by_id(&taps[0].query_id).unwrap();
-    assert_eq!(paid.answers[0].text.as_deref(), Some("Paid. Thank you!"));
+    let taps = ann.double_tap("Confirm purchase").await;
+    assert_eq!(taps[0].answers[0].text.as_deref(), Some("Paid. Thank you!"));
     assert!(ann.screen().contains("K-1"), "{}", ann.screen());
 
     let user = shopbot_core::ids::UserId(1001);
@@ -303,5 +272,8 @@ async fn buy_now_buys_one_key_from_the_product_page_once_however_often_confirmed
     assert_eq!(bot.balance(1001).await, 5_000 - 1_500);
     let cart = bot.shop.cart().view(user).await.unwrap();
     assert_eq!(cart.lines.len(), 1, "the cart keeps Star Miner: {cart:?}");
+    for tap in &taps {
+        assert_eq!(bot.api.press_by_id(&tap.query_id).unwrap().answers.len(), 1);
+    }
     bot.finish().await;
 }
