@@ -233,7 +233,8 @@ pub async fn buying_now_races_carts_for_the_last_keys_and_sells_each_once(store:
 
 /// A "buy now" that cannot go through changes nothing: a hidden or unknown product is
 /// `NotFound`, too few units `OutOfStock`, a short wallet `InsufficientFunds`; straight at the
-/// store, lines whose price moved are a `Conflict` and no lines at all are refused.
+/// store, lines whose price moved are a `Conflict`, one product named twice for more than its
+/// stock is `OutOfStock`, and no lines at all are refused.
 pub async fn a_refused_buy_now_changes_nothing(store: Arc<dyn Storage>) {
     let t = TestShop::new(store).await;
     let product = t.product("Guarded key", 700).await;
@@ -242,6 +243,8 @@ pub async fn a_refused_buy_now_changes_nothing(store: Arc<dyn Storage>) {
     draft.hidden = true;
     let hidden = t.create_product(draft).await;
     t.keys(hidden.id, "HIDDEN", 2).await;
+    let cheap = t.product("Cheap key", 100).await;
+    t.keys(cheap.id, "CHEAP", 2).await;
     let buyer = t.customer(10).await;
     t.fund(buyer, 1_000).await;
     t.shop.cart().add(buyer, product.id, qty(1)).await.unwrap();
@@ -298,6 +301,30 @@ pub async fn a_refused_buy_now_changes_nothing(store: Arc<dyn Storage>) {
     };
     let result = t.store.commit_checkout(request.clone()).await;
     assert!(matches!(result, Err(Error::Conflict(_))), "{result:?}");
+    let twice = PlannedLine {
+        product: cheap.id,
+        name: cheap.name.clone(),
+        kind: cheap.kind,
+        quantity: qty(1),
+        unit_price: cheap.price,
+    };
+    let too_many = CheckoutRequest {
+        key: key("twice"),
+        lines: vec![
+            twice.clone(),
+            PlannedLine {
+                quantity: qty(2),
+                ..twice
+            },
+        ],
+        total: usd(300),
+        ..request.clone()
+    };
+    let result = t.store.commit_checkout(too_many).await;
+    assert!(
+        matches!(result, Err(Error::OutOfStock { .. })),
+        "one product named twice for more than its stock: {result:?}"
+    );
     let nothing = CheckoutRequest {
         key: key("nothing"),
         lines: Vec::new(),

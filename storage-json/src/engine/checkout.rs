@@ -1,8 +1,10 @@
 //! Checkout, orders and refunds.
 
+use std::collections::BTreeMap;
+
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
-use shopbot_core::ids::{InvoiceId, OrderId, UserId};
+use shopbot_core::ids::{InvoiceId, OrderId, ProductId, UserId};
 use shopbot_core::order::{
     self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
     OrderLine, OrderPayment, OrderStatus, PlannedLine, RefundRequest,
@@ -50,12 +52,17 @@ impl State {
         if lines != request.lines || order::total(&lines)? != request.total {
             return Err(CheckoutError::PriceChanged.into());
         }
+        // Lines bought at once may name a product twice: each product's lines together must
+        // fit in its free units.
+        let mut wanted: BTreeMap<ProductId, u32> = BTreeMap::new();
         for line in lines.iter().filter(|l| l.kind.uses_stock()) {
+            let requested = wanted.entry(line.product).or_default();
+            *requested = requested.saturating_add(line.quantity.get());
             let available = self.available_count(line.product);
-            if available < u64::from(line.quantity.get()) {
+            if available < u64::from(*requested) {
                 return Err(Error::OutOfStock {
                     product: line.product,
-                    requested: line.quantity.get(),
+                    requested: *requested,
                     available,
                 });
             }
