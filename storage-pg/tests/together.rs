@@ -17,7 +17,7 @@ use shopbot_core::cart::{Cart, CartLine};
 use shopbot_core::ids::{OrderId, ProductId, UserId};
 use shopbot_core::order::{CheckoutRequest, Order};
 use shopbot_core::ports::{Page, Storage};
-use shopbot_core::testkit::{Snapshot, TestShop, charged, qty, wallet_request};
+use shopbot_core::testkit::{Snapshot, TestShop, buy_now_request, charged, qty, wallet_request};
 use shopbot_core::text::{IdempotencyKey, Quantity};
 use shopbot_core::wallet::LedgerOp;
 use shopbot_storage_pg::PgStore;
@@ -211,20 +211,9 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
     }
     let mut requests = requests(&store, &t, &buyers[..2]).await;
     let kept = store.cart(buyers[2]).await.unwrap();
-    let products = [store.product(product).await.unwrap().unwrap()];
+    let listed = store.product(product).await.unwrap().unwrap();
     for buyer in &buyers[2..] {
-        let wanted = Cart {
-            user: *buyer,
-            lines: vec![CartLine {
-                product,
-                quantity: qty(1),
-            }],
-            version: 0,
-        };
-        requests.push(CheckoutRequest {
-            cart_version: None,
-            ..wallet_request(&t, &wanted, &products, "at-once")
-        });
+        requests.push(buy_now_request(&t, *buyer, &listed, 1, "at-once"));
     }
     let group: Vec<Value> = requests.iter().map(checkout).collect();
     // `shop_run_together` raises rather than fall back, so rows mean the group ran together.
@@ -316,19 +305,8 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
             .unwrap();
     }
 
-    let products = [store.product(product).await.unwrap().unwrap()];
-    let wanted = Cart {
-        user: buyers[0],
-        lines: vec![CartLine {
-            product,
-            quantity: qty(1),
-        }],
-        version: 0,
-    };
-    let request = CheckoutRequest {
-        cart_version: None,
-        ..wallet_request(&t, &wanted, &products, "history-buy")
-    };
+    let listed = store.product(product).await.unwrap().unwrap();
+    let request = buy_now_request(&t, buyers[0], &listed, 1, "history-buy");
     let blocks = buffers_of(&db.url, &[request]).await;
     assert!(blocks < 300, "one checkout read or wrote {blocks} blocks");
 }

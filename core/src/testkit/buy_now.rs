@@ -8,11 +8,11 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
-use super::{TestShop, all_ledger, all_orders, charged, claim_all, key, qty, usd};
+use super::{TestShop, all_ledger, all_orders, buy_now_request, charged, claim_all, key, qty, usd};
 use crate::cart::Cart;
 use crate::catalog::ProductPatch;
 use crate::error::Error;
-use crate::order::{CheckoutPayment, CheckoutRequest, Order, OrderStatus, PlannedLine};
+use crate::order::{CheckoutRequest, Order, OrderStatus, PlannedLine};
 use crate::outbox::OutboxBody;
 use crate::ports::Storage;
 use crate::services::PayWith;
@@ -283,42 +283,26 @@ pub async fn a_refused_buy_now_changes_nothing(store: Arc<dyn Storage>) {
         other => panic!("expected InsufficientFunds 14.00 / 10.00, got {other:?}"),
     }
 
-    let line = PlannedLine {
-        product: product.id,
-        name: product.name.clone(),
-        kind: product.kind,
-        quantity: qty(1),
-        unit_price: usd(650),
-    };
+    let planned = buy_now_request(&t, buyer, &product, 1, "old-price");
     let request = CheckoutRequest {
-        user: buyer,
-        key: key("old-price"),
-        cart_version: None,
-        lines: vec![line],
+        lines: vec![PlannedLine {
+            unit_price: usd(650),
+            ..planned.lines[0].clone()
+        }],
         total: usd(650),
-        payment: CheckoutPayment::Wallet,
-        at: t.now(),
+        ..planned
     };
     let result = t.store.commit_checkout(request.clone()).await;
     assert!(matches!(result, Err(Error::Conflict(_))), "{result:?}");
+    let once = buy_now_request(&t, buyer, &cheap, 1, "twice");
     let twice = PlannedLine {
-        product: cheap.id,
-        name: cheap.name.clone(),
-        kind: cheap.kind,
-        quantity: qty(1),
-        unit_price: cheap.price,
+        quantity: qty(2),
+        ..once.lines[0].clone()
     };
     let too_many = CheckoutRequest {
-        key: key("twice"),
-        lines: vec![
-            twice.clone(),
-            PlannedLine {
-                quantity: qty(2),
-                ..twice
-            },
-        ],
+        lines: vec![once.lines[0].clone(), twice],
         total: usd(300),
-        ..request.clone()
+        ..once
     };
     let result = t.store.commit_checkout(too_many).await;
     assert!(

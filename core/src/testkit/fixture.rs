@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use super::ManualClock;
 use crate::audit::AuditEntry;
-use crate::cart::Cart;
+use crate::cart::{Cart, CartLine};
 use crate::catalog::ProductDraft;
 use crate::catalog::{Category, Product, ProductFilter, ProductKind};
 use crate::ids::{ProductId, UserId};
 use crate::invoice::{Invoice, InvoiceFilter};
 use crate::money::{Currency, Money};
-use crate::order::{self, CheckoutPayment, CheckoutRequest, Order, OrderFilter};
+use crate::order::{self, CheckoutPayment, CheckoutRequest, Order, OrderFilter, PlannedLine};
 use crate::outbox::{OutboxClaim, OutboxMessage};
 use crate::ports::{Page, Settings, Storage};
 use crate::services::{PayWith, Shop, ShopConfig};
@@ -253,10 +253,37 @@ pub fn wallet_request(
     key_text: &str,
 ) -> CheckoutRequest {
     let lines = order::plan(&cart.lines, |id| products.iter().find(|p| p.id == id)).unwrap();
+    wallet_checkout(t, cart.user, Some(cart.version), lines, key_text)
+}
+
+/// A request of `user` to buy `n` of `product` at once (no cart), planned as `product` stands,
+/// paid from the wallet.
+pub fn buy_now_request(
+    t: &TestShop,
+    user: UserId,
+    product: &Product,
+    n: u32,
+    key_text: &str,
+) -> CheckoutRequest {
+    let wanted = [CartLine {
+        product: product.id,
+        quantity: qty(n),
+    }];
+    let lines = order::plan(&wanted, |_| Some(product)).unwrap();
+    wallet_checkout(t, user, None, lines, key_text)
+}
+
+fn wallet_checkout(
+    t: &TestShop,
+    user: UserId,
+    cart_version: Option<u64>,
+    lines: Vec<PlannedLine>,
+    key_text: &str,
+) -> CheckoutRequest {
     CheckoutRequest {
-        user: cart.user,
+        user,
         key: key(key_text),
-        cart_version: Some(cart.version),
+        cart_version,
         total: order::total(&lines).unwrap(),
         lines,
         payment: CheckoutPayment::Wallet,

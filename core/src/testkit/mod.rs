@@ -44,7 +44,7 @@ use std::time::Duration;
 
 pub use fixture::{
     CURRENCY, OWNER, Snapshot, TestShop, all_audit, all_invoices, all_ledger, all_orders,
-    all_users, charged, claim_all, key, note, qty, usd, wallet_request,
+    all_users, buy_now_request, charged, claim_all, key, note, qty, usd, wallet_request,
 };
 
 use crate::ports::{Clock, Storage};
