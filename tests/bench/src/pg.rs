@@ -135,42 +135,15 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
         let after = anchor(clients, "after");
         let tps = before.zip(after).map(|(b, a)| (b + a) / 2.0);
         for line in lines {
-            emit(line.with_anchor(tps));
+            emit(against(line, tps));
         }
     }
     drop_database(anchor_db).await;
     Ok(())
 }
 
-/// A line waiting for its anchor: a measurement, or a plain line.
-enum Line {
-    Measured {
-        base: serde_json::Value,
-        concurrency: usize,
-        products: &'static str,
-        run: Throughput,
-        cpu: serde_json::Value,
-    },
-    Plain(serde_json::Value),
-}
-
-impl Line {
-    fn with_anchor(self, tps: Option<f64>) -> serde_json::Value {
-        match self {
-            Line::Measured {
-                base,
-                concurrency,
-                products,
-                run,
-                cpu,
-            } => measured(base, concurrency, products, tps, run, cpu),
-            Line::Plain(line) => line,
-        }
-    }
-}
-
 /// shopbot's measurements at `concurrency`, on one hot product and spread over many.
-async fn shopbot(scale: &Scale, concurrency: usize) -> Result<Vec<Line>> {
+async fn shopbot(scale: &Scale, concurrency: usize) -> Result<Vec<serde_json::Value>> {
     let mut lines = Vec::new();
     for spread in [false, true] {
         let products = if spread { "spread" } else { "hot" };
@@ -214,60 +187,52 @@ async fn shopbot(scale: &Scale, concurrency: usize) -> Result<Vec<Line>> {
         for (how, steps) in [(cart, "add_then_checkout"), (Purchase::BuyNow, "buy_now")] {
             let cpu = CpuSpent::now();
             let run = checkouts_on(&shop, &product_ids, concurrency, total, steps, how).await?;
-            lines.push(Line::Measured {
-                base: json!({"bench": "pg_checkout", "steps": steps}),
-                concurrency,
-                products,
-                cpu: cpu.per_op_since(run.ops),
-                run,
-            });
+            let cpu = cpu.per_op_since(run.ops);
+            lines.push(measured(steps, concurrency, products, run, cpu));
         }
         // The buyers after the first `concurrency` have had no cart yet.
         let filled = filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);
         let cpu = CpuSpent::now();
         let run = filled.await?;
-        lines.push(Line::Measured {
-            base: json!({"bench": "pg_checkout", "steps": "checkout_of_filled_cart"}),
+        let cpu = cpu.per_op_since(run.ops);
+        lines.push(measured(
+            "checkout_of_filled_cart",
             concurrency,
             products,
-            cpu: cpu.per_op_since(run.ops),
             run,
-        });
-        let oversold = oversold(store.pool()).await?;
-        lines.push(Line::Plain(
-            json!({"bench": "pg_oversold", "concurrency": concurrency,
-                                      "products": products, "oversold_units": oversold}),
+            cpu,
         ));
+        let oversold = oversold(store.pool()).await?;
+        lines.push(json!({"bench": "pg_oversold", "concurrency": concurrency,
+                          "products": products, "oversold_units": oversold}));
         store.close().await;
         drop_database(&name).await;
     }
     Ok(lines)
 }
 
-/// One measurement's JSON line: `base` with the run's figures and its ratio to pgbench's TPS.
+/// One measurement's JSON line: how the buyers bought (`steps`) and the run's figures.
 fn measured(
-    base: serde_json::Value,
+    steps: &str,
     concurrency: usize,
     products: &str,
-    tps: Option<f64>,
     run: Throughput,
     cpu: serde_json::Value,
 ) -> serde_json::Value {
-    let orders = run.ops;
-    let fields = with(run.fields(), cpu);
-    let ratio = tps.map(|tps| {
-        let ops_per_sec = fields
-            .get("ops_per_sec")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0);
-        (ops_per_sec / tps * 100.0).round() / 100.0
-    });
-    let line = with(
-        base,
-        json!({"concurrency": concurrency, "products": products, "orders": orders,
-               "vs_pgbench_tps": ratio}),
-    );
-    with(line, fields)
+    let line = json!({"bench": "pg_checkout", "steps": steps, "concurrency": concurrency,
+                      "products": products, "orders": run.ops});
+    with(line, with(run.fields(), cpu))
+}
+
+/// `line` with its ratio to pgbench's TPS, if it is a measurement and pgbench ran.
+fn against(line: serde_json::Value, tps: Option<f64>) -> serde_json::Value {
+    match line.get("ops_per_sec").and_then(|v| v.as_f64()) {
+        Some(ops_per_sec) => {
+            let ratio = tps.map(|tps| (ops_per_sec / tps * 100.0).round() / 100.0);
+            with(line, json!({"vs_pgbench_tps": ratio}))
+        }
+        None => line,
+    }
 }
 
 /// Units sold beyond what orders bought, or sold twice: must be zero.
