@@ -44,19 +44,19 @@ impl State {
             }
             None => None,
         };
-        let wanted = match &cart {
+        let asked = match &cart {
             Some(cart) => cart.lines.clone(),
             None => request.lines.iter().map(PlannedLine::asked).collect(),
         };
-        let lines = order::plan(&wanted, |id| self.products.get(&id))?;
+        let lines = order::plan(&asked, |id| self.products.get(&id))?;
         if lines != request.lines || order::total(&lines)? != request.total {
             return Err(CheckoutError::PriceChanged.into());
         }
         // Lines bought at once may name a product twice: each product's lines together must
         // fit in its free units.
-        let mut wanted: BTreeMap<ProductId, u32> = BTreeMap::new();
+        let mut per_product: BTreeMap<ProductId, u32> = BTreeMap::new();
         for line in lines.iter().filter(|l| l.kind.uses_stock()) {
-            let requested = wanted.entry(line.product).or_default();
+            let requested = per_product.entry(line.product).or_default();
             *requested = requested.saturating_add(line.quantity.get());
             let available = self.available_count(line.product);
             if available < u64::from(*requested) {
