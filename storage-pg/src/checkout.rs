@@ -17,6 +17,7 @@ use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
 use shopbot_core::text::{IdempotencyKey, StockPayload};
 use shopbot_core::wallet::LedgerOp;
 
+use crate::claims::ClaimStarts;
 use crate::convert::{from_db, parsed, to_db};
 use crate::error::{Attempt, PgError};
 use crate::group::Groups;
@@ -50,6 +51,7 @@ pub(crate) fn status_of(name: &str) -> Result<OrderStatus, Error> {
 /// up, the invoice's lines and totals, the ledger key and operation) is worked out here first.
 pub(crate) async fn commit_checkout(
     groups: &Groups,
+    claim_starts: &ClaimStarts,
     pool: &PgPool,
     request: &CheckoutRequest,
 ) -> Attempt<Order> {
@@ -99,6 +101,7 @@ pub(crate) async fn commit_checkout(
         "prices": lines.iter().map(|l| l.unit_price.minor).collect::<Vec<_>>(),
         "currencies": lines.iter().map(|l| l.unit_price.currency.code()).collect::<Vec<_>>(),
         "uses_stock": lines.iter().map(|l| l.kind.uses_stock()).collect::<Vec<_>>(),
+        "free_after": claim_starts.of(lines.iter().map(|l| l.product)),
         "total": request.total.minor,
         "currency": request.total.currency.code(),
         "total_adds_up": adds_up,
@@ -135,6 +138,12 @@ pub(crate) async fn commit_checkout(
     let unit_ids: Vec<i64> = row.try_get("unit_ids")?;
     let unit_products: Vec<i64> = row.try_get("unit_products")?;
     let unit_payloads: Vec<String> = row.try_get("unit_payloads")?;
+    claim_starts.sold(
+        unit_products
+            .iter()
+            .zip(&unit_ids)
+            .map(|(product, unit)| (ProductId(*product), *unit)),
+    );
     let mut units = by_product(
         unit_ids
             .into_iter()

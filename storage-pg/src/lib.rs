@@ -19,6 +19,7 @@ mod batch;
 mod catalog;
 mod check;
 mod checkout;
+mod claims;
 mod convert;
 mod dump;
 mod error;
@@ -44,6 +45,7 @@ use shopbot_core::ids::{ProductId, UserId};
 use shopbot_core::{Error, Result};
 
 use batch::Batcher;
+use claims::ClaimStarts;
 use group::Groups;
 
 pub use leader::{Fenced, Leader};
@@ -126,6 +128,7 @@ pub enum PgOpenError {
 pub struct PgStore {
     pool: PgPool,
     groups: Arc<Groups>,
+    claim_starts: Arc<ClaimStarts>,
     reads: Arc<Reads>,
     options: PgConnectOptions,
     password: Option<String>,
@@ -222,6 +225,7 @@ impl PgStore {
         }
         Ok(PgStore {
             groups: Arc::new(Groups::start(&pool, lanes)),
+            claim_starts: Arc::default(),
             reads: Arc::new(Reads::start(&pool, lanes)),
             pool,
             options: connect,

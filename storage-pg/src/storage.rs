@@ -180,7 +180,7 @@ impl Storage for PgStore {
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
-        checkout::commit_checkout(&self.groups, &self.pool, &request)
+        checkout::commit_checkout(&self.groups, &self.claim_starts, &self.pool, &request)
             .await
             .map_err(PgError::into_core)
     }

@@ -78,7 +78,9 @@ async fn shop(
     let (store, db) = support::store().await?;
     let t = TestShop::new(store.clone()).await;
     let product = t.product("Together key", PRICE).await.id;
-    t.keys(product, "TOGETHER", keys).await;
+    if keys > 0 {
+        t.keys(product, "TOGETHER", keys).await;
+    }
     let mut buyers = Vec::new();
     for n in 0..funded + broke {
         let buyer = t.customer(300 + n).await;
@@ -247,10 +249,9 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
     assert_eq!(store.check().await.unwrap(), Vec::<String>::new());
 }
 
-/// The buffers one group of `request`s reads and writes, run on a session of its own (so with
+/// The buffers one group of commands reads and writes, run on a session of its own (so with
 /// a plan made from the statistics as they are now) and rolled back, the second of two runs.
-async fn buffers_of(url: &str, requests: &[CheckoutRequest]) -> u64 {
-    let group: Vec<Value> = requests.iter().map(checkout).collect();
+async fn buffers_of(url: &str, group: &[Value]) -> u64 {
     let mut session = sqlx::PgConnection::connect(url).await.unwrap();
     let mut blocks = 0;
     for _ in 0..2 {
@@ -258,7 +259,7 @@ async fn buffers_of(url: &str, requests: &[CheckoutRequest]) -> u64 {
         let Json(plan): Json<Value> = sqlx::query_scalar(
             "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM shop_run_together($1)",
         )
-        .bind(Json(&group))
+        .bind(Json(group))
         .fetch_one(&mut *tx)
         .await
         .unwrap();
@@ -281,14 +282,7 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
     // were free. A claim that walked units in id order, filtering for free ones, would read
     // every sold unit on every checkout (27,835 blocks, measured so before migration 0005).
     let pool = store.pool();
-    let order: i64 = sqlx::query_scalar(
-        "INSERT INTO orders (user_id, idem_key, fingerprint, total_minor, currency, status, \
-         created_at) VALUES ($1, 'history', 'history', 0, 'USD', 'paid', now()) RETURNING id",
-    )
-    .bind(buyers[0].0)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let order = history_order(&store, buyers[0]).await;
     // Each statement takes the product as $1 and the order as $2, or neither.
     for history in [
         "INSERT INTO stock_units (product_id, payload, state, added_at) \
@@ -307,6 +301,104 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
 
     let listed = store.product(product).await.unwrap().unwrap();
     let request = buy_now_request(&t, buyers[0], &listed, 1, "history-buy");
-    let blocks = buffers_of(&db.url, &[request]).await;
+    let blocks = buffers_of(&db.url, &[checkout(&request)]).await;
     assert!(blocks < 300, "one checkout read or wrote {blocks} blocks");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_starts_after_the_newest_unit_sold_so_units_sold_before_are_not_read_again() {
+    let Some((store, t, product, buyers, db)) = shop(0, 2, 0).await else {
+        return;
+    };
+    // 60,000 units sold and not vacuumed: their entries stay in the index of free units, some
+    // 230 blocks of them.
+    let pool = store.pool();
+    let order = history_order(&store, buyers[0]).await;
+    for history in [
+        "INSERT INTO stock_units (product_id, payload, state, order_id, added_at) \
+         SELECT $1, 'S' || g, 'available', NULL, now() FROM generate_series(1, 60000) g",
+        "UPDATE stock_units SET state = 'sold', order_id = $2 WHERE product_id = $1",
+        "INSERT INTO stock_units (product_id, payload, state, added_at) \
+         SELECT $1, 'F' || g, 'available', now() FROM generate_series(1, 100) g",
+    ] {
+        sqlx::query(history)
+            .bind(product.0)
+            .bind(order)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let listed = store.product(product).await.unwrap().unwrap();
+    let first = store
+        .commit_checkout(buy_now_request(&t, buyers[0], &listed, 1, "learns"))
+        .await
+        .unwrap();
+    let newest = first.lines[0].units[0].unit.0;
+
+    let next = checkout(&buy_now_request(&t, buyers[1], &listed, 1, "next"));
+    let from_first_unit = buffers_of(&db.url, std::slice::from_ref(&next)).await;
+    let from_newest_sold = buffers_of(&db.url, &[starting_after(next, newest)]).await;
+    assert!(
+        from_newest_sold * 2 < from_first_unit,
+        "from the newest unit sold: {from_newest_sold} blocks, from the first: {from_first_unit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_freed_below_where_claims_start_is_still_sold() {
+    let Some((store, t, product, buyers, _db)) = shop(0, 2, 0).await else {
+        return;
+    };
+    // The older unit is held by an order awaiting payment; the newer one is free.
+    let order = history_order(&store, buyers[0]).await;
+    let held: i64 = sqlx::query_scalar(
+        "INSERT INTO stock_units (product_id, payload, state, order_id, added_at) \
+         VALUES ($1, 'HELD', 'reserved', $2, now()) RETURNING id",
+    )
+    .bind(product.0)
+    .bind(order)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    t.keys(product, "NEWER", 1).await;
+    let listed = store.product(product).await.unwrap().unwrap();
+    let newer = store
+        .commit_checkout(buy_now_request(&t, buyers[0], &listed, 1, "newer"))
+        .await
+        .unwrap();
+    assert!(newer.lines[0].units[0].unit.0 > held);
+
+    // Released, as an expired invoice releases its units: free, below where claims start.
+    sqlx::query("UPDATE stock_units SET state = 'available', order_id = NULL WHERE id = $1")
+        .bind(held)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let older = store
+        .commit_checkout(buy_now_request(&t, buyers[1], &listed, 1, "older"))
+        .await
+        .unwrap();
+    assert_eq!(older.lines[0].units[0].unit.0, held);
+    let counts = t.counts(product).await;
+    assert_eq!((counts.sold, counts.available), (2, 0));
+}
+
+/// An order of `buyer`'s that stands for the shop's history, for units sold or held before.
+async fn history_order(store: &PgStore, buyer: UserId) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO orders (user_id, idem_key, fingerprint, total_minor, currency, status, \
+         created_at) VALUES ($1, 'history', 'history', 0, 'USD', 'paid', now()) RETURNING id",
+    )
+    .bind(buyer.0)
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+}
+
+/// `command` with its one line's claim starting after unit `newest`.
+fn starting_after(mut command: Value, newest: i64) -> Value {
+    if let Some(fields) = command.as_object_mut() {
+        fields.insert("free_after".to_owned(), json!([newest]));
+    }
+    command
 }
