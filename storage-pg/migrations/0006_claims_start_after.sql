@@ -1,11 +1,12 @@
 -- Claims start after the newest unit the store sold of the product. Every sale leaves the
--- sold unit's entry in the index of free units until VACUUM removes it, and a claim reads from
--- the product's first entry: on a product that sells fast, each claim read every unit sold since
--- the last VACUUM. With 120,000 sales since then, a group of four checkouts took 3.6 ms of
+-- sold unit's entry in the index of free units until VACUUM removes it, and a claim read from
+-- the product's first entry, so on a product that sells fast each claim read every unit sold
+-- since the last VACUUM. With 120,000 sales since then, a group of four checkouts took 3.6 ms of
 -- server time, and 2.3 ms once vacuumed; by default a table of a million units is vacuumed
--- every 200,000 changes. Free units below that point are rare (a reservation released, a
--- claim another instance rolled back) and are still sold: a group that finds too few units
--- above it runs one command at a time, and that claim reads from the first unit, as before.
+-- every 200,000 changes. Units freed below that point (a reservation released, a claim another
+-- instance rolled back) are still sold, by claims that read from the first unit as before:
+-- those of invoice checkouts, which run one command at a time, and those of a group that finds
+-- too few units above it and so runs one command at a time.
 --
 -- Each line of a checkout may now say where its product's claim starts (`free_after`, a unit
 -- id; none or NULL means from the first unit). `shop_run_together` is replaced whole, as

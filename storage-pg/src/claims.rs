@@ -5,10 +5,10 @@
 //! that starts from a product's first entry reads past every unit sold since then. On a
 //! product that sells fast that is thousands of entries per checkout, growing until the next
 //! VACUUM. Units are claimed oldest first, so the free ones lie above the newest unit sold;
-//! starting there skips the sold ones. A free unit below that point (a released reservation,
-//! a claim another instance rolled back) is still sold: a group that finds too few units runs
-//! one command at a time, and that claim starts from the product's first unit (migration
-//! `0006`).
+//! starting there skips the sold ones. A unit freed below that point (a released reservation,
+//! a claim another instance rolled back) is still sold, by a claim that starts from the
+//! product's first unit: an invoice checkout's, or that of a group which found too few units
+//! above the point and so runs one command at a time (migration `0006`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
