@@ -281,23 +281,19 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
     // 300,000 units, the 20,000 oldest of them sold after the statistics were taken, when all
     // were free. A claim that walked units in id order, filtering for free ones, would read
     // every sold unit on every checkout (27,835 blocks, measured so before migration 0005).
-    let pool = store.pool();
-    let order = history_order(&store, buyers[0]).await;
-    // Each statement takes the product as $1 and the order as $2, or neither.
-    for history in [
-        "INSERT INTO stock_units (product_id, payload, state, added_at) \
-         SELECT $1, 'K' || g, 'available', now() FROM generate_series(1, 300000) g",
-        "ANALYZE stock_units",
-        "UPDATE stock_units SET state = 'sold', order_id = $2 \
-         WHERE id IN (SELECT id FROM stock_units WHERE product_id = $1 ORDER BY id LIMIT 20000)",
-    ] {
-        sqlx::query(history)
-            .bind(product.0)
-            .bind(order)
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    history(
+        &store,
+        product,
+        buyers[0],
+        &[
+            "INSERT INTO stock_units (product_id, payload, state, added_at) \
+             SELECT $1, 'K' || g, 'available', now() FROM generate_series(1, 300000) g",
+            "ANALYZE stock_units",
+            "UPDATE stock_units SET state = 'sold', order_id = $2 WHERE id IN \
+             (SELECT id FROM stock_units WHERE product_id = $1 ORDER BY id LIMIT 20000)",
+        ],
+    )
+    .await;
 
     let listed = store.product(product).await.unwrap().unwrap();
     let request = buy_now_request(&t, buyers[0], &listed, 1, "history-buy");
@@ -312,22 +308,19 @@ async fn a_claim_starts_after_the_newest_unit_sold_so_units_sold_before_are_not_
     };
     // 60,000 units sold and not vacuumed: their entries stay in the index of free units, some
     // 230 blocks of them.
-    let pool = store.pool();
-    let order = history_order(&store, buyers[0]).await;
-    for history in [
-        "INSERT INTO stock_units (product_id, payload, state, order_id, added_at) \
-         SELECT $1, 'S' || g, 'available', NULL, now() FROM generate_series(1, 60000) g",
-        "UPDATE stock_units SET state = 'sold', order_id = $2 WHERE product_id = $1",
-        "INSERT INTO stock_units (product_id, payload, state, added_at) \
-         SELECT $1, 'F' || g, 'available', now() FROM generate_series(1, 100) g",
-    ] {
-        sqlx::query(history)
-            .bind(product.0)
-            .bind(order)
-            .execute(pool)
-            .await
-            .unwrap();
-    }
+    history(
+        &store,
+        product,
+        buyers[0],
+        &[
+            "INSERT INTO stock_units (product_id, payload, state, added_at) \
+             SELECT $1, 'S' || g, 'available', now() FROM generate_series(1, 60000) g",
+            "UPDATE stock_units SET state = 'sold', order_id = $2 WHERE product_id = $1",
+            "INSERT INTO stock_units (product_id, payload, state, added_at) \
+             SELECT $1, 'F' || g, 'available', now() FROM generate_series(1, 100) g",
+        ],
+    )
+    .await;
     let listed = store.product(product).await.unwrap().unwrap();
     let first = store
         .commit_checkout(buy_now_request(&t, buyers[0], &listed, 1, "learns"))
@@ -381,6 +374,20 @@ async fn a_unit_freed_below_where_claims_start_is_still_sold() {
     assert_eq!(older.lines[0].units[0].unit.0, held);
     let counts = t.counts(product).await;
     assert_eq!((counts.sold, counts.available), (2, 0));
+}
+
+/// Writes `statements` of the shop's history straight into its tables. Each takes `product`
+/// as $1 and an order of `buyer`'s standing for the history as $2, or neither.
+async fn history(store: &PgStore, product: ProductId, buyer: UserId, statements: &[&str]) {
+    let order = history_order(store, buyer).await;
+    for statement in statements {
+        sqlx::query(statement)
+            .bind(product.0)
+            .bind(order)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
 }
 
 /// An order of `buyer`'s that stands for the shop's history, for units sold or held before.
