@@ -137,7 +137,7 @@ BEGIN
                                         free_after, i)),
     demand AS (
         SELECT l.product, sum(l.quantity)::BIGINT AS wanted,
-               COALESCE(min(COALESCE(l.free_after, 0)), 0) AS after
+               min(COALESCE(l.free_after, 0)) AS after
           FROM line l WHERE l.uses_stock GROUP BY l.product),
     free AS MATERIALIZED (
         SELECT d.product, f.id, row_number() OVER (PARTITION BY d.product ORDER BY f.id) AS rank

@@ -302,7 +302,7 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_claim_starts_after_the_newest_unit_sold_so_units_sold_before_are_not_read_again() {
+async fn a_claim_that_starts_after_the_newest_unit_sold_does_not_read_the_units_sold_before() {
     let Some((store, t, product, buyers, db)) = shop(0, 2, 0).await else {
         return;
     };
@@ -338,11 +338,11 @@ async fn a_claim_starts_after_the_newest_unit_sold_so_units_sold_before_are_not_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_unit_freed_below_where_claims_start_is_still_sold() {
-    let Some((store, t, product, buyers, _db)) = shop(0, 2, 0).await else {
+async fn a_unit_freed_below_where_claims_start_is_sold_once_the_units_above_it_are_gone() {
+    let Some((store, t, product, buyers, _db)) = shop(0, 3, 0).await else {
         return;
     };
-    // The older unit is held by an order awaiting payment; the newer one is free.
+    // The oldest unit is held by an order awaiting payment; the two newer ones are free.
     let order = history_order(&store, buyers[0]).await;
     let held: i64 = sqlx::query_scalar(
         "INSERT INTO stock_units (product_id, payload, state, order_id, added_at) \
@@ -353,13 +353,18 @@ async fn a_unit_freed_below_where_claims_start_is_still_sold() {
     .fetch_one(store.pool())
     .await
     .unwrap();
-    t.keys(product, "NEWER", 1).await;
+    t.keys(product, "NEWER", 2).await;
     let listed = store.product(product).await.unwrap().unwrap();
-    let newer = store
-        .commit_checkout(buy_now_request(&t, buyers[0], &listed, 1, "newer"))
-        .await
-        .unwrap();
-    assert!(newer.lines[0].units[0].unit.0 > held);
+    let unit_bought_by = |n: usize, key: &'static str| {
+        let request = buy_now_request(&t, buyers[n], &listed, 1, key);
+        let store = store.clone();
+        async move {
+            let order = store.commit_checkout(request).await.unwrap();
+            order.lines[0].units[0].unit.0
+        }
+    };
+    let first_newer = unit_bought_by(0, "first").await;
+    assert!(first_newer > held);
 
     // Released, as an expired invoice releases its units: free, below where claims start.
     sqlx::query("UPDATE stock_units SET state = 'available', order_id = NULL WHERE id = $1")
@@ -367,13 +372,13 @@ async fn a_unit_freed_below_where_claims_start_is_still_sold() {
         .execute(store.pool())
         .await
         .unwrap();
-    let older = store
-        .commit_checkout(buy_now_request(&t, buyers[1], &listed, 1, "older"))
-        .await
-        .unwrap();
-    assert_eq!(older.lines[0].units[0].unit.0, held);
+    // The store's claims start after the unit it sold: the newer unit goes first (a store
+    // claiming from the first unit would sell the released one here)...
+    assert!(unit_bought_by(1, "second").await > first_newer);
+    // ...and the released one once none is left above, by the claim from the first unit.
+    assert_eq!(unit_bought_by(2, "third").await, held);
     let counts = t.counts(product).await;
-    assert_eq!((counts.sold, counts.available), (2, 0));
+    assert_eq!((counts.sold, counts.available), (3, 0));
 }
 
 /// Writes `statements` of the shop's history straight into its tables. Each takes `product`
