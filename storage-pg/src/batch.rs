@@ -9,9 +9,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnection, PgPool};
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::time::Instant;
 
 use shopbot_core::Error;
 
@@ -73,13 +75,24 @@ fn stopped() -> Error {
     Error::internal_msg("the store is shut down")
 }
 
+/// How long a lane that comes free waits for callers it expects before it sends what waits.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gather {
+    /// Wait until this many are taken...
+    pub(crate) callers: usize,
+    /// ...or this long has passed since the first was taken, whichever comes first.
+    pub(crate) for_at_most: Duration,
+}
+
 /// Takes what is waiting on `queue`, at least one and at most `most`; `None` once the queue is
-/// closed and empty. Lanes hold the lock only while taking, so the next lane takes what
-/// arrives while this one's batch runs.
+/// closed and empty. With `gather`, a lane that took fewer than `gather.callers` waits up to
+/// `gather.for_at_most` for the rest. Lanes hold the lock only while taking, so the next lane
+/// takes what arrives while this one's batch runs.
 pub(crate) async fn take_waiting<T>(
     queue: &Mutex<mpsc::UnboundedReceiver<T>>,
     mut taken: Vec<T>,
     most: usize,
+    gather: Option<Gather>,
 ) -> Option<Vec<T>> {
     let mut queue = queue.lock().await;
     if taken.is_empty() {
@@ -89,6 +102,15 @@ pub(crate) async fn take_waiting<T>(
         match queue.try_recv() {
             Ok(item) => taken.push(item),
             Err(_) => break,
+        }
+    }
+    if let Some(gather) = gather {
+        let until = Instant::now() + gather.for_at_most;
+        while taken.len() < gather.callers.min(most) {
+            match tokio::time::timeout_at(until, queue.recv()).await {
+                Ok(Some(item)) => taken.push(item),
+                Ok(None) | Err(_) => break,
+            }
         }
     }
     Some(taken)
@@ -105,7 +127,10 @@ struct Lane<Q, A> {
 impl<Q, A> Lane<Q, A> {
     async fn run(mut self) {
         loop {
-            let waiting = take_waiting(&self.queue, Vec::new(), MOST_PER_BATCH);
+            // Unlike a group of commands (`group.rs`), a read costs little beyond its
+            // questions, so a read lane sends what waits at once: waiting for more callers made
+            // purchases slower with `shopbot-bench pg` at 8 buyers.
+            let waiting = take_waiting(&self.queue, Vec::new(), MOST_PER_BATCH, None);
             let Some(Some(batch)) = self.held.unless_closed(waiting).await else {
                 return;
             };
@@ -141,5 +166,103 @@ impl<Q, A> Lane<Q, A> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queue holding `items`, and its sender to add more.
+    fn queue_of(
+        items: &[u32],
+    ) -> (
+        mpsc::UnboundedSender<u32>,
+        Mutex<mpsc::UnboundedReceiver<u32>>,
+    ) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        for item in items {
+            sender.send(*item).expect("the receiver is alive");
+        }
+        (sender, Mutex::new(receiver))
+    }
+
+    /// `taking`, failing the test if it has not finished within a minute (it would hang).
+    async fn finished<T>(taking: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(60), taking)
+            .await
+            .expect("taking finished")
+    }
+
+    #[tokio::test]
+    async fn a_lane_expecting_more_callers_waits_for_the_ones_not_yet_arrived() {
+        let (sender, queue) = queue_of(&[1]);
+        let gather = Gather {
+            callers: 3,
+            for_at_most: Duration::from_secs(3600),
+        };
+        // The runtime runs one task: the sends happen only once taking has taken the first item
+        // and is waiting, so without the wait it would have taken one item alone.
+        let late = async {
+            tokio::task::yield_now().await;
+            for item in [2, 3, 4] {
+                sender.send(item).expect("the receiver is alive");
+            }
+        };
+        let (taken, ()) = finished(async {
+            tokio::join!(take_waiting(&queue, Vec::new(), 10, Some(gather)), late)
+        })
+        .await;
+        assert_eq!(taken, Some(vec![1, 2, 3]));
+        let rest = finished(take_waiting(&queue, Vec::new(), 10, None)).await;
+        assert_eq!(rest, Some(vec![4]));
+    }
+
+    #[tokio::test]
+    async fn a_lane_sends_what_waits_once_the_time_it_gives_the_others_is_up() {
+        let (_sender, queue) = queue_of(&[1, 2]);
+        let gather = Gather {
+            callers: 5,
+            for_at_most: Duration::from_millis(1),
+        };
+        let taken = finished(take_waiting(&queue, Vec::new(), 10, Some(gather))).await;
+        assert_eq!(taken, Some(vec![1, 2]));
+    }
+
+    #[tokio::test]
+    async fn a_lane_that_has_its_callers_or_its_most_waits_for_no_one() {
+        let (_sender, queue) = queue_of(&[1, 2, 3]);
+        let forever = Duration::from_secs(3600);
+        let enough = Gather {
+            callers: 2,
+            for_at_most: forever,
+        };
+        let taken = finished(take_waiting(&queue, Vec::new(), 10, Some(enough))).await;
+        assert_eq!(taken, Some(vec![1, 2, 3]));
+        let (_sender, queue) = queue_of(&[1, 2, 3]);
+        let beyond_most = Gather {
+            callers: 50,
+            for_at_most: forever,
+        };
+        let taken = finished(take_waiting(&queue, vec![0], 4, Some(beyond_most))).await;
+        assert_eq!(taken, Some(vec![0, 1, 2, 3]));
+    }
+
+    #[tokio::test]
+    async fn a_lane_stops_waiting_when_the_store_closes() {
+        let (sender, queue) = queue_of(&[1]);
+        let gather = Gather {
+            callers: 3,
+            for_at_most: Duration::from_secs(3600),
+        };
+        let closing = async {
+            tokio::task::yield_now().await;
+            drop(sender);
+        };
+        let (taken, ()) = finished(async {
+            tokio::join!(take_waiting(&queue, Vec::new(), 10, Some(gather)), closing)
+        })
+        .await;
+        assert_eq!(taken, Some(vec![1]));
     }
 }

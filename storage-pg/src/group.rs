@@ -10,6 +10,14 @@
 //! commands gather while the lanes are busy, so a round trip, a WAL flush and the statements
 //! are shared by everyone waiting.
 //!
+//! A group costs about as much as six more commands in it (the round trip, the statements'
+//! start-up and the commit's flush), so a lane that comes free and finds fewer commands waiting
+//! than there were callers when its last group came back waits for the rest, at most as long
+//! as that group took: callers that were just answered usually come back with their next
+//! command soon. Without that wait, at 8 buyers the groups fell into a pattern of one command,
+//! then seven (run and measured with `shopbot-bench pg`). A lone caller is never held back: it
+//! was the only one in flight.
+//!
 //! Each caller hears back only after its group committed. A command refused by a rule comes
 //! back as that refusal; one that lost a race (deadlock, a twin's unique key) rolled back alone
 //! and runs again in a later group, at most `ATTEMPTS` times. A group that failed whole runs
@@ -17,6 +25,8 @@
 //! lost) every caller gets the error, and its idempotency key settles what happened.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::Row;
@@ -27,7 +37,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use shopbot_core::Error;
 
 use crate::ATTEMPTS;
-use crate::batch::take_waiting;
+use crate::batch::{Gather, take_waiting};
 use crate::error::{self, Attempt, PgError};
 use crate::held::Held;
 use crate::refusal;
@@ -41,6 +51,23 @@ struct Job {
     command: Value,
     runs: usize,
     reply: oneshot::Sender<Attempt<PgRow>>,
+    _counted: InFlight,
+}
+
+/// Counts a command as in flight, from when it is handed in until it is answered or dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> InFlight {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The queue the lanes take groups from.
@@ -49,6 +76,8 @@ type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Job>>>;
 /// Where callers hand in commands. The lanes stop once every handle is dropped.
 pub(crate) struct Groups {
     queue: mpsc::UnboundedSender<Job>,
+    /// Commands handed in and not yet answered, waiting or in a group.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl Groups {
@@ -56,10 +85,21 @@ impl Groups {
     pub(crate) fn start(pool: &PgPool, lanes: usize) -> Groups {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue: Queue = Arc::new(Mutex::new(receiver));
-        for _ in 0..lanes.max(1) {
-            tokio::spawn(lane(Held::new(pool), queue.clone()));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let lanes = lanes.max(1);
+        for _ in 0..lanes {
+            let lane = Lane {
+                held: Held::new(pool),
+                queue: queue.clone(),
+                in_flight: in_flight.clone(),
+                lanes,
+            };
+            tokio::spawn(lane.run());
         }
-        Groups { queue: sender }
+        Groups {
+            queue: sender,
+            in_flight,
+        }
     }
 
     /// Runs `command` (a `shop_command` as JSON) in the next group: its row of `shop_run`
@@ -70,6 +110,7 @@ impl Groups {
             command,
             runs: 0,
             reply,
+            _counted: InFlight::new(&self.in_flight),
         };
         self.queue.send(job).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -80,35 +121,78 @@ fn stopped() -> PgError {
     PgError::Rule(Error::internal_msg("the store is shut down"))
 }
 
-/// Takes groups off the queue and runs them on the lane's connection until the queue or the
-/// pool closes. Commands that lost a race go first into the lane's next group.
-async fn lane(mut held: Held, queue: Queue) {
-    let mut again = Vec::new();
-    loop {
-        let waiting = take_waiting(&queue, std::mem::take(&mut again), MOST_PER_GROUP);
-        let Some(Some(group)) = held.unless_closed(waiting).await else {
-            return;
+/// Takes groups off the queue and runs them, one at a time, on the connection it keeps.
+struct Lane {
+    held: Held,
+    queue: Queue,
+    in_flight: Arc<AtomicUsize>,
+    lanes: usize,
+}
+
+impl Lane {
+    /// Runs groups until the queue or the pool closes. Commands that lost a race go first into
+    /// the lane's next group.
+    async fn run(mut self) {
+        let mut again = Vec::new();
+        let mut gather = None;
+        loop {
+            let waiting = take_waiting(
+                &self.queue,
+                std::mem::take(&mut again),
+                MOST_PER_GROUP,
+                gather,
+            );
+            let Some(Some(group)) = self.held.unless_closed(waiting).await else {
+                return;
+            };
+            let ran = self.run_group(group).await;
+            again = ran.again;
+            gather = Some(ran.gather);
+        }
+    }
+
+    /// Runs one group and answers its callers.
+    async fn run_group(&mut self, mut group: Vec<Job>) -> Ran {
+        for job in &mut group {
+            job.runs += 1;
+        }
+        let commands: Vec<&Value> = group.iter().map(|job| &job.command).collect();
+        let ran: Result<(Vec<PgRow>, Duration), sqlx::Error> = async {
+            let connection = self.held.connection().await?;
+            let sent = Instant::now();
+            let rows = sqlx::query("SELECT * FROM shop_run($1)")
+                .bind(Json(&commands))
+                .fetch_all(connection)
+                .await?;
+            Ok((rows, sent.elapsed()))
+        }
+        .await;
+        // Counted before anyone is answered: this group and whoever arrived while it ran,
+        // shared among the lanes. After a failure the next group waits for no one.
+        let gather = Gather {
+            callers: self.in_flight.load(Ordering::Relaxed).div_ceil(self.lanes),
+            for_at_most: ran.as_ref().map_or(Duration::ZERO, |(_, took)| *took),
         };
-        again = run_group(&mut held, group).await;
+        if ran.is_err() {
+            self.held.give_back();
+        }
+        Ran {
+            again: answer(group, ran.map(|(rows, _)| rows)),
+            gather,
+        }
     }
 }
 
-/// Runs one group and answers its callers; gives back the commands to run again.
-async fn run_group(held: &mut Held, mut group: Vec<Job>) -> Vec<Job> {
-    for job in &mut group {
-        job.runs += 1;
-    }
-    let commands: Vec<&Value> = group.iter().map(|job| &job.command).collect();
-    let rows: Result<Vec<PgRow>, sqlx::Error> = async {
-        sqlx::query("SELECT * FROM shop_run($1)")
-            .bind(Json(&commands))
-            .fetch_all(held.connection().await?)
-            .await
-    }
-    .await;
-    if rows.is_err() {
-        held.give_back();
-    }
+/// What running a group left for the lane's next one.
+struct Ran {
+    /// The commands to run again.
+    again: Vec<Job>,
+    /// How the next group waits for callers.
+    gather: Gather,
+}
+
+/// Answers a group's callers from its rows; gives back the commands to run again.
+fn answer(group: Vec<Job>, rows: Result<Vec<PgRow>, sqlx::Error>) -> Vec<Job> {
     let mut again = Vec::new();
     let rows = match rows {
         Ok(rows) if rows.len() == group.len() => rows,
