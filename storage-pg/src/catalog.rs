@@ -273,12 +273,8 @@ pub(crate) type CallerAndProduct = (Option<User>, Settings, Option<Product>);
 /// What a checkout reads: the caller, the settings, the cart and its products.
 pub(crate) type CallerAndCart = (Option<User>, Settings, Cart, Vec<Product>);
 
-/// The caller (`u`), by key however many users there are (`OFFSET 0` keeps each a lookup).
-const CALLER: &str =
-    "LEFT JOIN LATERAL (SELECT * FROM users WHERE id = q.user_id OFFSET 0) u ON TRUE";
-
-/// What cart edits read, for several callers at once: one statement (a plainer one for one
-/// caller, whose plan is cheaper).
+/// What cart edits read, for several callers at once: one call of a function that keeps one
+/// plan (migration 0007; a plainer statement for one caller, whose plan is cheaper).
 pub(crate) async fn users_with_products(
     connection: &mut PgConnection,
     asked: Vec<(UserId, ProductId)>,
@@ -286,19 +282,8 @@ pub(crate) async fn users_with_products(
     if let [(user, product)] = asked[..] {
         return Ok(vec![user_with_product(connection, user, product).await?]);
     }
-    let (caller, columns) = (
-        rows::caller_columns(),
-        rows::qualified("p", PRODUCT_COLUMNS),
-    );
-    let sql = format!(
-        "SELECT q.i, {caller}, {columns} \
-         FROM unnest($1::BIGINT[], $2::BIGINT[]) WITH ORDINALITY AS q(user_id, product_id, i) \
-         JOIN settings s ON s.singleton {CALLER} \
-         LEFT JOIN LATERAL (SELECT * FROM products WHERE id = q.product_id OFFSET 0) p ON TRUE \
-         ORDER BY q.i"
-    );
     let (users, products): (Vec<i64>, Vec<i64>) = asked.iter().map(|(u, p)| (u.0, p.0)).unzip();
-    let found = sqlx::query(&sql)
+    let found = sqlx::query("SELECT * FROM shop_callers_with_products($1, $2)")
         .bind(users)
         .bind(products)
         .fetch_all(connection)
@@ -311,8 +296,8 @@ pub(crate) async fn users_with_products(
     Ok(answers)
 }
 
-/// What checkouts read, for several callers at once: one statement (a plainer one for one
-/// caller, whose plan is cheaper).
+/// What checkouts read, for several callers at once: one call of a function that keeps one
+/// plan (migration 0007; a plainer statement for one caller, whose plan is cheaper).
 pub(crate) async fn users_with_carts(
     connection: &mut PgConnection,
     asked: Vec<UserId>,
@@ -320,16 +305,11 @@ pub(crate) async fn users_with_carts(
     if let [user] = asked[..] {
         return Ok(vec![user_with_cart(connection, user).await?]);
     }
-    let (caller, columns) = (rows::caller_columns(), cart_columns());
-    let sql = format!(
-        "SELECT q.i, {caller}, {columns} \
-         FROM unnest($1::BIGINT[]) WITH ORDINALITY AS q(user_id, i) \
-         JOIN settings s ON s.singleton {CALLER} \
-         LEFT JOIN LATERAL (SELECT * FROM carts WHERE user_id = q.user_id OFFSET 0) c ON TRUE \
-         {CART_PRODUCTS} ORDER BY q.i, p.id"
-    );
     let users: Vec<i64> = asked.iter().map(|u| u.0).collect();
-    let found = sqlx::query(&sql).bind(users).fetch_all(connection).await?;
+    let found = sqlx::query("SELECT * FROM shop_callers_with_carts($1)")
+        .bind(users)
+        .fetch_all(connection)
+        .await?;
     let mut answers = Vec::with_capacity(asked.len());
     let mut rest = found.as_slice();
     for (i, user) in (1_i64..).zip(&asked) {
