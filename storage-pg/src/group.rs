@@ -14,7 +14,7 @@
 //! start-up, the commit's flush): at 8 buyers a group of one command took about 1.0 ms from
 //! send to answer and a group of seven about 1.5 ms. So a lane that comes free and finds fewer
 //! commands waiting than there were callers when its last group came back waits for the rest,
-//! at most as long as that group took: callers that were just answered usually come back with
+//! at most as long as that group took (and never over 10 ms): callers that were just answered usually come back with
 //! their next command soon. Without that wait, at 8 buyers the groups fell into a pattern of one command,
 //! then seven (run and measured with `shopbot-bench pg`). A lone caller is never held back: it
 //! was the only one in flight.
@@ -46,6 +46,10 @@ use crate::refusal;
 /// The most commands in one group: each is a subtransaction, and a backend keeps at most 64
 /// of them in shared memory before every other session's snapshots get slower.
 const MOST_PER_GROUP: usize = 32;
+
+/// The longest a lane waits for callers. A group that took longer waited on something other
+/// than its own work (a lock, a slow disk), and callers come back no sooner for it.
+const LONGEST_GATHER: Duration = Duration::from_millis(10);
 
 /// A command waiting for its group.
 struct Job {
@@ -177,7 +181,9 @@ impl Lane {
         // shared among the lanes. After a failure the next group waits for no one.
         let gather = Gather {
             callers: self.in_flight.load(Ordering::Relaxed).div_ceil(self.lanes),
-            for_at_most: ran.as_ref().map_or(Duration::ZERO, |(_, took)| *took),
+            for_at_most: ran
+                .as_ref()
+                .map_or(Duration::ZERO, |(_, took)| (*took).min(LONGEST_GATHER)),
         };
         if ran.is_err() {
             self.held.give_back();
