@@ -14,10 +14,10 @@
 //! start-up, the commit's flush): at 8 buyers a group of one command took about 1.0 ms from
 //! send to answer and a group of seven about 1.5 ms. So a lane that comes free and finds fewer
 //! commands waiting than there were callers when its last group came back waits for the rest,
-//! at most as long as that group took (and never over 10 ms): callers that were just answered usually come back with
-//! their next command soon. Without that wait, at 8 buyers the groups fell into a pattern of one command,
-//! then seven (run and measured with `shopbot-bench pg`). A lone caller is never held back: it
-//! was the only one in flight.
+//! at most as long as that group took and never over 10 ms: callers that were just answered
+//! usually come back with their next command soon. Without that wait, at 8 buyers the groups
+//! fell into a pattern of one command, then seven (run and measured with `shopbot-bench pg`).
+//! A lone caller is never held back: it was the only one in flight.
 //!
 //! Each caller hears back only after its group committed. A command refused by a rule comes
 //! back as that refusal; one that lost a race (deadlock, a twin's unique key) rolled back alone
