@@ -17,7 +17,8 @@
 //! at most as long as that group took and never over 10 ms: callers that were just answered
 //! usually come back with their next command soon. Without that wait, at 8 buyers the groups
 //! fell into a pattern of one command, then seven (run and measured with `shopbot-bench pg`).
-//! A lone caller is never held back: it was the only one in flight.
+//! On a quiet store a command goes at once: the last group came back with no one else in
+//! flight. Only the first command after a burst can wait for callers who do not come back.
 //!
 //! Each caller hears back only after its group committed. A command refused by a rule comes
 //! back as that refusal; one that lost a race (deadlock, a twin's unique key) rolled back alone
