@@ -294,3 +294,30 @@ fn failure(row: &PgRow) -> Result<Option<Failed>, sqlx::Error> {
             .filter(|c| !c.is_empty()),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_counts_as_in_flight_until_its_job_is_answered_or_dropped() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let (reply, _answer) = oneshot::channel();
+        let job = Job {
+            command: Value::Null,
+            runs: 0,
+            reply,
+            _counted: InFlight::new(&count),
+        };
+        let waiting = InFlight::new(&count);
+        assert_eq!(count.load(Ordering::Relaxed), 2);
+        // Answered as `answer` answers: the job goes out of scope once its reply is sent.
+        {
+            let job = job;
+            let _ = job.reply.send(Err(stopped()));
+        }
+        assert_eq!(count.load(Ordering::Relaxed), 1);
+        drop(waiting);
+        assert_eq!(count.load(Ordering::Relaxed), 0);
+    }
+}
