@@ -85,7 +85,8 @@ pub(crate) struct Gather {
 }
 
 /// Takes what is waiting on `queue`, at least one and at most `most`; `None` once the queue is
-/// closed and empty. With `gather`, a lane that took fewer than `gather.callers` waits up to
+/// closed and empty. A lane woken by the first item lets the tasks already woken run before it
+/// takes, so items handed in at the same moment go together. With `gather`, a lane that took fewer than `gather.callers` waits up to
 /// `gather.for_at_most` for the rest. Lanes hold the lock only while taking, so the next lane
 /// takes what arrives while this one's batch runs.
 pub(crate) async fn take_waiting<T>(
@@ -97,6 +98,10 @@ pub(crate) async fn take_waiting<T>(
     let mut queue = queue.lock().await;
     if taken.is_empty() {
         taken.push(queue.recv().await?);
+        // Callers woken together (by one group's answers, say) hand in their items one after
+        // another, and the first wakes this lane, which the runtime runs next on that worker:
+        // before the others had their turn. Letting them run first sends them together.
+        tokio::task::yield_now().await;
     }
     while taken.len() < most {
         match queue.try_recv() {
@@ -201,9 +206,11 @@ mod tests {
             callers: 3,
             for_at_most: Duration::from_secs(3600),
         };
-        // The runtime runs one task: the sends happen only once taking has taken the first item
-        // and is waiting, so without the wait it would have taken one item alone.
+        // The runtime runs one task: the sends happen only once taking has taken the first item,
+        // let the others run once and is waiting, so without the wait it would have taken one
+        // item alone.
         let late = async {
+            tokio::task::yield_now().await;
             tokio::task::yield_now().await;
             for item in [2, 3, 4] {
                 sender.send(item).expect("the receiver is alive");
@@ -216,6 +223,37 @@ mod tests {
         assert_eq!(taken, Some(vec![1, 2, 3]));
         let rest = finished(take_waiting(&queue, Vec::new(), 10, None)).await;
         assert_eq!(rest, Some(vec![4]));
+    }
+
+    /// Callers woken at the same moment (as one group's answers wake its buyers) each hand in
+    /// an item; the first one's wakes the lane, which the runtime would run before the others.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn items_handed_in_by_callers_woken_together_are_taken_together() {
+        let (sender, queue) = queue_of(&[]);
+        let queue = Arc::new(queue);
+        // Everything below runs on the runtime's one worker, in the order it was spawned: the
+        // lane waits first, then the callers, then one task wakes every caller at once.
+        let lane = tokio::spawn({
+            let queue = queue.clone();
+            async move { take_waiting(&queue, Vec::new(), 10, None).await }
+        });
+        let (wake, woken) = tokio::sync::watch::channel(false);
+        for item in [1, 2, 3] {
+            let (sender, mut woken) = (sender.clone(), woken.clone());
+            tokio::spawn(async move {
+                let _ = woken.wait_for(|now| *now).await;
+                let _ = sender.send(item);
+            });
+        }
+        tokio::spawn(async move { wake.send_replace(true) });
+        let taken = finished(lane).await.expect("the lane ran");
+        assert_eq!(
+            taken.map(|mut items| {
+                items.sort();
+                items
+            }),
+            Some(vec![1, 2, 3])
+        );
     }
 
     #[tokio::test]
