@@ -86,9 +86,9 @@ pub(crate) struct Gather {
 
 /// Takes what is waiting on `queue`, at least one and at most `most`; `None` once the queue is
 /// closed and empty. A lane woken by the first item lets the tasks already woken run before it
-/// takes, so items handed in at the same moment go together. With `gather`, a lane that took fewer than `gather.callers` waits up to
-/// `gather.for_at_most` for the rest. Lanes hold the lock only while taking, so the next lane
-/// takes what arrives while this one's batch runs.
+/// takes, so items handed in at the same moment go together. With `gather`, a lane that took
+/// fewer than `gather.callers` waits up to `gather.for_at_most` for the rest. Lanes hold the
+/// lock only while taking, so the next lane takes what arrives while this one's batch runs.
 pub(crate) async fn take_waiting<T>(
     queue: &Mutex<mpsc::UnboundedReceiver<T>>,
     mut taken: Vec<T>,
