@@ -199,13 +199,19 @@ mod tests {
             .expect("taking finished")
     }
 
+    /// How a lane that expects `callers` waits: for them, whatever the time (an hour is longer
+    /// than any test runs).
+    fn expecting(callers: usize) -> Gather {
+        Gather {
+            callers,
+            for_at_most: Duration::from_secs(3600),
+        }
+    }
+
     #[tokio::test]
     async fn a_lane_expecting_more_callers_waits_for_the_ones_not_yet_arrived() {
         let (sender, queue) = queue_of(&[1]);
-        let gather = Gather {
-            callers: 3,
-            for_at_most: Duration::from_secs(3600),
-        };
+        let gather = expecting(3);
         // The runtime runs one task: the sends happen only once taking has taken the first item,
         // let the others run once and is waiting, so without the wait it would have taken one
         // item alone.
@@ -270,18 +276,11 @@ mod tests {
     #[tokio::test]
     async fn a_lane_that_has_its_callers_or_its_most_waits_for_no_one() {
         let (_sender, queue) = queue_of(&[1, 2, 3]);
-        let forever = Duration::from_secs(3600);
-        let enough = Gather {
-            callers: 2,
-            for_at_most: forever,
-        };
+        let enough = expecting(2);
         let taken = finished(take_waiting(&queue, Vec::new(), 10, Some(enough))).await;
         assert_eq!(taken, Some(vec![1, 2, 3]));
         let (_sender, queue) = queue_of(&[1, 2, 3]);
-        let beyond_most = Gather {
-            callers: 50,
-            for_at_most: forever,
-        };
+        let beyond_most = expecting(50);
         let taken = finished(take_waiting(&queue, vec![0], 4, Some(beyond_most))).await;
         assert_eq!(taken, Some(vec![0, 1, 2, 3]));
     }
@@ -289,10 +288,7 @@ mod tests {
     #[tokio::test]
     async fn a_lane_stops_waiting_when_the_store_closes() {
         let (sender, queue) = queue_of(&[1]);
-        let gather = Gather {
-            callers: 3,
-            for_at_most: Duration::from_secs(3600),
-        };
+        let gather = expecting(3);
         let closing = async {
             tokio::task::yield_now().await;
             drop(sender);
