@@ -106,7 +106,10 @@ fn pg_bench(args: &[String]) -> shopbot_core::Result<()> {
         &only[..]
     };
     let temp = tempfile::tempdir().map_err(shopbot_core::Error::internal)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The store runs as `shopbot telegram` runs it: on one thread (frontend-cli's runtime).
+    // The buyers, the store's lanes and their connections then hand work to each other
+    // without waking another thread each time.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(shopbot_core::Error::internal)?;
