@@ -250,11 +250,16 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
 }
 
 /// The buffers one group of commands reads and writes, run on a session of its own (so with
-/// a plan made from the statistics as they are now) and rolled back, the second of two runs.
+/// a plan made from the statistics as they are now) and rolled back: the fewest of three runs
+/// after a first. The first run marks the index entries of rows no one sees any more as dead,
+/// for the later runs to skip. Any run can read more than its commands need: when the tests
+/// running beside it change their own schemas fast enough, the server resets this session's
+/// catalog caches, and rebuilding them reads catalog blocks, which count too (one run of an
+/// otherwise green suite read 423 blocks where the others read 170).
 async fn buffers_of(url: &str, group: &[Value]) -> u64 {
     let mut session = sqlx::PgConnection::connect(url).await.unwrap();
-    let mut blocks = 0;
-    for _ in 0..2 {
+    let mut fewest = u64::MAX;
+    for run in 0..4 {
         let mut tx = session.begin().await.unwrap();
         let Json(plan): Json<Value> = sqlx::query_scalar(
             "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM shop_run_together($1)",
@@ -264,13 +269,16 @@ async fn buffers_of(url: &str, group: &[Value]) -> u64 {
         .await
         .unwrap();
         tx.rollback().await.unwrap();
-        blocks = ["Hit", "Read"]
+        let blocks = ["Hit", "Read"]
             .iter()
             .map(|k| plan.pointer(&format!("/0/Plan/Shared {k} Blocks")))
             .map(|n| n.and_then(Value::as_u64).unwrap())
             .sum();
+        if run > 0 {
+            fewest = fewest.min(blocks);
+        }
     }
-    blocks
+    fewest
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
