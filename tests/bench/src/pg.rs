@@ -101,9 +101,10 @@ fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// Runs the measurements. pgbench runs right before and right after shopbot at each
-/// concurrency, and the ratios are to the mean of the two: this machine's speed drifts over
-/// minutes, and an anchor taken minutes before would drift with it.
+/// Runs the measurements. At each concurrency pgbench runs before shopbot's measurements on
+/// one hot product, between them and those spread over many products, and after those, and
+/// each ratio is to the mean of the two runs on either side: this machine's speed drifts over
+/// minutes, and an anchor taken minutes away would drift with it.
 pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()> {
     let anchor_db = "shopbot_bench_pgbench";
     let url = fresh_database(anchor_db).await?;
@@ -130,84 +131,89 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
         tps
     };
     for &clients in concurrencies {
-        let before = anchor(clients, "before");
-        let lines = shopbot(scale, clients as usize).await?;
-        let after = anchor(clients, "after");
-        let tps = before.zip(after).map(|(b, a)| (b + a) / 2.0);
-        for line in lines {
-            emit(against(line, tps));
+        let mut before = anchor(clients, "before");
+        for (spread, when) in [(false, "between"), (true, "after")] {
+            let lines = shopbot(scale, clients as usize, spread).await?;
+            let after = anchor(clients, when);
+            let tps = before.zip(after).map(|(b, a)| (b + a) / 2.0);
+            for line in lines {
+                emit(against(line, tps));
+            }
+            before = after;
         }
     }
     drop_database(anchor_db).await;
     Ok(())
 }
 
-/// shopbot's measurements at `concurrency`, on one hot product and spread over many.
-async fn shopbot(scale: &Scale, concurrency: usize) -> Result<Vec<serde_json::Value>> {
+/// shopbot's measurements at `concurrency`, on one hot product or `spread` over many.
+async fn shopbot(
+    scale: &Scale,
+    concurrency: usize,
+    spread: bool,
+) -> Result<Vec<serde_json::Value>> {
     let mut lines = Vec::new();
-    for spread in [false, true] {
-        let products = if spread { "spread" } else { "hot" };
-        let name = format!("shopbot_bench_c{concurrency}_{products}");
-        let url = fresh_database(&name).await?;
-        let options = PgOptions {
-            max_connections: 64,
-            acquire_timeout: Duration::from_secs(30),
-            ..PgOptions::default()
-        };
-        let store = Arc::new(
-            PgStore::connect_with(&url, options)
-                .await
-                .map_err(Error::internal)?,
-        );
-        let product_count = if spread { concurrency } else { 1 };
-        let total = scale.checkouts_per_run;
-        // The purchases of each kind, the filled carts' checkouts, and one spare unit per
-        // buyer.
-        let units = 3 * total + concurrency;
-        let (shop, product_ids) = stocked_shop_with(
-            store.clone() as Arc<dyn Storage>,
-            concurrency + total,
-            product_count,
-            units,
-        )
-        .await?;
-        // One untimed checkout per buyer first (the stock has one spare unit per buyer), as
-        // pgbench's figure leaves out connecting: it opens the pool's connections and prepares
-        // each one's statements and functions.
-        let cart = Purchase::AddThenCheckout;
-        checkouts_on(
-            &shop,
-            &product_ids,
-            concurrency,
-            concurrency,
-            "warmup",
-            cart,
-        )
-        .await?;
-        for (how, steps) in [(cart, "add_then_checkout"), (Purchase::BuyNow, "buy_now")] {
-            let cpu = CpuSpent::now();
-            let run = checkouts_on(&shop, &product_ids, concurrency, total, steps, how).await?;
-            let cpu = cpu.per_op_since(run.ops);
-            lines.push(measured(steps, concurrency, products, run, cpu));
-        }
-        // The buyers after the first `concurrency` have had no cart yet.
-        let filled = filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);
+    let products = if spread { "spread" } else { "hot" };
+    let name = format!("shopbot_bench_c{concurrency}_{products}");
+    let url = fresh_database(&name).await?;
+    let options = PgOptions {
+        max_connections: 64,
+        acquire_timeout: Duration::from_secs(30),
+        ..PgOptions::default()
+    };
+    let store = Arc::new(
+        PgStore::connect_with(&url, options)
+            .await
+            .map_err(Error::internal)?,
+    );
+    let product_count = if spread { concurrency } else { 1 };
+    let total = scale.checkouts_per_run;
+    // The purchases of each kind, the filled carts' checkouts, and one spare unit per
+    // buyer.
+    let units = 3 * total + concurrency;
+    let (shop, product_ids) = stocked_shop_with(
+        store.clone() as Arc<dyn Storage>,
+        concurrency + total,
+        product_count,
+        units,
+    )
+    .await?;
+    // One untimed checkout per buyer first (the stock has one spare unit per buyer), as
+    // pgbench's figure leaves out connecting: it opens the pool's connections and prepares
+    // each one's statements and functions.
+    let cart = Purchase::AddThenCheckout;
+    checkouts_on(
+        &shop,
+        &product_ids,
+        concurrency,
+        concurrency,
+        "warmup",
+        cart,
+    )
+    .await?;
+    for (how, steps) in [(cart, "add_then_checkout"), (Purchase::BuyNow, "buy_now")] {
         let cpu = CpuSpent::now();
-        let run = filled.await?;
+        let run = checkouts_on(&shop, &product_ids, concurrency, total, steps, how).await?;
         let cpu = cpu.per_op_since(run.ops);
-        lines.push(measured(
-            "checkout_of_filled_cart",
-            concurrency,
-            products,
-            run,
-            cpu,
-        ));
-        let oversold = oversold(store.pool()).await?;
-        lines.push(json!({"bench": "pg_oversold", "concurrency": concurrency,
-                          "products": products, "oversold_units": oversold}));
-        store.close().await;
-        drop_database(&name).await;
+        lines.push(measured(steps, concurrency, products, run, cpu));
     }
+    // The buyers after the first `concurrency` have had no cart yet.
+    let filled = filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);
+    let cpu = CpuSpent::now();
+    let run = filled.await?;
+    let cpu = cpu.per_op_since(run.ops);
+    lines.push(measured(
+        "checkout_of_filled_cart",
+        concurrency,
+        products,
+        run,
+        cpu,
+    ));
+    let oversold = oversold(store.pool()).await?;
+    lines.push(json!({"bench": "pg_oversold", "concurrency": concurrency,
+                      "products": products, "oversold_units": oversold}));
+    store.close().await;
+    drop_database(&name).await;
     Ok(lines)
 }
 
