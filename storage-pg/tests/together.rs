@@ -252,10 +252,10 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
 /// The buffers one group of commands reads and writes, run on a session of its own (so with
 /// a plan made from the statistics as they are now) and rolled back: the fewest of three runs
 /// after a first. The first run marks the index entries of rows no one sees any more as dead,
-/// for the later runs to skip. Any run can read more than its commands need: when the tests
-/// running beside it change their own schemas fast enough, the server resets this session's
-/// catalog caches, and rebuilding them reads catalog blocks, which count too (one run of an
-/// otherwise green suite read 423 blocks where the others read 170).
+/// for the later runs to skip. Any run can read more than its commands need: while the tests
+/// running beside it change their own schemas, the server can reset this session's catalog
+/// caches and cached plans, and rebuilding them reads catalog blocks, which count too (one run
+/// of an otherwise green suite read 423 blocks where runs alone read 170).
 async fn buffers_of(url: &str, group: &[Value]) -> u64 {
     let mut session = sqlx::PgConnection::connect(url).await.unwrap();
     let mut fewest = u64::MAX;
