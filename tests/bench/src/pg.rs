@@ -1,6 +1,6 @@
 //! The `pg` benchmark: shopbot checkouts against a PostgreSQL server, on one hot product and
-//! spread over many, between two runs of pgbench's TPC-B-like load at the same concurrency,
-//! the anchor.
+//! spread over many, each between two runs of pgbench's TPC-B-like load at the same
+//! concurrency, the anchor.
 
 use std::path::Path;
 use std::process::Command;
