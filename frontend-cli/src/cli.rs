@@ -172,7 +172,7 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Copy the whole store into another (JSON and PostgreSQL, either way), verified
     Migrate(crate::commands::migrate::MigrateArgs),
-    /// The store itself: check
+    /// The store itself: check (read-only), repair
     #[command(subcommand)]
     Store(store_check::StoreCommand),
     /// Use the shop as a customer from the terminal, through the bot's conversation

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use shopbot_core::dump::Dump;
 use shopbot_core::ports::Storage;
-use shopbot_storage_json::{ImportError, JsonStore, OpenError};
+use shopbot_storage_json::{ImportError, JsonStore, OpenError, RecoveryReport};
 use shopbot_storage_pg::{PgOpenError, PgStore};
 
 use crate::error::{CliError, CliResult, cause_chain};
@@ -198,19 +198,46 @@ impl Backend {
         }
     }
 
-    /// Opens an existing store for `store check`.
+    /// Opens an existing store for `store check`: a JSON store read-only, so that checking
+    /// it changes no byte (what opening it for use would change is among its findings).
     pub async fn open_for_check(url: &StoreUrl) -> CliResult<CheckOpen> {
         match url {
-            StoreUrl::Json(dir) => match open_json(dir, OpenMode::Existing) {
-                Ok(backend) => Ok(CheckOpen::Opened(backend)),
-                Err(JsonOpenFailure::Open(
-                    error @ (OpenError::Corrupt { .. } | OpenError::Snapshot { .. }),
-                )) => Ok(CheckOpen::Damaged(cause_chain(&error))),
-                Err(failure) => Err(open_error(url, failure)),
-            },
+            StoreUrl::Json(dir) => {
+                if !dir.is_dir() {
+                    return Err(open_error(url, JsonOpenFailure::Missing(dir.clone())));
+                }
+                match JsonStore::open_read_only(dir) {
+                    Ok(store) => Ok(CheckOpen::Opened(Backend::Json(Arc::new(store)))),
+                    Err(error @ (OpenError::Corrupt { .. } | OpenError::Snapshot { .. })) => {
+                        Ok(CheckOpen::Damaged(cause_chain(&error)))
+                    }
+                    Err(error) => Err(open_error(url, JsonOpenFailure::Open(error))),
+                }
+            }
             StoreUrl::Postgres(database) => {
                 open_postgres(url, database).await.map(CheckOpen::Opened)
             }
+        }
+    }
+
+    /// Repairs the JSON store `url` names (`store repair`): cuts its journal at the first
+    /// damage and rebuilds a damaged snapshot from the previous one, keeping everything it
+    /// takes out in files beside the journal; then opens it. Returns what was done.
+    pub async fn repair(url: &StoreUrl) -> CliResult<(Backend, RecoveryReport)> {
+        match url {
+            StoreUrl::Json(dir) => {
+                if !dir.is_dir() {
+                    return Err(open_error(url, JsonOpenFailure::Missing(dir.clone())));
+                }
+                let store = JsonStore::repair(dir)
+                    .map_err(|e| open_error(url, JsonOpenFailure::Open(e)))?;
+                let report = store.recovery_report().clone();
+                Ok((Backend::Json(Arc::new(store)), report))
+            }
+            StoreUrl::Postgres(_) => Err(CliError::usage(
+                "store repair works on JSON stores: a PostgreSQL database is repaired with \
+                 PostgreSQL's own tools, or restored from a backup",
+            )),
         }
     }
 

@@ -68,7 +68,9 @@ impl JsonStore {
             });
         }
         let state = State::from_dump(dump);
-        let snapshot = snapshot_file::encode(&state.to_snapshot(), 0).map_err(|e| io(e.into()))?;
+        let snapshot =
+            snapshot_file::encode(&state.to_snapshot(), 0, crate::journal::StoreId::random())
+                .map_err(|e| io(e.into()))?;
         durable::write_backup(&RealFs, dir, &snapshot).map_err(io)
     }
 }

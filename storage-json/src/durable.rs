@@ -3,8 +3,8 @@
 //! A command is applied to the in-memory state under the state lock, and its journal record is
 //! handed, still under that lock, to one committer thread — so the journal's order is the order
 //! commands were applied. The committer writes every record that has arrived since its last
-//! write, calls `fdatasync` once for all of them, and then publishes the new durable sequence
-//! number; each caller is answered only when its record (or, for a read, the newest record it
+//! write as one frame (several, each synced, past [`journal::FRAME_CAP`]), calls `fdatasync`
+//! once for all of them, and then publishes the new durable sequence number; each caller is answered only when its record (or, for a read, the newest record it
 //! could have seen) is durable. Any write or sync error is fatal: the store refuses all further
 //! work rather than pretend.
 
@@ -18,7 +18,12 @@ use tokio::sync::watch;
 
 use crate::engine::State;
 use crate::fs::{AppendFile, Fs};
-use crate::{OpenError, journal, snapshot_file};
+use crate::journal::{self, StoreId};
+use crate::recovery::{self, SetAside};
+use crate::{OpenError, snapshot_file};
+
+/// The name a new journal segment is written under before it gets its own.
+const SEGMENT_TEMP_NAME: &str = "journal.tmp";
 
 /// Tuning for a durable store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,125 +57,134 @@ enum Job {
 pub(crate) struct Durable {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
+    store: StoreId,
     options: Options,
     jobs: mpsc::Sender<Job>,
     progress: watch::Sender<Progress>,
     committer: Mutex<Option<JoinHandle<()>>>,
     journal_bytes: AtomicU64,
     compacting: AtomicBool,
+    snapshots: Mutex<Snapshots>,
     _lock: Option<std::fs::File>,
 }
 
-/// What recovery found.
+/// What opening found.
 pub(crate) struct Recovered {
     pub(crate) state: State,
     pub(crate) seq: u64,
     pub(crate) durable: Durable,
+    /// Whether the store was in format 1 and must be compacted to finish its upgrade.
+    pub(crate) legacy: bool,
+    /// What recovery set aside, or rebuilt.
+    pub(crate) report: RecoveryReport,
+}
+
+/// What opening a store had to do besides replaying it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Journal bytes moved aside, described (file, offset, records, where they went).
+    pub set_aside: Vec<String>,
+    /// Where a damaged snapshot was moved, when the previous one was used instead.
+    pub damaged_snapshot: Option<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// Whether opening changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.set_aside.is_empty() && self.damaged_snapshot.is_none()
+    }
+}
+
+/// The sequence numbers of the snapshots on disk, for journal retention.
+#[derive(Debug, Clone, Copy, Default)]
+struct Snapshots {
+    /// `snapshot.json`'s, if it exists.
+    current: Option<u64>,
+    /// `snapshot.prev.json`'s, when it is the one the store was opened from.
+    previous: Option<u64>,
 }
 
 impl Durable {
-    /// Opens (creating if needed) the store in `dir`: snapshot, then journal replay.
+    /// Opens the store in `dir` (an empty directory becomes a new store) for use: loads the
+    /// snapshot, replays the journal, carries out what recovery decided (`Open` sets aside a
+    /// torn last batch; `Repair` sets aside everything from the first damage), and starts the
+    /// journal writer on a format-2 segment.
     pub(crate) fn open(
         dir: &Path,
         fs: Arc<dyn Fs>,
         lock: Option<std::fs::File>,
         options: Options,
+        mode: recovery::Mode,
     ) -> Result<Recovered, OpenError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| OpenError::Io { path, source }
         };
         fs.create_dir_all(dir).map_err(io(dir))?;
-        let temp = dir.join(snapshot_file::TEMP_NAME);
-        fs.remove(&temp).map_err(io(&temp))?;
-
-        let snapshot_path = dir.join(snapshot_file::FILE_NAME);
-        let (mut state, snapshot_seq) = match fs.read(&snapshot_path).map_err(io(&snapshot_path))? {
-            Some(bytes) => {
-                let (snapshot, seq) =
-                    snapshot_file::decode(&bytes).map_err(|error| OpenError::Snapshot {
-                        file: snapshot_path.clone(),
-                        error,
-                    })?;
-                (State::from_snapshot(snapshot), seq)
-            }
-            None => (State::new(), 0),
-        };
-
-        let mut segments: Vec<(u64, PathBuf)> = fs
-            .list(dir)
-            .map_err(io(dir))?
-            .iter()
-            .filter_map(|name| Some((journal::parse_segment_name(name)?, dir.join(name))))
-            .collect();
-        segments.sort();
-        let mut seq = snapshot_seq;
-        let mut journal_bytes = 0u64;
-        let mut contents = Vec::with_capacity(segments.len());
-        for (_, path) in &segments {
-            contents.push(fs.read(path).map_err(io(path))?.unwrap_or_default());
+        for temp in [snapshot_file::TEMP_NAME, SEGMENT_TEMP_NAME] {
+            let temp = dir.join(temp);
+            fs.remove(&temp).map_err(io(&temp))?;
         }
-        for (index, ((_, path), bytes)) in segments.iter().zip(&contents).enumerate() {
-            let scan = journal::scan(bytes);
-            for record in scan.records {
-                if record.seq <= seq {
-                    continue;
-                }
-                if record.seq != seq + 1 {
-                    return Err(OpenError::Corrupt {
-                        file: path.clone(),
-                        offset: 0,
-                        detail: format!("expected record {} but found {}", seq + 1, record.seq),
-                    });
-                }
-                state
-                    .apply(record.command)
-                    .map_err(|e| OpenError::Corrupt {
-                        file: path.clone(),
-                        offset: 0,
-                        detail: format!("record {} does not replay: {e:?}", record.seq),
-                    })?;
-                seq = record.seq;
-            }
-            journal_bytes += bytes.len() as u64;
-            let Some((offset, defect)) = scan.defect else {
-                continue;
-            };
-            let later_records = contents
-                .iter()
-                .skip(index + 1)
-                .any(|later| !journal::scan(later).records.is_empty());
-            if let journal::Defect::Payload(error) = &defect {
-                return Err(OpenError::Corrupt {
-                    file: path.clone(),
-                    offset,
-                    detail: format!(
-                        "a record this version cannot read ({error}); was the store written by \
-                         a newer shopbot?"
-                    ),
-                });
-            }
-            if later_records || journal::valid_record_after(bytes, offset as usize) {
-                return Err(OpenError::Corrupt {
-                    file: path.clone(),
-                    offset,
-                    detail: format!("{defect:?} record followed by valid records"),
-                });
-            }
+        let recovery = recovery::recover(fs.as_ref(), dir, mode)?;
+        let mut report = RecoveryReport::default();
+        for cut in &recovery.set_aside {
+            set_aside(fs.as_ref(), cut).map_err(io(&cut.segment))?;
+            let described = cut.describe();
             tracing::warn!(
-                file = %path.display(),
-                offset,
-                "dropping an incomplete last journal record (a write cut short by a crash; it \
-                 was never acknowledged)"
+                file = %cut.segment.display(),
+                offset = cut.offset,
+                records = cut.records,
+                moved_to = %cut.target().display(),
+                "journal damage set aside: {described}"
             );
-            fs.truncate(path, offset).map_err(io(path))?;
+            report.set_aside.push(described);
         }
-
-        let (first_seq, path) = match segments.last() {
-            Some((first, path)) => (*first, path.clone()),
-            None => (seq + 1, dir.join(journal::segment_name(seq + 1))),
+        if let Some(damaged) = &recovery.damaged_snapshot {
+            let target = free_name(fs.as_ref(), damaged, ".damaged").map_err(io(damaged))?;
+            fs.rename(damaged, &target).map_err(io(damaged))?;
+            tracing::warn!(file = %damaged.display(), moved_to = %target.display(),
+                "damaged snapshot moved aside; rebuilt from the previous snapshot and the journal");
+            report.damaged_snapshot = Some(target);
+        }
+        let seq = recovery.seq;
+        let store = recovery.store;
+        let mut snapshots = Snapshots::default();
+        if recovery.from_previous_snapshot {
+            snapshots.previous = recovery.snapshot_seq;
+        } else {
+            snapshots.current = recovery.snapshot_seq;
+        }
+        if recovery.new {
+            // A new store records its identity in a first, empty snapshot.
+            let bytes = snapshot_file::encode(&recovery.state.to_snapshot(), 0, store)
+                .map_err(|e| io(dir)(e.into()))?;
+            write_atomically(
+                fs.as_ref(),
+                dir,
+                snapshot_file::TEMP_NAME,
+                snapshot_file::FILE_NAME,
+                &bytes,
+            )
+            .map_err(io(dir))?;
+            snapshots.current = Some(0);
+        }
+        // Append to the last segment if it is a format-2 one that survived recovery whole or
+        // cut; otherwise start a new one.
+        let cut_whole = |path: &PathBuf| {
+            recovery
+                .set_aside
+                .iter()
+                .any(|c| &c.segment == path && c.offset == 0)
         };
-        let file = fs.open_append(&path).map_err(io(&path))?;
+        let (first_seq, file) = match recovery.segments.last() {
+            Some((first, path, true)) if !cut_whole(path) => {
+                (*first, fs.open_append(path).map_err(io(path))?)
+            }
+            _ => (
+                seq + 1,
+                create_segment(fs.as_ref(), dir, store, seq + 1).map_err(io(dir))?,
+            ),
+        };
         fs.sync_dir(dir).map_err(io(dir))?;
 
         let (jobs, receiver) = mpsc::channel();
@@ -181,6 +195,7 @@ impl Durable {
         let committer = Committer {
             dir: dir.to_path_buf(),
             fs: fs.clone(),
+            store,
             file,
             first_seq,
             progress: progress.clone(),
@@ -190,17 +205,21 @@ impl Durable {
             .spawn(move || committer.run(receiver))
             .map_err(io(dir))?;
         Ok(Recovered {
-            state,
+            state: recovery.state,
             seq,
+            legacy: recovery.legacy,
+            report,
             durable: Durable {
                 dir: dir.to_path_buf(),
                 fs,
+                store,
                 options,
                 jobs,
                 progress,
                 committer: Mutex::new(Some(handle)),
-                journal_bytes: AtomicU64::new(journal_bytes),
+                journal_bytes: AtomicU64::new(recovery.journal_bytes),
                 compacting: AtomicBool::new(false),
+                snapshots: Mutex::new(snapshots),
                 _lock: lock,
             },
         })
@@ -277,7 +296,8 @@ impl Durable {
     /// Starts a new journal segment after record `seq` and encodes the snapshot of `state`.
     /// Call under the state lock, so the snapshot and the rotation agree.
     pub(crate) fn begin_compaction(&self, state: &State, seq: u64) -> Result<Vec<u8>, Error> {
-        let bytes = snapshot_file::encode(&state.to_snapshot(), seq).map_err(Error::internal)?;
+        let bytes = snapshot_file::encode(&state.to_snapshot(), seq, self.store)
+            .map_err(Error::internal)?;
         self.send(Job::Rotate { first_seq: seq + 1 })?;
         self.journal_bytes.store(0, Ordering::Relaxed);
         Ok(bytes)
@@ -297,18 +317,41 @@ impl Durable {
         result.map_err(Error::internal)
     }
 
+    /// Puts a new snapshot in place, keeping the one before it as the previous snapshot, and
+    /// removes the journal segments the previous snapshot covers: the previous snapshot and
+    /// the journal since it can always rebuild the current one.
     fn write_snapshot(&self, snapshot: &[u8], seq: u64) -> std::io::Result<()> {
-        let temp = self.dir.join(snapshot_file::TEMP_NAME);
+        let dir = &self.dir;
+        let temp = dir.join(snapshot_file::TEMP_NAME);
         self.fs.write_synced(&temp, snapshot)?;
-        self.fs
-            .rename(&temp, &self.dir.join(snapshot_file::FILE_NAME))?;
-        self.fs.sync_dir(&self.dir)?;
-        for name in self.fs.list(&self.dir)? {
-            if journal::parse_segment_name(&name).is_some_and(|first| first <= seq) {
-                self.fs.remove(&self.dir.join(name))?;
+        let mut snapshots = self
+            .snapshots
+            .lock()
+            .map_err(|_| std::io::Error::other("the snapshot record is poisoned"))?;
+        let kept = match snapshots.current {
+            Some(current) => {
+                self.fs.rename(
+                    &dir.join(snapshot_file::FILE_NAME),
+                    &dir.join(snapshot_file::PREV_NAME),
+                )?;
+                Some(current)
+            }
+            None => snapshots.previous,
+        };
+        self.fs.rename(&temp, &dir.join(snapshot_file::FILE_NAME))?;
+        self.fs.sync_dir(dir)?;
+        *snapshots = Snapshots {
+            current: Some(seq),
+            previous: kept,
+        };
+        if let Some(kept) = kept {
+            for name in self.fs.list(dir)? {
+                if journal::parse_segment_name(&name).is_some_and(|first| first <= kept) {
+                    self.fs.remove(&dir.join(name))?;
+                }
             }
         }
-        self.fs.sync_dir(&self.dir)
+        self.fs.sync_dir(dir)
     }
 
     /// Stops the committer after it has written everything submitted so far; from then on
@@ -367,10 +410,83 @@ pub(crate) fn holds_store(fs: &dyn Fs, dir: &Path) -> std::io::Result<bool> {
             .any(|n| journal::parse_segment_name(n).is_some()))
 }
 
+/// Writes `bytes` to `temp`, syncs it and renames it to `name`: the file appears whole or not
+/// at all.
+fn write_atomically(
+    fs: &dyn Fs,
+    dir: &Path,
+    temp: &str,
+    name: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let temp = dir.join(temp);
+    fs.write_synced(&temp, bytes)?;
+    fs.rename(&temp, &dir.join(name))?;
+    fs.sync_dir(dir)
+}
+
+/// Creates the format-2 segment starting at `first_seq`, header first, and opens it for
+/// appending.
+fn create_segment(
+    fs: &dyn Fs,
+    dir: &Path,
+    store: StoreId,
+    first_seq: u64,
+) -> std::io::Result<Box<dyn AppendFile>> {
+    let name = journal::segment_name(first_seq);
+    write_atomically(
+        fs,
+        dir,
+        SEGMENT_TEMP_NAME,
+        &name,
+        &journal::header(store, first_seq),
+    )?;
+    fs.open_append(&dir.join(name))
+}
+
+/// Moves the bytes of `cut` into their own file beside the segment, then cuts the segment (or
+/// removes it, when all of it goes).
+fn set_aside(fs: &dyn Fs, cut: &SetAside) -> std::io::Result<()> {
+    let bytes = fs.read(&cut.segment)?.unwrap_or_default();
+    let tail = bytes
+        .get(usize::try_from(cut.offset).unwrap_or(usize::MAX)..)
+        .unwrap_or_default();
+    let target = free_name(fs, &cut.segment, &format!(".damaged-at-{}", cut.offset))?;
+    fs.write_synced(&target, tail)?;
+    if cut.offset == 0 {
+        fs.remove(&cut.segment)?;
+    } else {
+        fs.truncate(&cut.segment, cut.offset)?;
+    }
+    if let Some(dir) = cut.segment.parent() {
+        fs.sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// `path` with `suffix`, or with `suffix-2`, `suffix-3`, … when that file exists already:
+/// what was set aside before is never overwritten.
+fn free_name(fs: &dyn Fs, path: &Path, suffix: &str) -> std::io::Result<PathBuf> {
+    let with = |extra: String| {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        name.push(extra);
+        PathBuf::from(name)
+    };
+    let mut candidate = with(String::new());
+    let mut n = 2;
+    while fs.read(&candidate)?.is_some() {
+        candidate = with(format!("-{n}"));
+        n += 1;
+    }
+    Ok(candidate)
+}
+
 /// The one thread that writes the journal.
 struct Committer {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
+    store: StoreId,
     file: Box<dyn AppendFile>,
     first_seq: u64,
     progress: watch::Sender<Progress>,
@@ -418,9 +534,8 @@ impl Committer {
                 Job::Rotate { first_seq } => {
                     self.flush(buffer)?;
                     if first_seq != self.first_seq {
-                        let path = self.dir.join(journal::segment_name(first_seq));
-                        self.file = self.fs.open_append(&path)?;
-                        self.fs.sync_dir(&self.dir)?;
+                        self.file =
+                            create_segment(self.fs.as_ref(), &self.dir, self.store, first_seq)?;
                         self.first_seq = first_seq;
                     }
                 }
@@ -431,12 +546,13 @@ impl Committer {
         Ok((last, stop))
     }
 
+    /// Writes the buffered records in frames of at most [`journal::FRAME_CAP`] bytes, each
+    /// synced before the next is written, so a crash can spoil at most the last frame.
     fn flush(&mut self, buffer: &mut Vec<u8>) -> std::io::Result<()> {
-        if buffer.is_empty() {
-            return Ok(());
+        for chunk in buffer.chunks(journal::FRAME_CAP) {
+            self.file.append(&journal::frame(chunk))?;
+            self.file.sync()?;
         }
-        self.file.append(buffer)?;
-        self.file.sync()?;
         buffer.clear();
         Ok(())
     }

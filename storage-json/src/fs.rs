@@ -1,9 +1,19 @@
 //! The few file-system operations the durable store uses, behind a trait so tests can inject
-//! crashes between them. [`RealFs`] is the operating system's file system.
+//! crashes between them. [`RealFs`] is the operating system's file system; it creates
+//! directories owner-only (0700) and files owner-read-write (0600) from the start, because a
+//! store holds every unsold key in clear text.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+#[cfg(unix)]
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+/// The mode of a store directory: the owner only.
+pub const DIR_MODE: u32 = 0o700;
+/// The mode of every file in a store directory: the owner reads and writes.
+pub const FILE_MODE: u32 = 0o600;
 
 /// A file opened for appending.
 pub trait AppendFile: Send {
@@ -71,16 +81,21 @@ impl Fs for RealFs {
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        fs::create_dir_all(dir)
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        builder.mode(DIR_MODE);
+        builder.create(dir)
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn AppendFile>> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = owner_only(OpenOptions::new().create(true).append(true)).open(path)?;
         Ok(Box::new(RealAppendFile(file)))
     }
 
     fn write_synced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut file = File::create(path)?;
+        let mut file =
+            owner_only(OpenOptions::new().write(true).create(true).truncate(true)).open(path)?;
         file.write_all(bytes)?;
         file.sync_all()
     }
@@ -105,4 +120,46 @@ impl Fs for RealFs {
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
     }
+}
+
+/// Options that create a file readable and writable by its owner only.
+pub(crate) fn owner_only(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    options.mode(FILE_MODE);
+    options
+}
+
+/// The store directory `dir` and the entries in it whose modes let anyone but the owner in:
+/// each with the mode it should have.
+pub fn loose_modes(dir: &Path) -> io::Result<Vec<(PathBuf, u32)>> {
+    let mut loose = Vec::new();
+    #[cfg(unix)]
+    {
+        let mut check = |path: PathBuf, metadata: fs::Metadata| {
+            let wanted = if metadata.is_dir() {
+                DIR_MODE
+            } else {
+                FILE_MODE
+            };
+            if metadata.permissions().mode() & 0o077 != 0 && !metadata.is_symlink() {
+                loose.push((path, wanted));
+            }
+        };
+        check(dir.to_path_buf(), fs::symlink_metadata(dir)?);
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            check(entry.path(), fs::symlink_metadata(entry.path())?);
+        }
+    }
+    Ok(loose)
+}
+
+/// Tightens what [`loose_modes`] finds, returning what it changed.
+pub fn tighten_modes(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let loose = loose_modes(dir)?;
+    #[cfg(unix)]
+    for (path, mode) in &loose {
+        fs::set_permissions(path, fs::Permissions::from_mode(*mode))?;
+    }
+    Ok(loose.into_iter().map(|(path, _)| path).collect())
 }

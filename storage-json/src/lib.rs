@@ -19,6 +19,7 @@ pub mod engine;
 pub mod fs;
 mod journal;
 mod lock;
+mod recovery;
 mod snapshot_file;
 
 #[cfg(test)]
@@ -54,7 +55,7 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use shopbot_core::{Error, Result};
 
 pub use dump::ImportError;
-pub use durable::Options;
+pub use durable::{Options, RecoveryReport};
 pub use snapshot_file::SnapshotError;
 
 use durable::Durable;
@@ -80,8 +81,9 @@ pub enum OpenError {
     /// A journal record is damaged and valid records follow it.
     #[error(
         "journal {} is damaged at byte {offset} ({detail}); refusing to open so that no \
-         committed data is dropped. Restore the store from a backup, or move the damaged file \
-         aside to accept losing the records from that point on",
+         committed data is dropped. Restore the store from a backup, or run `shopbot store \
+         repair` to accept losing the records from that point on (it keeps the bytes it cuts \
+         in files beside the journal)",
         file.display()
     )]
     Corrupt {
@@ -93,7 +95,11 @@ pub enum OpenError {
         detail: String,
     },
     /// The snapshot cannot be read.
-    #[error("snapshot {} cannot be read: {error}", file.display())]
+    #[error("snapshot {} cannot be read: {error}{}", file.display(), match error {
+        SnapshotError::Damaged(_) => ". Restore the store from a backup, or run `shopbot \
+            store repair` to rebuild it from the previous snapshot and the journal",
+        SnapshotError::Newer { .. } => "",
+    })]
     Snapshot {
         /// The snapshot file.
         file: PathBuf,
@@ -118,6 +124,14 @@ pub struct JsonStore {
 struct Shared {
     inner: Mutex<Inner>,
     durable: Option<Durable>,
+    /// Opened to look only ([`JsonStore::open_read_only`]): every command is refused.
+    read_only: bool,
+    /// What a read-only open found on disk that opening for use would change.
+    findings: Vec<String>,
+    /// What opening for use changed.
+    report: RecoveryReport,
+    /// The shared lock of a read-only open.
+    _shared_lock: Option<std::fs::File>,
     /// A compaction running in the background; joined before the store goes away.
     compaction: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -135,28 +149,92 @@ impl JsonStore {
     }
 
     /// Opens the store in `dir`, creating it if needed, and recovers it: loads the snapshot,
-    /// replays the journal, drops a torn last record (a write cut short by a crash, never
-    /// acknowledged), and refuses to open on damage anywhere else. Holds an exclusive lock on
-    /// the directory until the store is dropped.
+    /// replays the journal, sets aside a torn last batch (a write cut short by a crash, never
+    /// acknowledged: its bytes go to a file beside the journal, and a warning names it), and
+    /// refuses to open on damage anywhere else. Tightens the modes of a store that other users
+    /// could read, upgrades a store in an older format, and holds an exclusive lock on the
+    /// directory until the store is dropped.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
         JsonStore::open_with(dir, Options::default())
     }
 
     /// [`open`](Self::open) with tuning options.
     pub fn open_with(dir: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
-        let dir = dir.as_ref();
-        RealFs.create_dir_all(dir).map_err(|source| OpenError::Io {
+        JsonStore::open_locked(dir.as_ref(), options, recovery::Mode::Open)
+    }
+
+    /// Repairs the store in `dir`, which refused to open: cuts the journal at its first damage
+    /// and sets aside everything from there on (each part in a file beside it, never deleted),
+    /// and rebuilds a damaged snapshot from the previous one and the journal since it. Then
+    /// opens it; [`recovery_report`](Self::recovery_report) says what was set aside. Records
+    /// after the damage are lost from the store (they stay in the set-aside files).
+    pub fn repair(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
+        JsonStore::open_locked(dir.as_ref(), Options::default(), recovery::Mode::Repair)
+    }
+
+    fn open_locked(dir: &Path, options: Options, mode: recovery::Mode) -> Result<Self, OpenError> {
+        let io = |source| OpenError::Io {
             path: dir.to_path_buf(),
             source,
-        })?;
+        };
+        RealFs.create_dir_all(dir).map_err(io)?;
+        for path in fs::tighten_modes(dir).map_err(io)? {
+            tracing::warn!(
+                file = %path.display(),
+                "other users could read the store's {}; made it owner-only",
+                path.display()
+            );
+        }
         let lock = lock::acquire(dir)?;
-        JsonStore::recover(dir, Arc::new(RealFs), Some(lock), options)
+        JsonStore::recover(dir, Arc::new(RealFs), Some(lock), options, mode)
     }
 
     /// Opens a store on another file system, without the directory lock: the caller
     /// guarantees that nothing else uses the directory. For fault-injection tests.
     pub fn open_on(fs: Arc<dyn Fs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
-        JsonStore::recover(dir, fs, None, options)
+        JsonStore::recover(dir, fs, None, options, recovery::Mode::Open)
+    }
+
+    /// Opens the store in `dir` to look at it only, changing no byte on disk: no lock file is
+    /// created, nothing is set aside, tightened or upgraded, and every command is refused.
+    /// What opening it for use would change is reported by [`check`](Self::check). Refused
+    /// while another process has the store open for use.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
+        let dir = dir.as_ref();
+        let lock = lock::acquire_shared(dir)?;
+        let recovery = recovery::recover(&RealFs, dir, recovery::Mode::ReadOnly)?;
+        let mut findings: Vec<String> = recovery
+            .set_aside
+            .iter()
+            .map(|cut| {
+                format!(
+                    "journal {} is damaged from byte {} on ({}; {} record(s) recognisable), a \
+                     write cut short: opening the store for use moves those bytes to {}",
+                    cut.segment.display(),
+                    cut.offset,
+                    cut.detail,
+                    cut.records,
+                    cut.target().display()
+                )
+            })
+            .collect();
+        let loose = fs::loose_modes(dir).map_err(|source| OpenError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        findings.extend(loose.iter().map(|(path, mode)| {
+            format!(
+                "other users can read {}: opening the store for use makes it owner-only ({mode:o})",
+                path.display()
+            )
+        }));
+        let mut store = JsonStore::with(recovery.state, recovery.seq, None);
+        if let Some(shared) = Arc::get_mut(&mut store.shared) {
+            shared.read_only = true;
+            shared.findings = findings;
+            shared._shared_lock = lock;
+        }
+        Ok(store)
     }
 
     fn recover(
@@ -164,13 +242,24 @@ impl JsonStore {
         fs: Arc<dyn Fs>,
         lock: Option<std::fs::File>,
         options: Options,
+        mode: recovery::Mode,
     ) -> Result<Self, OpenError> {
-        let recovered = Durable::open(dir, fs, lock, options)?;
-        Ok(JsonStore::with(
-            recovered.state,
-            recovered.seq,
-            Some(recovered.durable),
-        ))
+        let recovered = Durable::open(dir, fs, lock, options, mode)?;
+        let upgrade = recovered.legacy || recovered.report.damaged_snapshot.is_some();
+        let mut store = JsonStore::with(recovered.state, recovered.seq, Some(recovered.durable));
+        if let Some(shared) = Arc::get_mut(&mut store.shared) {
+            shared.report = recovered.report;
+        }
+        if upgrade {
+            // A store in the older format, or rebuilt from its previous snapshot, gets a
+            // current snapshot (with this store's identity) before anyone uses it.
+            store.compact_now().map_err(|e| OpenError::Io {
+                path: dir.to_path_buf(),
+                source: io::Error::other(e.to_string()),
+            })?;
+            tracing::info!(dir = %dir.display(), "wrote a new snapshot of the store (format 2)");
+        }
+        Ok(store)
     }
 
     fn with(state: State, seq: u64, durable: Option<Durable>) -> Self {
@@ -178,9 +267,29 @@ impl JsonStore {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner { state, seq }),
                 durable,
+                read_only: false,
+                findings: Vec::new(),
+                report: RecoveryReport::default(),
+                _shared_lock: None,
                 compaction: Mutex::new(None),
             }),
         }
+    }
+
+    /// What opening the store had to set aside or rebuild; empty when it opened clean.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.shared.report
+    }
+
+    /// Writes a snapshot now, on this thread.
+    fn compact_now(&self) -> Result<()> {
+        let Some(durable) = &self.shared.durable else {
+            return Ok(());
+        };
+        if !durable.claim_compaction() {
+            return Err(Error::internal_msg("a compaction is already running"));
+        }
+        self.shared.compact()
     }
 
     /// Writes a consistent copy of the committed state into `dir` (which must not hold a
@@ -188,17 +297,26 @@ impl JsonStore {
     pub async fn backup(&self, dir: impl AsRef<Path>) -> Result<()> {
         let (snapshot, seq) = {
             let inner = self.shared.lock()?;
-            let bytes = snapshot_file::encode(&inner.state.to_snapshot(), inner.seq)
-                .map_err(Error::internal)?;
+            // A copy is a store of its own, with its own identity.
+            let bytes = snapshot_file::encode(
+                &inner.state.to_snapshot(),
+                inner.seq,
+                journal::StoreId::random(),
+            )
+            .map_err(Error::internal)?;
             (bytes, inner.seq)
         };
         self.shared.wait_durable(seq).await?;
         durable::write_backup(&RealFs, dir.as_ref(), &snapshot).map_err(Error::internal)
     }
 
-    /// Every broken invariant of the stored state, described; empty when the store is sound.
+    /// Every problem of the store, described; empty when the store is sound: every broken
+    /// invariant of the stored state and, for a store opened read-only, what is wrong on disk
+    /// (a damaged last batch, files other users can read).
     pub async fn check(&self) -> Result<Vec<String>> {
-        self.read_durable(State::check).await
+        let mut problems = self.shared.findings.clone();
+        problems.extend(self.read_durable(State::check).await?);
+        Ok(problems)
     }
 
     /// Closes the store cleanly: writes a snapshot (so the next open replays nothing) and
@@ -245,6 +363,9 @@ impl JsonStore {
 
     async fn execute(&self, command: Command) -> Result<Outcome> {
         let shared = &self.shared;
+        if shared.read_only {
+            return Err(Error::internal_msg("the store is open read-only"));
+        }
         let (outcome, seq) = {
             let mut inner = shared.lock()?;
             let record = match &shared.durable {
@@ -263,7 +384,11 @@ impl JsonStore {
         };
         if shared.durable.as_ref().is_some_and(Durable::should_compact) {
             let background = Arc::clone(shared);
-            let handle = std::thread::spawn(move || background.compact());
+            let handle = std::thread::spawn(move || {
+                if let Err(e) = background.compact() {
+                    tracing::error!(error = ?e, "compaction failed");
+                }
+            });
             if let Ok(mut slot) = shared.compaction.lock() {
                 // The previous compaction has finished: `should_compact` claimed this one only
                 // after it did.
@@ -325,10 +450,11 @@ impl Shared {
         }
     }
 
-    /// Snapshot and journal rotation, run on its own thread when the journal has grown.
-    fn compact(&self) {
+    /// Snapshot and journal rotation, run on its own thread when the journal has grown. The
+    /// caller has claimed the compaction.
+    fn compact(&self) -> Result<()> {
         let Some(durable) = &self.durable else {
-            return;
+            return Ok(());
         };
         let begun = self.lock().and_then(|inner| {
             let snapshot = durable.begin_compaction(&inner.state, inner.seq)?;
@@ -338,10 +464,10 @@ impl Shared {
             durable.wait_durable_blocking(seq)?;
             durable.finish_compaction(&snapshot, seq)
         });
-        if let Err(e) = result {
+        if result.is_err() {
             durable.release_compaction();
-            tracing::error!(error = ?e, "compaction failed");
         }
+        result
     }
 }
 

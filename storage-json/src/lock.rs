@@ -17,13 +17,15 @@ pub fn acquire(dir: &Path) -> Result<File, OpenError> {
         path: path.clone(),
         source,
     };
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
+    let mut file = crate::fs::owner_only(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+    )
+    .open(&path)
+    .map_err(io)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -40,4 +42,28 @@ pub fn acquire(dir: &Path) -> Result<File, OpenError> {
     file.rewind().map_err(io)?;
     write!(file, "{}", std::process::id()).map_err(io)?;
     Ok(file)
+}
+
+/// Takes a shared lock on `dir` for reading only, without creating or writing anything: `None`
+/// when the store has no lock file (nothing holds it). Refused while a process has the store
+/// open for use.
+pub fn acquire_shared(dir: &Path) -> Result<Option<File>, OpenError> {
+    let path = dir.join(FILE_NAME);
+    let mut file = match OpenOptions::new().read(true).open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(OpenError::Io { path, source }),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Err(OpenError::Locked {
+                dir: dir.to_path_buf(),
+                pid: holder.trim().parse().ok(),
+            })
+        }
+        Err(TryLockError::Error(source)) => Err(OpenError::Io { path, source }),
+    }
 }

@@ -1,15 +1,20 @@
 //! The snapshot file: a header line, then the whole state as JSON.
 //!
-//! The header names the format, its schema version, the last journal sequence number the
-//! snapshot contains, and the body's length and CRC-32, so a damaged snapshot is refused instead
-//! of half-loaded. Older schema versions are migrated on load; newer ones are refused.
+//! The header names the format, its schema version, the store's identity, the last journal
+//! sequence number the snapshot contains, and the body's length and CRC-32, so a damaged
+//! snapshot is refused instead of half-loaded. Older schema versions are migrated on load; newer
+//! ones are refused. Snapshots written before stores had an identity have none.
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Snapshot;
+use crate::journal::StoreId;
 
 /// The name of the snapshot file in a store directory.
 pub const FILE_NAME: &str = "snapshot.json";
+/// The snapshot before the current one, kept with the journal since it, so a damaged current
+/// snapshot can be rebuilt (`shopbot store repair`).
+pub const PREV_NAME: &str = "snapshot.prev.json";
 /// The name a snapshot is written under before it is renamed into place.
 pub const TEMP_NAME: &str = "snapshot.json.tmp";
 /// The schema version this build writes.
@@ -20,6 +25,8 @@ const FORMAT: &str = "shopbot-json-store";
 struct Header {
     format: String,
     version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    store: Option<StoreId>,
     seq: u64,
     len: usize,
     crc: u32,
@@ -42,12 +49,24 @@ pub enum SnapshotError {
     },
 }
 
-/// Encodes a snapshot of the state after journal record `seq`.
-pub fn encode(snapshot: &Snapshot, seq: u64) -> Result<Vec<u8>, serde_json::Error> {
+/// A snapshot read back.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The state.
+    pub snapshot: Snapshot,
+    /// The last journal record it contains.
+    pub seq: u64,
+    /// The store it belongs to (none for snapshots written before stores had one).
+    pub store: Option<StoreId>,
+}
+
+/// Encodes a snapshot of store `store`'s state after journal record `seq`.
+pub fn encode(snapshot: &Snapshot, seq: u64, store: StoreId) -> Result<Vec<u8>, serde_json::Error> {
     let body = serde_json::to_vec(snapshot)?;
     let header = Header {
         format: FORMAT.to_owned(),
         version: SCHEMA_VERSION,
+        store: Some(store),
         seq,
         len: body.len(),
         crc: crc32fast::hash(&body),
@@ -58,8 +77,8 @@ pub fn encode(snapshot: &Snapshot, seq: u64) -> Result<Vec<u8>, serde_json::Erro
     Ok(bytes)
 }
 
-/// Decodes a snapshot file into the state and the last sequence number it contains.
-pub fn decode(bytes: &[u8]) -> Result<(Snapshot, u64), SnapshotError> {
+/// Decodes a snapshot file.
+pub fn decode(bytes: &[u8]) -> Result<Decoded, SnapshotError> {
     let damaged = |what: &str| SnapshotError::Damaged(what.to_owned());
     let newline = bytes
         .iter()
@@ -88,7 +107,11 @@ pub fn decode(bytes: &[u8]) -> Result<(Snapshot, u64), SnapshotError> {
         let value = serde_json::from_slice(body).map_err(bad_body)?;
         serde_json::from_value(migrate(header.version, value)?).map_err(bad_body)?
     };
-    Ok((snapshot, header.seq))
+    Ok(Decoded {
+        snapshot,
+        seq: header.seq,
+        store: header.store,
+    })
 }
 
 /// Brings a snapshot body of schema `version` up to [`SCHEMA_VERSION`], one version at a time.
@@ -108,14 +131,15 @@ mod tests {
 
     #[test]
     fn a_snapshot_reads_back_with_its_sequence_number() {
-        let bytes = encode(&Snapshot::default(), 42).unwrap();
-        let (_, seq) = decode(&bytes).unwrap();
-        assert_eq!(seq, 42);
+        let store = StoreId::random();
+        let bytes = encode(&Snapshot::default(), 42, store).unwrap();
+        let decoded = decode(&bytes).unwrap();
+        assert_eq!((decoded.seq, decoded.store), (42, Some(store)));
     }
 
     #[test]
     fn a_damaged_body_is_refused() {
-        let mut bytes = encode(&Snapshot::default(), 1).unwrap();
+        let mut bytes = encode(&Snapshot::default(), 1, StoreId::random()).unwrap();
         let last = bytes.len() - 2;
         bytes[last] ^= 1;
         assert!(matches!(decode(&bytes), Err(SnapshotError::Damaged(_))));
@@ -123,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_newer_schema_is_refused_with_advice() {
-        let bytes = encode(&Snapshot::default(), 1).unwrap();
+        let bytes = encode(&Snapshot::default(), 1, StoreId::random()).unwrap();
         let text = String::from_utf8(bytes).unwrap();
         let newer = text.replacen("\"version\":1", "\"version\":99", 1);
         let error = decode(newer.as_bytes()).unwrap_err();

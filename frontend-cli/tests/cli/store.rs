@@ -179,3 +179,83 @@ fn a_store_in_use_by_another_process_is_refused() {
     drop(held);
     shop.run(&["product", "list"]).ok();
 }
+
+/// The newest journal segment of a test shop and the offsets of its frames.
+fn journal_frames(shop: &TestShop) -> (std::path::PathBuf, Vec<u8>, Vec<usize>) {
+    let mut segments: Vec<_> = std::fs::read_dir(shop.store_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segments.sort();
+    let path = segments.pop().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let mut pos = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut frames = Vec::new();
+    while pos < bytes.len() {
+        frames.push(pos);
+        let len = std::str::from_utf8(&bytes[pos + 1..pos + 9]).unwrap();
+        pos += 19 + usize::from_str_radix(len, 16).unwrap();
+    }
+    (path, bytes, frames)
+}
+
+fn store_files(shop: &TestShop) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(shop.store_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn store_check_reports_a_torn_last_batch_and_changes_no_byte() {
+    let shop = TestShop::demo();
+    let (journal, bytes, frames) = journal_frames(&shop);
+    let last = *frames.last().unwrap();
+    std::fs::write(&journal, &bytes[..last + 12]).unwrap();
+    let before = store_files(&shop);
+
+    let run = shop.run(&["--json", "store", "check"]);
+    run.code(5);
+    let problem = run.json()["problems"][0].as_str().unwrap().to_owned();
+    assert!(problem.contains("a write cut short"), "{problem}");
+    assert!(problem.contains(&format!("from byte {last}")), "{problem}");
+    assert_eq!(store_files(&shop), before, "store check changed the store");
+}
+
+#[test]
+fn store_repair_cuts_a_damaged_journal_and_says_where_the_cut_bytes_went() {
+    let shop = TestShop::demo();
+    let (journal, mut bytes, frames) = journal_frames(&shop);
+    let third = frames[2];
+    bytes[third + 25] ^= 0x02;
+    std::fs::write(&journal, &bytes).unwrap();
+    shop.run(&["product", "list"]).fails(1, "store repair");
+
+    let run = shop.run(&["store", "repair"]);
+    run.ok();
+    assert!(run.stdout.starts_with("Repaired store "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("from byte {third}")),
+        "{}",
+        run.stdout
+    );
+    let kept = format!("{}.damaged-at-{third}", journal.display());
+    assert!(run.stdout.contains(&kept), "{}", run.stdout);
+    assert_eq!(std::fs::read(&kept).unwrap(), &bytes[third..]);
+
+    shop.run(&["store", "check"]).ok();
+    let again = shop.run(&["store", "repair"]);
+    again.ok();
+    assert!(
+        again.stdout.contains("needed no repair"),
+        "{}",
+        again.stdout
+    );
+}

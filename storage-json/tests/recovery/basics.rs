@@ -1,102 +1,6 @@
-//! Recovery on a real disk: damage in the middle of the journal is refused with the file and
-//! offset named; a torn tail is dropped; a clean close leaves a snapshot; a backup is a store.
+//! Opening, closing, locking and backing up a store on a real disk.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
-
-use std::path::{Path, PathBuf};
-
-use shopbot_core::ids::UserId;
-use shopbot_core::ports::{Page, Storage};
-use shopbot_core::text::PersonName;
-use shopbot_core::time::Timestamp;
-use shopbot_core::user::UserProfile;
-use shopbot_storage_json::{JsonStore, OpenError};
-
-async fn add_users(store: &JsonStore, ids: std::ops::RangeInclusive<i64>) {
-    for id in ids {
-        let name = PersonName::lenient(&format!("user {id}"));
-        let profile = UserProfile {
-            id: UserId(id),
-            name,
-        };
-        store.upsert_user(profile, Timestamp(id)).await.unwrap();
-    }
-}
-
-async fn user_ids(store: &JsonStore) -> Vec<i64> {
-    let users = store.users(Page::first(10_000)).await.unwrap();
-    users.iter().map(|u| u.id.0).collect()
-}
-
-fn journal(dir: &Path) -> PathBuf {
-    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    segments.sort();
-    segments.pop().expect("a journal segment")
-}
-
-/// Byte offsets at which each journal record starts.
-fn record_starts(bytes: &[u8]) -> Vec<usize> {
-    let mut starts = vec![0];
-    starts.extend(
-        bytes
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'\n')
-            .map(|(i, _)| i + 1)
-            .filter(|i| *i < bytes.len()),
-    );
-    starts
-}
-
-#[tokio::test]
-async fn a_flipped_byte_in_the_middle_of_the_journal_refuses_to_open_naming_the_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    add_users(&JsonStore::open(dir.path()).unwrap(), 1..=10).await;
-    let path = journal(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
-    let starts = record_starts(&bytes);
-    let fifth = starts[4];
-    bytes[fifth + 30] ^= 0x01;
-    std::fs::write(&path, &bytes).unwrap();
-
-    match JsonStore::open(dir.path()) {
-        Err(OpenError::Corrupt { file, offset, .. }) => {
-            assert_eq!(file, path);
-            assert_eq!(offset, fifth as u64);
-        }
-        Err(other) => panic!("expected a corruption error, got {other}"),
-        Ok(_) => panic!("a damaged journal must not open"),
-    }
-    let message = JsonStore::open(dir.path()).err().unwrap().to_string();
-    assert!(message.contains(&format!("at byte {fifth}")), "{message}");
-    assert!(message.contains("backup"), "{message}");
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        bytes,
-        "nothing was repaired silently"
-    );
-}
-
-#[tokio::test]
-async fn a_torn_last_record_is_dropped_and_the_rest_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    add_users(&JsonStore::open(dir.path()).unwrap(), 1..=10).await;
-    let path = journal(dir.path());
-    let bytes = std::fs::read(&path).unwrap();
-    let last = *record_starts(&bytes).last().unwrap();
-    std::fs::write(&path, &bytes[..last + 20]).unwrap();
-
-    let store = JsonStore::open(dir.path()).unwrap();
-    assert_eq!(user_ids(&store).await, (1..=9).collect::<Vec<_>>());
-    add_users(&store, 10..=11).await;
-    drop(store);
-    let store = JsonStore::open(dir.path()).unwrap();
-    assert_eq!(user_ids(&store).await, (1..=11).collect::<Vec<_>>());
-}
+use super::helpers::*;
 
 #[tokio::test]
 async fn a_clean_close_leaves_a_snapshot_and_nothing_to_replay() {
@@ -111,7 +15,7 @@ async fn a_clean_close_leaves_a_snapshot_and_nothing_to_replay() {
     assert!(store.upsert_user(after_close, Timestamp(6)).await.is_err());
     drop(store);
     assert!(dir.path().join("snapshot.json").exists());
-    assert_eq!(std::fs::read(journal(dir.path())).unwrap().len(), 0);
+    assert!(frame_starts(&std::fs::read(journal(dir.path())).unwrap()).is_empty());
     let store = JsonStore::open(dir.path()).unwrap();
     assert_eq!(user_ids(&store).await, (1..=5).collect::<Vec<_>>());
 }

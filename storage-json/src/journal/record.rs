@@ -1,25 +1,11 @@
-//! The journal: one line per committed command, framed for integrity.
+//! One journal record: `<seq> <len> <crc32> <json>\n`.
 //!
-//! A record is `<seq> <len> <crc32> <json>\n`: the sequence number, the byte length of the JSON
-//! payload, a CRC-32 of the sequence number and the payload (8 hex digits), and the command as
-//! JSON, so an operator can read the journal with `less`. Records live in segment files named
-//! after their first sequence number; compaction starts a new segment and removes old ones.
+//! The sequence number, the byte length of the JSON payload, a CRC-32 of the sequence number and
+//! the payload (8 hex digits), and the command as JSON, so an operator can read the journal with
+//! `less`. A record stream is records back to back: the whole body of a format-1 segment, and
+//! the frame bodies of a format-2 segment put together.
 
 use crate::engine::Command;
-
-/// The file name of the segment whose first record is `first_seq`.
-pub fn segment_name(first_seq: u64) -> String {
-    format!("journal-{first_seq:020}.log")
-}
-
-/// The first sequence number of a segment, from its file name.
-pub fn parse_segment_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("journal-")?.strip_suffix(".log")?;
-    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
 
 fn checksum(seq: u64, payload: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
@@ -41,6 +27,8 @@ pub fn encode(seq: u64, command: &Command) -> Result<Vec<u8>, serde_json::Error>
 /// A record read back.
 #[derive(Debug)]
 pub struct Decoded {
+    /// Where it starts in its record stream.
+    pub offset: usize,
     /// Its sequence number.
     pub seq: u64,
     /// Its command.
@@ -60,7 +48,7 @@ pub enum Defect {
     Payload(String),
 }
 
-/// The result of reading one segment.
+/// The result of reading a record stream.
 #[derive(Debug)]
 pub struct Scan {
     /// The valid records before the first defect.
@@ -69,14 +57,18 @@ pub struct Scan {
     pub defect: Option<(u64, Defect)>,
 }
 
-/// Reads every record of a segment, stopping at the first defect.
+/// Reads every record of a record stream, stopping at the first defect.
 pub fn scan(bytes: &[u8]) -> Scan {
     let mut records = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
         match decode_at(bytes, pos) {
             Ok((seq, command, end)) => {
-                records.push(Decoded { seq, command });
+                records.push(Decoded {
+                    offset: pos,
+                    seq,
+                    command,
+                });
                 pos = end;
             }
             Err(defect) => {
@@ -96,17 +88,27 @@ pub fn scan(bytes: &[u8]) -> Scan {
 /// Whether a well-formed record with a valid checksum starts anywhere after `offset`.
 /// A defect with valid records after it is corruption, not a torn tail.
 pub fn valid_record_after(bytes: &[u8], offset: usize) -> bool {
-    let mut pos = offset;
-    while let Some(newline) = bytes
-        .get(pos..)
-        .and_then(|b| b.iter().position(|&c| c == b'\n'))
-    {
-        pos += newline + 1;
-        if frame_at(bytes, pos).is_ok() {
-            return true;
-        }
-    }
-    false
+    line_starts(bytes, offset).any(|pos| frame_at(bytes, pos).is_ok())
+}
+
+/// How many well-formed records with valid checksums can be found in damaged bytes: what an
+/// operator is told a set-aside tail held.
+pub fn count_recognisable(bytes: &[u8]) -> usize {
+    std::iter::once(0)
+        .chain(line_starts(bytes, 0))
+        .filter(|&pos| frame_at(bytes, pos).is_ok())
+        .count()
+}
+
+/// The offsets just after each newline from `offset` on.
+fn line_starts(bytes: &[u8], offset: usize) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+        .filter(move |&i| i < bytes.len())
 }
 
 /// Checks the frame at `pos`; returns the sequence number, the payload and the end offset.
@@ -211,13 +213,6 @@ mod tests {
         let (offset, _) = scan.defect.unwrap();
         assert_eq!(offset as usize, second);
         assert!(valid_record_after(&bytes, second));
-    }
-
-    #[test]
-    fn segment_names_round_trip() {
-        assert_eq!(parse_segment_name(&segment_name(42)), Some(42));
-        assert_eq!(parse_segment_name("journal-42.log"), None);
-        assert_eq!(parse_segment_name("snapshot.json"), None);
     }
 
     proptest! {
