@@ -62,7 +62,7 @@ pub async fn run(command: &OrderCommand, ctx: &Ctx, out: &mut impl Write) -> Cli
         OrderCommand::Refund(args) => {
             let id: OrderId = parse::id("ORDER", &args.id)?;
             let shop = ctx.shop().await?;
-            let order = shop.admin().refund_order(ctx.actor(), id).await?;
+            let order = shop.admin().refund_order(ctx.actor(), id).await?.order;
             if !ctx.json() {
                 writeln!(
                     out,
