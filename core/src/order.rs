@@ -234,6 +234,28 @@ impl Order {
     }
 }
 
+/// What a checkout did: the order, and whether this very call made it.
+///
+/// Front ends tell the buyer "paid" only when `replayed` is false: a repeat of a committed
+/// checkout (a double tap, a redelivered update, a retry after a lost answer) returns the same
+/// order and must say it was already paid, never that it was paid now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutOutcome {
+    /// The order the checkout's key made.
+    pub order: Order,
+    /// True when the key's checkout had been committed before: nothing changed this time.
+    pub replayed: bool,
+}
+
+/// What a refund did: the order, and whether it had been refunded before this call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOutcome {
+    /// The refunded order.
+    pub order: Order,
+    /// True when the order was refunded before: nothing changed this time.
+    pub already_refunded: bool,
+}
+
 /// Which orders a listing returns, newest first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderFilter {

@@ -16,7 +16,7 @@ fn embedded_shop_sells_one_key_once_despite_a_double_tap() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("order 1 paid 9.99 USD; a second tap returned order 1"),
+        stdout.contains("order 1 paid 9.99 USD; a second tap returned order 1 (replayed: true)"),
         "{stdout}"
     );
     assert!(

@@ -283,6 +283,16 @@ impl From<&Order> for OrderView {
     }
 }
 
+/// What `order refund` did: the order, and whether it had been refunded before.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundView {
+    /// The refunded order, its fields inline.
+    #[serde(flatten)]
+    pub order: OrderView,
+    /// True when the order was refunded before: this refund changed nothing.
+    pub already_refunded: bool,
+}
+
 /// What an invoice is for, for people: `wallet top-up`, `order 12` or `custom`.
 pub fn invoice_purpose(purpose: InvoicePurpose) -> String {
     match purpose {

@@ -106,7 +106,7 @@ async fn workload(store: Arc<JsonStore>, acked: Arc<Mutex<Acked>>) {
                     .checkout(user, cart.version, tap, PayWith::Wallet)
                     .await
                 {
-                    Ok(order) => acked.lock().unwrap().orders.push(order),
+                    Ok(bought) => acked.lock().unwrap().orders.push(bought.order),
                     Err(shopbot_core::Error::Internal(_)) => return,
                     Err(_) => {}
                 }

@@ -44,7 +44,9 @@ use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
 use shopbot_core::money::Currency;
-use shopbot_core::order::{CheckoutRequest, Order, OrderFilter, RefundRequest};
+use shopbot_core::order::{
+    CheckoutOutcome, CheckoutRequest, Order, OrderFilter, RefundOutcome, RefundRequest,
+};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
 use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
@@ -583,8 +585,8 @@ impl Storage for JsonStore {
         outcome!(self.execute(Command::EditCart { user, edit }).await, Cart)
     }
 
-    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
-        outcome!(self.execute(Command::Checkout { request }).await, Order)
+    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome> {
+        outcome!(self.execute(Command::Checkout { request }).await, Checkout)
     }
 
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>> {
@@ -599,10 +601,14 @@ impl Storage for JsonStore {
         self.read(|s| s.orders(filter)).await
     }
 
-    async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order> {
+    async fn refund_order(
+        &self,
+        request: RefundRequest,
+        audit: AuditRecord,
+    ) -> Result<RefundOutcome> {
         outcome!(
             self.execute(Command::Refund { request, audit }).await,
-            Order
+            Refund
         )
     }
 

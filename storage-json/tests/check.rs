@@ -24,7 +24,8 @@ async fn a_unit_resold_after_its_order_was_cancelled_checks_clean() {
         .checkout()
         .checkout(ann, cart.version, key("ann-1"), PayWith::Invoice)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     let shopbot_core::order::OrderPayment::Invoice { invoice } = reserved.payment else {
         panic!("an invoice order");
     };

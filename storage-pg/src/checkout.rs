@@ -10,8 +10,8 @@ use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::{InvoiceId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::order::{
-    self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
-    OrderLine, OrderPayment, OrderStatus, RefundRequest,
+    self, CheckoutError, CheckoutOutcome, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order,
+    OrderFilter, OrderLine, OrderPayment, OrderStatus, RefundOutcome, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
 use shopbot_core::text::{IdempotencyKey, StockPayload};
@@ -54,7 +54,7 @@ pub(crate) async fn commit_checkout(
     claim_starts: &ClaimStarts,
     pool: &PgPool,
     request: &CheckoutRequest,
-) -> Attempt<Order> {
+) -> Attempt<CheckoutOutcome> {
     let total = order::total(&request.lines);
     let adds_up = total.as_ref().is_ok_and(|t| *t == request.total);
     let lines = &request.lines;
@@ -131,9 +131,13 @@ pub(crate) async fn commit_checkout(
     if row.try_get("recorded")? {
         // The key's order, committed earlier (its fingerprint matched).
         let mut connection = pool.acquire().await?;
-        return load(&mut connection, order_id)
+        let order = load(&mut connection, order_id)
             .await?
-            .ok_or_else(|| Error::internal_msg("checkout key points to no order").into());
+            .ok_or_else(|| Error::internal_msg("checkout key points to no order"))?;
+        return Ok(CheckoutOutcome {
+            order,
+            replayed: true,
+        });
     }
     let unit_ids: Vec<i64> = row.try_get("unit_ids")?;
     let unit_products: Vec<i64> = row.try_get("unit_products")?;
@@ -152,7 +156,7 @@ pub(crate) async fn commit_checkout(
             .map(|((unit, product), payload)| (unit, product, payload)),
     )?;
     let invoice: Option<i64> = row.try_get("invoice_id")?;
-    Ok(Order {
+    let order = Order {
         id: order_id,
         user: request.user,
         lines: lines
@@ -180,6 +184,10 @@ pub(crate) async fn commit_checkout(
         key: request.key.clone(),
         cart_version: request.cart_version,
         created_at: from_db(to_db(request.at)),
+    };
+    Ok(CheckoutOutcome {
+        order,
+        replayed: false,
     })
 }
 
@@ -294,7 +302,7 @@ pub(crate) async fn refund(
     conn: &mut PgConnection,
     request: &RefundRequest,
     audit: &AuditRecord,
-) -> Attempt<Order> {
+) -> Attempt<RefundOutcome> {
     let row: Option<(i64, String)> =
         sqlx::query_as("SELECT user_id, status FROM orders WHERE id = $1 FOR UPDATE")
             .bind(request.order.0)
@@ -305,7 +313,12 @@ pub(crate) async fn refund(
         .await?
         .ok_or_else(|| Error::not_found("order", request.order))?;
     match status_of(&status)? {
-        OrderStatus::Refunded => return Ok(order),
+        OrderStatus::Refunded => {
+            return Ok(RefundOutcome {
+                order,
+                already_refunded: true,
+            });
+        }
         OrderStatus::Paid => {}
         status => {
             let order = order.id;
@@ -326,9 +339,13 @@ pub(crate) async fn refund(
         .bind(order.id.0)
         .execute(&mut *conn)
         .await?;
-    Ok(Order {
+    let order = Order {
         status: OrderStatus::Refunded,
         ..order
+    };
+    Ok(RefundOutcome {
+        order,
+        already_refunded: false,
     })
 }
 

@@ -19,7 +19,9 @@ use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
 use shopbot_core::money::Currency;
-use shopbot_core::order::{CheckoutRequest, Order, OrderFilter, RefundRequest};
+use shopbot_core::order::{
+    CheckoutOutcome, CheckoutRequest, Order, OrderFilter, RefundOutcome, RefundRequest,
+};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
 use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
@@ -179,7 +181,7 @@ impl Storage for PgStore {
             .map_err(PgError::into_core)
     }
 
-    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order> {
+    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome> {
         checkout::commit_checkout(&self.groups, &self.claim_starts, &self.pool, &request)
             .await
             .map_err(PgError::into_core)
@@ -197,7 +199,11 @@ impl Storage for PgStore {
         query!(self, |c| checkout::orders(c, filter))
     }
 
-    async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order> {
+    async fn refund_order(
+        &self,
+        request: RefundRequest,
+        audit: AuditRecord,
+    ) -> Result<RefundOutcome> {
         transaction!(self, |c| checkout::refund(c, &request, &audit))
     }
 

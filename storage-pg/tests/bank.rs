@@ -169,6 +169,7 @@ async fn money_is_conserved_while_connections_die() {
                             shop.checkout()
                                 .checkout(user, cart.version, tap.clone(), PayWith::Wallet)
                                 .await
+                                .map(|bought| bought.order)
                         })
                         .await;
                         match bought {
@@ -182,7 +183,7 @@ async fn money_is_conserved_while_connections_die() {
                             let refunded =
                                 settled(|| async { shop.admin().refund_order(OWNER, order).await })
                                     .await;
-                            assert_eq!(refunded.unwrap().status, OrderStatus::Refunded);
+                            assert_eq!(refunded.unwrap().order.status, OrderStatus::Refunded);
                         }
                     }
                     _ => {

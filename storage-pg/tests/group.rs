@@ -65,7 +65,7 @@ async fn a_refused_checkout_rolls_back_alone_and_the_rest_of_its_group_commits()
         let after = store.cart(buyer).await.unwrap();
         let balance = store.balance(buyer, Currency::USD).await.unwrap().balance;
         if funded {
-            let order = bought.unwrap();
+            let order = bought.unwrap().order;
             assert_eq!(order.lines.first().map(|l| l.units.len()), Some(1));
             assert!(after.lines.is_empty(), "a bought cart is emptied");
             assert_eq!(balance, usd(0));

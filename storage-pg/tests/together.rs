@@ -333,7 +333,8 @@ async fn a_claim_that_starts_after_the_newest_unit_sold_does_not_read_the_units_
     let first = store
         .commit_checkout(buy_now_request(&t, buyers[0], &listed, 1, "learns"))
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     let newest = first.lines[0].units[0].unit.0;
 
     let next = checkout(&buy_now_request(&t, buyers[1], &listed, 1, "next"));
@@ -367,7 +368,7 @@ async fn a_unit_freed_below_where_claims_start_is_sold_once_the_units_above_it_a
         let request = buy_now_request(&t, buyers[n], &listed, 1, key);
         let store = store.clone();
         async move {
-            let order = store.commit_checkout(request).await.unwrap();
+            let order = store.commit_checkout(request).await.unwrap().order;
             order.lines[0].units[0].unit.0
         }
     };

@@ -50,11 +50,11 @@ pub enum Action {
         product: ProductId,
     },
     /// Buy one of a product at once. `nonce` names the confirmation shown, so a second tap on
-    /// it buys nothing more.
+    /// it buys nothing more while every other confirmation is a purchase of its own.
     ConfirmBuyNow {
         /// The product.
         product: ProductId,
-        /// Set when the confirmation was shown.
+        /// Drawn at random when the confirmation was shown; never derived from the time.
         nonce: u64,
     },
     /// Show the cart.

@@ -12,6 +12,7 @@ mod admin;
 mod dialogue;
 mod limits;
 pub mod markup;
+mod purchase;
 mod screens;
 mod steps;
 

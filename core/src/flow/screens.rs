@@ -9,8 +9,8 @@ use crate::ids::{CategoryId, OrderId, ProductId, UserId};
 use crate::order::{Order, OrderStatus};
 use crate::outbox::OutboxBody;
 use crate::ports::{Button, OutgoingMessage, Page};
-use crate::services::{PayWith, Shop};
-use crate::text::{IdempotencyKey, Quantity};
+use crate::services::Shop;
+use crate::text::Quantity;
 use crate::wallet::LedgerOp;
 
 use super::markup::{bold, code, escape};
@@ -229,7 +229,7 @@ impl<'a> Screens<'a> {
         reply(text, rows, None)
     }
 
-    async fn product(&self, id: ProductId, notice: Option<&str>) -> Result<Reply> {
+    pub(super) async fn product(&self, id: ProductId, notice: Option<&str>) -> Result<Reply> {
         let (product, counts) = self.shop.catalog().product(self.user, id).await?;
         let available = !product.kind.uses_stock() || counts.available > 0;
         let stock = match (product.kind.uses_stock(), counts.available) {
@@ -333,121 +333,6 @@ impl<'a> Screens<'a> {
         reply(text, rows, notice)
     }
 
-    async fn confirm(&self, version: u64) -> Result<Reply> {
-        let cart = self.shop.cart().view(self.user).await?;
-        if cart.version != version || cart.is_empty() {
-            return self
-                .cart(Some("Your cart changed; please review it."))
-                .await;
-        }
-        let balance = self.shop.wallet().balance(self.user).await?;
-        let cart_screen = self.cart(None).await?;
-        let cart_text = cart_screen.screen.map(|s| s.text).unwrap_or_default();
-        let text = format!(
-            "{cart_text}\n\nPay from your wallet? Available: {}",
-            balance.available()
-        );
-        let rows = vec![
-            vec![button(
-                "Confirm purchase",
-                Action::ConfirmCheckout { version },
-            )],
-            vec![button("‹ Back to cart", Action::Cart)],
-        ];
-        reply(text, rows, None)
-    }
-
-    async fn buy(&self, version: u64) -> Result<Reply> {
-        // One key per cart version: a second tap on the same confirmation buys nothing more.
-        let key = IdempotencyKey::parse(&format!("tap:{version}"))?;
-        let checkout = self.shop.checkout();
-        match checkout
-            .checkout(self.user, version, key, PayWith::Wallet)
-            .await
-        {
-            Ok(order) => self.order(order.id, Some("Paid. Thank you!")).await,
-            Err(Error::Conflict(_)) => {
-                self.cart(Some("Your cart changed; please review it."))
-                    .await
-            }
-            Err(refused) => {
-                let notice = self.refusal(refused).await?;
-                self.cart(Some(&notice)).await
-            }
-        }
-    }
-
-    async fn confirm_buy_now(&self, id: ProductId) -> Result<Reply> {
-        let (product, counts) = self.shop.catalog().product(self.user, id).await?;
-        if product.kind.uses_stock() && counts.available == 0 {
-            let notice = format!("Sorry, {} is sold out.", product.name);
-            return self.product(id, Some(&notice)).await;
-        }
-        let balance = self.shop.wallet().balance(self.user).await?;
-        // The time the confirmation is shown names it: its key buys once however often it is
-        // tapped, and the next "Buy now" shows a new one.
-        let nonce = u64::try_from(self.shop.clock().now().0).unwrap_or_default();
-        let text = format!(
-            "{}\n{}\n\nPay from your wallet? Available: {}",
-            bold(product.name.as_str()),
-            product.price,
-            balance.available()
-        );
-        let rows = vec![
-            vec![button(
-                "Confirm purchase",
-                Action::ConfirmBuyNow { product: id, nonce },
-            )],
-            vec![button("‹ Back", Action::Product { product: id })],
-        ];
-        reply(text, rows, None)
-    }
-
-    async fn buy_now(&self, product: ProductId, nonce: u64) -> Result<Reply> {
-        let key = IdempotencyKey::parse(&format!("now:{product}:{nonce}"))?;
-        let checkout = self.shop.checkout();
-        match checkout
-            .buy_now(self.user, product, Quantity::ONE, key, PayWith::Wallet)
-            .await
-        {
-            Ok(order) => self.order(order.id, Some("Paid. Thank you!")).await,
-            Err(Error::Conflict(_)) => {
-                self.product(product, Some("The product changed; please review it."))
-                    .await
-            }
-            Err(refused) => {
-                let notice = self.refusal(refused).await?;
-                self.product(product, Some(&notice)).await
-            }
-        }
-    }
-
-    /// What a purchase refused for want of stock or money tells the buyer; any other error
-    /// stays an error.
-    async fn refusal(&self, error: Error) -> Result<String> {
-        match error {
-            Error::OutOfStock {
-                product, available, ..
-            } => {
-                let name = self
-                    .shop
-                    .catalog()
-                    .product(self.user, product)
-                    .await
-                    .map(|(p, _)| p.name.to_string())
-                    .unwrap_or_else(|_| format!("product {product}"));
-                Ok(match available {
-                    0 => format!("Sorry, {name} is sold out."),
-                    n => format!("Sorry, only {n} of {name} left."),
-                })
-            }
-            Error::InsufficientFunds { needed, available } => Ok(format!(
-                "Not enough money: {needed} needed, {available} available."
-            )),
-            other => Err(other),
-        }
-    }
-
     pub(super) async fn orders(&self, page: u32) -> Result<Reply> {
         let orders = self.shop.checkout().orders(self.user, 100).await?;
         if orders.is_empty() {
@@ -470,7 +355,7 @@ impl<'a> Screens<'a> {
         reply("Your orders:".into(), rows, None)
     }
 
-    async fn order(&self, id: OrderId, notice: Option<&str>) -> Result<Reply> {
+    pub(super) async fn order(&self, id: OrderId, notice: Option<&str>) -> Result<Reply> {
         let order = self.shop.checkout().order(self.user, id).await?;
         reply(
             order_text(&order),

@@ -43,7 +43,9 @@ use crate::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
 use crate::money::Currency;
-use crate::order::{CheckoutRequest, Order, OrderFilter, RefundRequest};
+use crate::order::{
+    CheckoutOutcome, CheckoutRequest, Order, OrderFilter, RefundOutcome, RefundRequest,
+};
 use crate::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use crate::stock::{ImportReport, StockCounts, StockImport};
 use crate::text::IdempotencyKey;
@@ -196,12 +198,19 @@ pub trait Storage: Send + Sync {
     }
 
     /// Applies an edit with [`Cart::apply`] and bumps the version.
+    ///
+    /// A user's cart version only ever grows, whatever empties the cart (an edit, a checkout):
+    /// it never shows a version it showed before, not even after a restart, a compaction or a
+    /// migration. The conversation keys a cart confirmation by its version, so a version that
+    /// came back would make a new purchase return an old order.
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart>;
 
-    /// Turns the cart into an order, all or nothing:
+    /// Turns the cart into an order, all or nothing, and says whether this call made it:
     ///
-    /// 1. a recorded checkout with this `(user, key)` is returned as it is when the fingerprint
-    ///    matches, else `Conflict`;
+    /// 1. a recorded checkout with this `(user, key)` is returned as it is, with
+    ///    [`replayed`](CheckoutOutcome::replayed) set, when the fingerprint matches, else
+    ///    `Conflict`; of any number of identical requests, however concurrent, exactly one
+    ///    is answered with `replayed: false`;
     /// 2. the cart's version must equal `cart_version`, and re-planning it with
     ///    [`plan`](crate::order::plan) must give exactly `lines` (prices, visibility), else
     ///    `Conflict`; with no `cart_version` (a purchase straight from a product) the lines'
@@ -213,7 +222,7 @@ pub trait Storage: Send + Sync {
     ///    created and an `InvoiceIssued` message queued;
     /// 5. the cart is emptied (its version bumped), unless there is no `cart_version`: then it
     ///    stays exactly as it was.
-    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order>;
+    async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome>;
 
     /// The order a checkout with `(user, key)` created, if any, once it is durable.
     async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>>;
@@ -225,9 +234,16 @@ pub trait Storage: Send + Sync {
     async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>>;
 
     /// Refunds a paid order's total to the buyer's wallet (a `Refund` entry with key
-    /// `refund:<order>`), marks it refunded and queues an `OrderRefunded` message. Refunding
-    /// a refunded order returns it unchanged; any other status is `Conflict`.
-    async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order>;
+    /// `refund:<order>`), marks it refunded, queues an `OrderRefunded` message and writes
+    /// `audit`. Refunding a refunded order returns it unchanged with
+    /// [`already_refunded`](RefundOutcome::already_refunded) set and writes nothing, not even
+    /// the audit record; of any number of refunds of one order, however concurrent, exactly
+    /// one is answered with `already_refunded: false`. Any other status is `Conflict`.
+    async fn refund_order(
+        &self,
+        request: RefundRequest,
+        audit: AuditRecord,
+    ) -> Result<RefundOutcome>;
 
     // ----- wallet -----
 
@@ -337,11 +353,11 @@ mockall::mock! {
         async fn stock_counts(&self, product: ProductId) -> Result<StockCounts>;
         async fn cart(&self, user: UserId) -> Result<Cart>;
         async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart>;
-        async fn commit_checkout(&self, request: CheckoutRequest) -> Result<Order>;
+        async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome>;
         async fn checkout_by_key(&self, user: UserId, key: IdempotencyKey) -> Result<Option<Order>>;
         async fn order(&self, id: OrderId) -> Result<Option<Order>>;
         async fn orders(&self, filter: OrderFilter) -> Result<Vec<Order>>;
-        async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<Order>;
+        async fn refund_order(&self, request: RefundRequest, audit: AuditRecord) -> Result<RefundOutcome>;
         async fn post_ledger_entry(&self, request: LedgerRequest, audit: Option<AuditRecord>) -> Result<LedgerEntry>;
         async fn balance(&self, user: UserId, currency: Currency) -> Result<Balance>;
         async fn ledger(&self, user: UserId, page: Page) -> Result<Vec<LedgerEntry>>;

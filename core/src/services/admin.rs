@@ -6,7 +6,7 @@ use crate::catalog::{
 use crate::error::{Error, Forbidden, Result};
 use crate::ids::{OrderId, ProductId, UserId};
 use crate::money::Money;
-use crate::order::{Order, OrderFilter, RefundRequest};
+use crate::order::{Order, OrderFilter, RefundOutcome, RefundRequest};
 use crate::ports::{Page, Settings};
 use crate::stock::{self, ImportReport, OnDuplicate, StockCounts, StockImport, StockLine};
 use crate::text::{CategoryName, IdempotencyKey, Note};
@@ -290,8 +290,9 @@ impl AdminService {
             .ok_or_else(|| Error::not_found("order", id))
     }
 
-    /// Refunds a paid order to the buyer's wallet.
-    pub async fn refund_order(&self, actor: UserId, id: OrderId) -> Result<Order> {
+    /// Refunds a paid order to the buyer's wallet, once: a repeat changes nothing and says
+    /// the order was [`already_refunded`](RefundOutcome::already_refunded).
+    pub async fn refund_order(&self, actor: UserId, id: OrderId) -> Result<RefundOutcome> {
         let staff = self.context.staff(actor, Permission::RefundOrders).await?;
         let audit = self.context.audit(&staff, format!("refund order {id}"));
         let request = RefundRequest {

@@ -3,7 +3,9 @@ use crate::cart::CartLine;
 use crate::error::{Error, Result};
 use crate::ids::{ProductId, UserId};
 use crate::invoice::TaxRate;
-use crate::order::{self, CheckoutError, CheckoutPayment, CheckoutRequest, Order, PlannedLine};
+use crate::order::{
+    self, CheckoutError, CheckoutOutcome, CheckoutPayment, CheckoutRequest, Order, PlannedLine,
+};
 use crate::text::{IdempotencyKey, Quantity};
 
 const KEY_REUSED: &str = "this idempotency key was used for another checkout";
@@ -30,15 +32,15 @@ impl CheckoutService {
     /// Buys the cart as it was at `cart_version`, once per `key`.
     ///
     /// A repeat with the same key (a double tap, a retry after a lost answer) returns the order
-    /// the first call made. A stale version (the cart changed since the buyer looked) is a
-    /// `Conflict` and buys nothing.
+    /// the first call made, marked [`replayed`](CheckoutOutcome::replayed). A stale version
+    /// (the cart changed since the buyer looked) is a `Conflict` and buys nothing.
     pub async fn checkout(
         &self,
         user: UserId,
         cart_version: u64,
         key: IdempotencyKey,
         pay: PayWith,
-    ) -> Result<Order> {
+    ) -> Result<CheckoutOutcome> {
         let storage = &self.context.storage;
         let (caller, settings, cart, products) = storage.user_with_cart(user).await?;
         self.context.admit_customer(caller, &settings)?;
@@ -46,7 +48,7 @@ impl CheckoutService {
             // The cart moved on. If it moved because this very checkout already committed
             // (checkout empties the cart in the same atomic step), hand back that order.
             return match storage.checkout_by_key(user, key).await? {
-                Some(order) if order.cart_version == Some(cart_version) => Ok(order),
+                Some(order) if order.cart_version == Some(cart_version) => Ok(replayed(order)),
                 Some(_) => Err(Error::Conflict(KEY_REUSED.into())),
                 None => Err(CheckoutError::CartChanged.into()),
             };
@@ -59,8 +61,9 @@ impl CheckoutService {
     /// "buy now" of a product page, one storage command where the cart takes two (an edit,
     /// then the checkout).
     ///
-    /// A repeat with the same key returns the order the first call made, even when the product
-    /// was hidden or repriced in between; the same key for another purchase is a `Conflict`.
+    /// A repeat with the same key returns the order the first call made, marked
+    /// [`replayed`](CheckoutOutcome::replayed), even when the product was hidden or repriced in
+    /// between; the same key for another purchase is a `Conflict`.
     pub async fn buy_now(
         &self,
         user: UserId,
@@ -68,7 +71,7 @@ impl CheckoutService {
         quantity: Quantity,
         key: IdempotencyKey,
         pay: PayWith,
-    ) -> Result<Order> {
+    ) -> Result<CheckoutOutcome> {
         let storage = &self.context.storage;
         let (caller, settings, found) = storage.user_with_product(user, product).await?;
         self.context.admit_customer(caller, &settings)?;
@@ -83,7 +86,7 @@ impl CheckoutService {
             // back rather than refuse the repeat.
             Err(refused @ (Error::NotFound { .. } | Error::Conflict(_))) => {
                 match storage.checkout_by_key(user, key).await? {
-                    Some(order) if order.is_purchase_of(&wanted) => Ok(order),
+                    Some(order) if order.is_purchase_of(&wanted) => Ok(replayed(order)),
                     Some(_) => Err(Error::Conflict(KEY_REUSED.into())),
                     None => Err(refused),
                 }
@@ -100,7 +103,7 @@ impl CheckoutService {
         lines: Vec<PlannedLine>,
         key: IdempotencyKey,
         pay: PayWith,
-    ) -> Result<Order> {
+    ) -> Result<CheckoutOutcome> {
         let total = order::total(&lines)?;
         let now = self.context.clock.now();
         let payment = match pay {
@@ -142,5 +145,14 @@ impl CheckoutService {
             limit,
         };
         self.context.storage.orders(filter).await
+    }
+}
+
+/// The order an earlier call with the same key made, found after the cart or the product moved
+/// on: a replay, never a purchase made now.
+fn replayed(order: Order) -> CheckoutOutcome {
+    CheckoutOutcome {
+        order,
+        replayed: true,
     }
 }

@@ -161,7 +161,7 @@ fn storage_with_cart_version(version: u64) -> MockStorage {
 }
 
 #[tokio::test]
-async fn a_second_tap_after_the_first_committed_returns_the_same_order() {
+async fn a_second_tap_after_the_first_committed_replays_the_same_order() {
     let mut storage = storage_with_cart_version(4);
     storage
         .expect_checkout_by_key()
@@ -171,7 +171,10 @@ async fn a_second_tap_after_the_first_committed_returns_the_same_order() {
         .checkout()
         .checkout(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
         .await;
-    assert_eq!(order.map(|o| o.id).ok(), Some(OrderId(7)));
+    assert_eq!(
+        order.map(|o| (o.order.id, o.replayed)).ok(),
+        Some((OrderId(7), true))
+    );
 }
 
 #[tokio::test]

@@ -158,7 +158,8 @@ pub async fn a_banned_customer_cannot_shop(store: Arc<dyn Storage>) {
         .checkout()
         .checkout(customer, cart.version, key("pardoned"), PayWith::Wallet)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(order.total, usd(100));
 }
 
@@ -240,7 +241,8 @@ pub async fn maintenance_mode_turns_customers_away_but_not_staff(store: Arc<dyn 
         .checkout()
         .checkout(customer, cart.version, key("open-again"), PayWith::Wallet)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(order.user, customer);
 }
 

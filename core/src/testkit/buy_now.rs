@@ -39,7 +39,8 @@ pub async fn buying_now_sells_at_once_and_leaves_the_cart_alone(store: Arc<dyn S
     let order = checkout
         .buy_now(buyer, now_product.id, qty(2), key("now-1"), PayWith::Wallet)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(order.status, OrderStatus::Paid);
     assert_eq!(order.cart_version, None);
     assert_eq!(order.total, usd(600));
@@ -75,7 +76,8 @@ pub async fn buying_now_sells_at_once_and_leaves_the_cart_alone(store: Arc<dyn S
     let from_cart = checkout
         .checkout(buyer, cart.version, key("cart-1"), PayWith::Wallet)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(from_cart.cart_version, Some(cart.version));
     assert_eq!(from_cart.lines[0].product, cart_product.id);
 
@@ -88,7 +90,8 @@ pub async fn buying_now_sells_at_once_and_leaves_the_cart_alone(store: Arc<dyn S
             PayWith::Invoice,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(by_invoice.status, OrderStatus::AwaitingPayment);
     let counts = t.counts(now_product.id).await;
     assert_eq!((counts.sold, counts.reserved), (2, 1), "{counts:?}");
@@ -131,10 +134,17 @@ pub async fn a_double_tapped_buy_now_buys_once(store: Arc<dyn Storage>) {
         });
     }
     let mut orders: Vec<Order> = Vec::new();
+    let mut made_now = 0;
     while let Some(done) = tasks.join_next().await {
-        orders.push(done.unwrap().expect("every tap gets the order"));
+        let outcome = done.unwrap().expect("every tap gets the order");
+        made_now += usize::from(!outcome.replayed);
+        orders.push(outcome.order);
     }
     assert!(orders.iter().all(|o| o.id == orders[0].id), "one order");
+    assert_eq!(
+        made_now, 1,
+        "one tap made the order, the others replayed it"
+    );
     assert_eq!(all_orders(t.store.as_ref()).await.len(), 1);
     assert_eq!(charged(&all_ledger(t.store.as_ref(), buyer).await), 500);
     assert_eq!(t.counts(product.id).await.sold, 2);
@@ -160,8 +170,8 @@ pub async fn a_double_tapped_buy_now_buys_once(store: Arc<dyn Storage>) {
         .buy_now(buyer, product.id, qty(2), key("tap"), PayWith::Wallet)
         .await;
     assert_eq!(
-        again.map(|o| o.id).ok(),
-        Some(orders[0].id),
+        again.map(|o| (o.order.id, o.replayed)).ok(),
+        Some((orders[0].id, true)),
         "after a new price"
     );
     let hidden = ProductPatch {
@@ -175,7 +185,11 @@ pub async fn a_double_tapped_buy_now_buys_once(store: Arc<dyn Storage>) {
     let again = checkout
         .buy_now(buyer, product.id, qty(2), key("tap"), PayWith::Wallet)
         .await;
-    assert_eq!(again.map(|o| o.id).ok(), Some(orders[0].id), "once hidden");
+    assert_eq!(
+        again.map(|o| (o.order.id, o.replayed)).ok(),
+        Some((orders[0].id, true)),
+        "once hidden"
+    );
     assert_eq!(charged(&all_ledger(t.store.as_ref(), buyer).await), 500);
 }
 
@@ -218,7 +232,11 @@ pub async fn buying_now_races_carts_for_the_last_keys_and_sells_each_once(store:
     let mut sold = Vec::new();
     while let Some(done) = tasks.join_next().await {
         match done.unwrap() {
-            Ok(order) => sold.extend(order.lines[0].units.iter().map(|u| u.payload.clone())),
+            Ok(bought) => {
+                assert!(!bought.replayed, "a first purchase is never a replay");
+                let units = &bought.order.lines[0].units;
+                sold.extend(units.iter().map(|u| u.payload.clone()));
+            }
             Err(Error::OutOfStock { .. }) => {}
             Err(other) => panic!("a racer failed unexpectedly: {other:?}"),
         }

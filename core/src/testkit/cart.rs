@@ -1,6 +1,7 @@
 //! Carts: versioned, so a checkout confirming a version that is no longer current buys
 //! nothing, and every edit is exactly what [`Cart::apply`] says.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{TestShop, key, qty, wallet_request};
@@ -71,7 +72,8 @@ pub async fn a_stale_cart_version_conflicts_and_buys_nothing(store: Arc<dyn Stor
         .checkout()
         .checkout(buyer, current.version, key("fresh"), PayWith::Wallet)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(order.lines[0].quantity, qty(1));
 }
 
@@ -147,4 +149,55 @@ pub async fn carts_start_empty_and_every_edit_bumps_the_version(store: Arc<dyn S
         "a refused edit changed the cart"
     );
     assert_eq!(t.store.cart(other).await.unwrap(), Cart::empty(other));
+}
+
+/// A buyer's cart never shows a version twice, whatever empties it (a checkout by wallet or by
+/// invoice, a clear, removing the last line): the conversation names a cart confirmation by
+/// its version (`tap:<version>`), so a version that came back would make a new purchase return
+/// an old order. Each of those confirmations is a purchase of its own.
+pub async fn a_cart_version_is_never_shown_twice(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let product = t.product("Versioned key", 100).await.id;
+    t.keys(product, "VERSIONED", 5).await;
+    let buyer = t.customer(10).await;
+    t.fund(buyer, 1_000).await;
+    let (cart, checkout) = (t.shop.cart(), t.shop.checkout());
+    let mut versions = vec![t.store.cart(buyer).await.unwrap().version];
+    let mut orders = Vec::new();
+
+    for pay in [PayWith::Wallet, PayWith::Invoice] {
+        let filled = cart.add(buyer, product, qty(1)).await.unwrap();
+        versions.push(filled.version);
+        let tap = key(&format!("tap:{}", filled.version));
+        let bought = checkout.checkout(buyer, filled.version, tap, pay).await;
+        orders.push(bought.unwrap());
+        versions.push(t.store.cart(buyer).await.unwrap().version);
+    }
+    versions.push(cart.add(buyer, product, qty(1)).await.unwrap().version);
+    versions.push(cart.clear(buyer).await.unwrap().version);
+    versions.push(cart.add(buyer, product, qty(1)).await.unwrap().version);
+    versions.push(cart.remove(buyer, product).await.unwrap().version);
+    let refilled = cart.add(buyer, product, qty(1)).await.unwrap();
+    versions.push(refilled.version);
+    let tap = key(&format!("tap:{}", refilled.version));
+    let bought = checkout
+        .checkout(buyer, refilled.version, tap, PayWith::Wallet)
+        .await;
+    orders.push(bought.unwrap());
+    versions.push(t.store.cart(buyer).await.unwrap().version);
+
+    assert!(
+        versions.windows(2).all(|pair| pair[0] < pair[1]),
+        "versions only grow: {versions:?}"
+    );
+    assert!(
+        orders.iter().all(|o| !o.replayed),
+        "none replayed: {orders:?}"
+    );
+    let distinct: BTreeSet<_> = orders.iter().map(|o| o.order.id).collect();
+    assert_eq!(
+        distinct.len(),
+        3,
+        "three purchases, three orders: {orders:?}"
+    );
 }

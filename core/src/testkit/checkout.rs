@@ -74,7 +74,10 @@ pub async fn oversell_race_sells_every_key_exactly_once(store: Arc<dyn Storage>)
                     .checkout(buyer, cart.version, key, PayWith::Wallet)
                     .await
                 {
-                    Ok(order) => bought.push(order),
+                    Ok(outcome) => {
+                        assert!(!outcome.replayed, "a fresh key is never a replay");
+                        bought.push(outcome.order);
+                    }
                     Err(Error::OutOfStock { .. } | Error::Conflict(_)) => {}
                     Err(other) => panic!("checkout attempt failed unexpectedly: {other:?}"),
                 }
@@ -149,8 +152,9 @@ pub async fn oversell_race_sells_every_key_exactly_once(store: Arc<dyn Storage>)
     );
 }
 
-/// 50 taps on "buy" with one key and one cart version make one order, charged once; the same
-/// key used later for a different cart is a `Conflict` that changes nothing.
+/// 50 taps on "buy" with one key and one cart version make one order, charged once: exactly one
+/// tap is told it made the order, the other 49 that they replayed it. The same key used later
+/// for a different cart is a `Conflict` that changes nothing.
 pub async fn a_double_clicked_checkout_buys_once(store: Arc<dyn Storage>) {
     let t = TestShop::new(store).await;
     let product = t.product("Double key", 250).await;
@@ -175,10 +179,15 @@ pub async fn a_double_clicked_checkout_buys_once(store: Arc<dyn Storage>) {
     while let Some(done) = tasks.join_next().await {
         orders.push(done.unwrap().expect("every tap gets the order"));
     }
-    let order = orders[0].clone();
+    let order = orders[0].order.clone();
     assert!(
-        orders.iter().all(|o| o.id == order.id),
+        orders.iter().all(|o| o.order.id == order.id),
         "one order for all taps"
+    );
+    let made_now = orders.iter().filter(|o| !o.replayed).count();
+    assert_eq!(
+        made_now, 1,
+        "one tap made the order, the others replayed it"
     );
     assert_eq!(order.status, OrderStatus::Paid);
     assert_eq!(order.total, usd(500));
@@ -223,7 +232,8 @@ pub async fn a_double_clicked_checkout_buys_once(store: Arc<dyn Storage>) {
 }
 
 /// The same checkout request committed 20 times at once, straight at the store, makes one
-/// order: every call returns it, one `Charge` is posted and one unit sold.
+/// order: every call returns it, exactly one says it made it (the other 19 are replays), one
+/// `Charge` is posted and one unit sold. A later repeat is a replay too.
 pub async fn a_repeated_checkout_request_returns_the_recorded_order(store: Arc<dyn Storage>) {
     let t = TestShop::new(store).await;
     let product = t.product("Repeated key", 250).await;
@@ -243,12 +253,19 @@ pub async fn a_repeated_checkout_request_returns_the_recorded_order(store: Arc<d
         });
     }
     let mut orders = Vec::new();
+    let mut made_now = 0;
     while let Some(done) = tasks.join_next().await {
-        orders.push(done.unwrap().expect("a repeat returns the recorded order"));
+        let outcome = done.unwrap().expect("a repeat returns the recorded order");
+        made_now += usize::from(!outcome.replayed);
+        orders.push(outcome.order);
     }
     assert!(orders.iter().all(|o| *o == orders[0]), "one order for all");
+    assert_eq!(made_now, 1, "one call made the order: {made_now}");
     let found = t.store.checkout_by_key(buyer, key("retry")).await.unwrap();
     assert_eq!(found.as_ref(), Some(&orders[0]));
+    let later = t.store.commit_checkout(request).await.unwrap();
+    assert!(later.replayed, "a later repeat is a replay");
+    assert_eq!(later.order, orders[0]);
     let ledger = all_ledger(t.store.as_ref(), buyer).await;
     assert_eq!(charged(&ledger), 250, "charged once");
     assert_eq!(t.balance(buyer).await.balance, usd(750));
@@ -296,7 +313,8 @@ pub async fn a_price_change_after_planning_conflicts_at_commit(store: Arc<dyn St
             ..request
         })
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(order.total, usd(400));
     assert_eq!(t.balance(buyer).await.balance, usd(4_600));
 }
@@ -376,7 +394,8 @@ pub async fn checkout_keys_belong_to_one_buyer(store: Arc<dyn Storage>) {
             .checkout()
             .checkout(buyer, cart.version, key("same-key"), PayWith::Wallet)
             .await
-            .unwrap();
+            .unwrap()
+            .order;
         assert_eq!(order.user, buyer);
         orders.push(order);
     }

@@ -218,6 +218,7 @@ impl TestShop {
             .checkout(user, cart.version, key, PayWith::Wallet)
             .await
             .unwrap()
+            .order
     }
 
     /// `user`'s wallet in the shop currency, read from the store.

@@ -28,6 +28,7 @@ pub mod buy_now;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod confirm;
 pub mod dialogue;
 mod fixture;
 pub mod invoice;
@@ -121,9 +122,16 @@ macro_rules! conformance_suite {
                 buying_now_races_carts_for_the_last_keys_and_sells_each_once,
                 a_refused_buy_now_changes_nothing,
             }
+            confirm {
+                buy_now_confirmations_shown_in_the_same_millisecond_are_separate_purchases,
+                a_confirmation_tapped_again_says_already_paid_and_shows_that_order,
+                taps_racing_on_one_buy_now_confirmation_pay_once_and_say_so,
+                taps_racing_on_one_cart_confirmation_pay_once_and_say_so,
+            }
             cart {
                 a_stale_cart_version_conflicts_and_buys_nothing,
                 carts_start_empty_and_every_edit_bumps_the_version,
+                a_cart_version_is_never_shown_twice,
             }
             refund {
                 refunding_a_paid_order_credits_the_wallet_once,

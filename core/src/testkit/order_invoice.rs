@@ -28,7 +28,8 @@ async fn checkout_by_invoice(
         .checkout()
         .checkout(buyer, cart.version, key, PayWith::Invoice)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     let OrderPayment::Invoice { invoice } = order.payment else {
         panic!(
             "an invoice checkout is paid by invoice: {:?}",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
-use super::{OWNER, TestShop, all_ledger, claim_all, key, qty, usd};
+use super::{OWNER, TestShop, all_audit, all_ledger, claim_all, key, qty, usd};
 use crate::error::Error;
 use crate::ids::OrderId;
 use crate::order::{OrderPayment, OrderStatus};
@@ -15,8 +15,10 @@ use crate::services::PayWith;
 use crate::wallet::LedgerOp;
 
 /// Ten refunds of one paid order at once credit the wallet once: every call returns the same
-/// refunded order, the ledger holds one `Refund` entry (key `refund:<order>`), the units stay
-/// sold, and one `OrderRefunded` message is queued. A later repeat changes nothing either.
+/// refunded order, exactly one says it refunded it and the other nine that it was already
+/// refunded, the ledger holds one `Refund` entry (key `refund:<order>`), the units stay sold,
+/// one `OrderRefunded` message is queued and one refund is audited. A later repeat changes
+/// nothing either and says so.
 pub async fn refunding_a_paid_order_credits_the_wallet_once(store: Arc<dyn Storage>) {
     let t = TestShop::new(store).await;
     let product = t.product("Refundable key", 300).await;
@@ -39,14 +41,29 @@ pub async fn refunding_a_paid_order_credits_the_wallet_once(store: Arc<dyn Stora
     while let Some(done) = tasks.join_next().await {
         refunds.push(done.unwrap().unwrap());
     }
-    let refunded = refunds[0].clone();
+    let refunded = refunds[0].order.clone();
     assert_eq!(refunded.status, OrderStatus::Refunded);
     assert!(
-        refunds.iter().all(|r| *r == refunded),
+        refunds.iter().all(|r| r.order == refunded),
         "every refund returns the same order"
     );
+    let made_now = refunds.iter().filter(|r| !r.already_refunded).count();
+    assert_eq!(
+        made_now, 1,
+        "one call refunded, the others were told it was done"
+    );
+    let before = t.snapshot().await;
     let again = t.shop.admin().refund_order(OWNER, order.id).await.unwrap();
-    assert_eq!(again, refunded, "a repeated refund changed the order");
+    assert!(
+        again.already_refunded,
+        "a repeat says it was already refunded"
+    );
+    assert_eq!(again.order, refunded, "a repeated refund changed the order");
+    assert_eq!(
+        t.snapshot().await,
+        before,
+        "a repeated refund changed something"
+    );
     assert_eq!(
         t.store.order(order.id).await.unwrap(),
         Some(refunded.clone())
@@ -80,6 +97,10 @@ pub async fn refunding_a_paid_order_credits_the_wallet_once(store: Arc<dyn Stora
         .filter(|m| m.body == OutboxBody::OrderRefunded { order: order.id })
         .count();
     assert_eq!(notices, 1, "one OrderRefunded message: {messages:?}");
+    let action = format!("refund order {}", order.id);
+    let audited = all_audit(t.store.as_ref()).await;
+    let refunds = audited.iter().filter(|e| e.record.action == action).count();
+    assert_eq!(refunds, 1, "one refund audited: {audited:?}");
 }
 
 /// Only paid orders can be refunded: an order awaiting payment or cancelled is a `Conflict`
@@ -95,7 +116,8 @@ pub async fn only_paid_orders_can_be_refunded(store: Arc<dyn Storage>) {
         .checkout()
         .checkout(buyer, cart.version, key("by-invoice"), PayWith::Invoice)
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     assert_eq!(order.status, OrderStatus::AwaitingPayment);
 
     let before = t.snapshot().await;

@@ -80,7 +80,8 @@ pub async fn busy_shop(t: &TestShop) -> Sample {
             PayWith::Invoice,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     let OrderPayment::Invoice { invoice } = order.payment else {
         panic!(
             "an invoice checkout is paid by invoice: {:?}",
@@ -154,7 +155,8 @@ pub async fn cancelled_order(t: &TestShop, sample: &Sample) -> OrderId {
             PayWith::Invoice,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .order;
     let OrderPayment::Invoice { invoice } = order.payment else {
         panic!(
             "an invoice checkout is paid by invoice: {:?}",

@@ -91,9 +91,12 @@ async fn main() -> Result<()> {
         .checkout()
         .checkout(CUSTOMER, cart.version, confirm, PayWith::Wallet)
         .await?;
+    // The second tap made nothing: it returns the first tap's order, marked as a replay, so
+    // a front end says "already paid" rather than "paid" again.
+    let (first, second) = (first.order, second);
     println!(
-        "order {} paid {}; a second tap returned order {}",
-        first.id, first.total, second.id
+        "order {} paid {}; a second tap returned order {} (replayed: {})",
+        first.id, first.total, second.order.id, second.replayed
     );
     for (line, unit) in first.delivered_units() {
         println!("  {}: {}", line.name, unit.payload);

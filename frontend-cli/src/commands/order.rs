@@ -10,7 +10,7 @@ use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::{self, Details, Table};
 use crate::parse;
-use crate::view::{OrderView, order_payment, order_status};
+use crate::view::{OrderView, RefundView, order_payment, order_status};
 
 /// `shopbot order …`
 #[derive(Debug, Subcommand)]
@@ -23,8 +23,12 @@ pub enum OrderCommand {
     #[command(after_help = "Examples:\n  shopbot order show 12\n  shopbot --json order show 12")]
     Show(OrderArg),
     /// Refund a paid order to the buyer's wallet
-    #[command(after_help = "Refunding a refunded order changes nothing.\n\n\
-                            Examples:\n  shopbot order refund 12")]
+    #[command(
+        after_help = "A paid order is refunded once. Refunding it again changes nothing: \
+        it says the order was already refunded\n(\"already_refunded\": true with --json) and \
+        exits 0, since the order is refunded either way.\nAn order that is not paid exits 5.\n\n\
+        Examples:\n  shopbot order refund 12\n  shopbot --json order refund 12"
+    )]
     Refund(OrderArg),
 }
 
@@ -62,8 +66,18 @@ pub async fn run(command: &OrderCommand, ctx: &Ctx, out: &mut impl Write) -> Cli
         OrderCommand::Refund(args) => {
             let id: OrderId = parse::id("ORDER", &args.id)?;
             let shop = ctx.shop().await?;
-            let order = shop.admin().refund_order(ctx.actor(), id).await?;
-            if !ctx.json() {
+            let refund = shop.admin().refund_order(ctx.actor(), id).await?;
+            let order = &refund.order;
+            if ctx.json() {
+                let view = RefundView {
+                    order: OrderView::from(order),
+                    already_refunded: refund.already_refunded,
+                };
+                return output::json(out, &view);
+            }
+            if refund.already_refunded {
+                writeln!(out, "Order {id} was already refunded; nothing changed.")?;
+            } else {
                 writeln!(
                     out,
                     "Order {id} is refunded: {} went back to user {}'s wallet.",
@@ -71,7 +85,7 @@ pub async fn run(command: &OrderCommand, ctx: &Ctx, out: &mut impl Write) -> Cli
                     order.user
                 )?;
             }
-            print_order(ctx, &order, out)
+            print_order(ctx, order, out)
         }
     }
 }

@@ -35,6 +35,33 @@ fn a_piped_chat_session_buys_a_product_and_sees_its_key() {
 }
 
 #[test]
+fn scripted_buy_now_cycles_say_paid_once_for_every_order_made() {
+    const CYCLES: usize = 30;
+    let shop = TestShop::demo();
+    let keys: String = (0..CYCLES).map(|i| format!("PXR-CYCLE-{i:03}\n")).collect();
+    let file = shop.file("keys.txt", keys.as_bytes());
+    shop.run(&["stock", "add", "--product", "2", "--file", &file])
+        .ok();
+    shop.run(&[
+        "user", "credit", "--user", "1001", "--amount", "200.00", "--reason", "cycles",
+    ])
+    .ok();
+    // Catalog → Games → Pixel Racers → Buy now → Confirm purchase, as fast as a script types:
+    // many confirmations are shown within the same millisecond.
+    let cycle = "/catalog\n1\n2\n1\n1\n";
+    let script = cycle.repeat(CYCLES);
+
+    let run = shop.run_with_input(&["chat", "--user", "1001"], script.as_bytes());
+    run.ok();
+
+    let paid = run.stdout.matches("» Paid. Thank you!").count();
+    let orders = shop.json(&["order", "list", "--user", "1001", "--limit", "1000"]);
+    let orders = orders.as_array().unwrap().len();
+    assert_eq!(paid, orders, "one \"Paid\" per order made:\n{}", run.stdout);
+    assert_eq!(orders, CYCLES, "every cycle bought a key:\n{}", run.stdout);
+}
+
+#[test]
 fn a_button_number_that_is_not_on_screen_is_explained_and_changes_nothing() {
     let shop = TestShop::demo();
     let run = shop.run_with_input(&["chat", "--user", "1001"], b"9\n");
@@ -125,11 +152,14 @@ async fn a_double_tap_on_confirm_buys_once() {
     let first = press(&flow, Action::ConfirmCheckout { version }).await;
     let second = press(&flow, Action::ConfirmCheckout { version }).await;
     assert!(text(&first).contains("Your keys"), "{}", text(&first));
+    assert_eq!(first.notice.as_deref(), Some("Paid. Thank you!"));
     assert_eq!(
         text(&first),
         text(&second),
         "the second tap shows the same order"
     );
+    let notice = second.notice.as_deref().unwrap_or_default();
+    assert!(notice.contains("already paid"), "{second:?}");
     let ledger = shop.storage().ledger(ANN, Page::first(10)).await.unwrap();
     assert_eq!(ledger.len(), 2, "one credit and one purchase: {ledger:?}");
     assert_eq!(

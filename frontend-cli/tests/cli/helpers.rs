@@ -251,7 +251,8 @@ impl TestShop {
                 .checkout()
                 .checkout(id, cart.version, key, pay)
                 .await
-                .unwrap();
+                .unwrap()
+                .order;
             order.id.0
         })
     }

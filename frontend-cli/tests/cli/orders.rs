@@ -112,10 +112,38 @@ fn a_refund_goes_to_the_wallet_once() {
     assert_eq!(balance(), "80.01");
     let refunded = shop.json(&["order", "refund", &order]);
     assert_eq!(refunded["status"], "refunded");
+    assert_eq!(refunded["already_refunded"], false, "{refunded}");
     assert_eq!(balance(), "100.00");
     let run = shop.run(&["order", "refund", &order]);
     run.ok();
     assert_eq!(balance(), "100.00", "refunding twice refunds once");
+}
+
+#[test]
+fn a_repeated_refund_says_it_was_already_refunded_and_succeeds() {
+    let shop = TestShop::demo();
+    let order = shop.buy(CUSTOMER, 1, 1, PayWith::Wallet).to_string();
+    let first = shop.run(&["order", "refund", &order]);
+    first.ok();
+    assert!(
+        first.stdout.contains(&format!("Order {order} is refunded")),
+        "{}",
+        first.stdout
+    );
+
+    let again = shop.run(&["order", "refund", &order]);
+    again.ok();
+    assert!(
+        again.stdout.contains(&format!(
+            "Order {order} was already refunded; nothing changed."
+        )),
+        "{}",
+        again.stdout
+    );
+    assert!(!again.stdout.contains("is refunded:"), "{}", again.stdout);
+    let json = shop.json(&["order", "refund", &order]);
+    assert_eq!(json["already_refunded"], true, "{json}");
+    assert_eq!(json["status"], "refunded", "{json}");
 }
 
 #[test]

@@ -6,8 +6,8 @@ use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::{InvoiceId, OrderId, ProductId, UserId};
 use shopbot_core::order::{
-    self, CheckoutError, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
-    OrderLine, OrderPayment, OrderStatus, PlannedLine, RefundRequest,
+    self, CheckoutError, CheckoutOutcome, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order,
+    OrderFilter, OrderLine, OrderPayment, OrderStatus, PlannedLine, RefundOutcome, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
 use shopbot_core::text::IdempotencyKey;
@@ -16,7 +16,10 @@ use shopbot_core::wallet::LedgerOp;
 use super::State;
 
 impl State {
-    pub(super) fn commit_checkout(&mut self, request: CheckoutRequest) -> Result<Order, Error> {
+    pub(super) fn commit_checkout(
+        &mut self,
+        request: CheckoutRequest,
+    ) -> Result<CheckoutOutcome, Error> {
         let user = request.user;
         if let Some((fingerprint, id)) = self.checkout_keys.get(&(user, request.key.clone())) {
             if *fingerprint != request.fingerprint() {
@@ -24,11 +27,15 @@ impl State {
                     "this idempotency key was used for another checkout".into(),
                 ));
             }
-            return self
+            let order = self
                 .orders
                 .get(id)
                 .cloned()
-                .ok_or_else(|| Error::internal_msg("checkout key points to no order"));
+                .ok_or_else(|| Error::internal_msg("checkout key points to no order"))?;
+            return Ok(CheckoutOutcome {
+                order,
+                replayed: true,
+            });
         }
         self.require_user(user)?;
 
@@ -151,20 +158,28 @@ impl State {
             cart.version += 1;
             self.carts.insert(user, cart);
         }
-        Ok(order)
+        Ok(CheckoutOutcome {
+            order,
+            replayed: false,
+        })
     }
 
     pub(super) fn refund_order(
         &mut self,
         request: RefundRequest,
         audit: AuditRecord,
-    ) -> Result<Order, Error> {
+    ) -> Result<RefundOutcome, Error> {
         let order = self
             .orders
             .get(&request.order)
             .ok_or_else(|| Error::not_found("order", request.order))?;
         match order.status {
-            OrderStatus::Refunded => return Ok(order.clone()),
+            OrderStatus::Refunded => {
+                return Ok(RefundOutcome {
+                    order: order.clone(),
+                    already_refunded: true,
+                });
+            }
             OrderStatus::Paid => {}
             status => {
                 let order = order.id;
@@ -189,7 +204,10 @@ impl State {
             .get_mut(&id)
             .ok_or_else(|| Error::not_found("order", id))?;
         order.status = OrderStatus::Refunded;
-        Ok(order.clone())
+        Ok(RefundOutcome {
+            order: order.clone(),
+            already_refunded: false,
+        })
     }
 
     /// Sets the status of an order awaiting payment and settles its reserved units.

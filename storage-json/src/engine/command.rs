@@ -9,7 +9,7 @@ use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductP
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
-use shopbot_core::order::{CheckoutRequest, Order, RefundRequest};
+use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
 use shopbot_core::stock::{ImportReport, StockImport};
@@ -116,7 +116,8 @@ pub enum Outcome {
     Product(Product),
     Import(ImportReport),
     Cart(Cart),
-    Order(Order),
+    Checkout(CheckoutOutcome),
+    Refund(RefundOutcome),
     Entry(LedgerEntry),
     Invoice(Invoice),
     Payment(PaymentOutcome),
@@ -154,9 +155,9 @@ impl State {
                 Outcome::Import(self.import_stock(import, audit)?)
             }
             Command::EditCart { user, edit } => Outcome::Cart(self.edit_cart(user, edit)?),
-            Command::Checkout { request } => Outcome::Order(self.commit_checkout(request)?),
+            Command::Checkout { request } => Outcome::Checkout(self.commit_checkout(request)?),
             Command::Refund { request, audit } => {
-                Outcome::Order(self.refund_order(request, audit)?)
+                Outcome::Refund(self.refund_order(request, audit)?)
             }
             Command::PostLedgerEntry { request, audit } => {
                 Outcome::Entry(self.post_ledger_entry(request, audit)?)

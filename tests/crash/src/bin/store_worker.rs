@@ -87,8 +87,8 @@ async fn work(store: Arc<JsonStore>, round: u32) -> Result<()> {
                     .checkout(user, cart.version, tap, PayWith::Wallet)
                     .await
                 {
-                    Ok(order) => {
-                        let json = serde_json::to_string(&order).map_err(Error::internal)?;
+                    Ok(bought) => {
+                        let json = serde_json::to_string(&bought.order).map_err(Error::internal)?;
                         println!("ACK order {json}");
                     }
                     Err(Error::OutOfStock { .. }) => {

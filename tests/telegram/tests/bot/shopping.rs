@@ -263,6 +263,8 @@ async fn buy_now_buys_one_key_from_the_product_page_once_however_often_confirmed
     );
     let taps = ann.double_tap("Confirm purchase").await;
     assert_eq!(taps[0].answers[0].text.as_deref(), Some("Paid. Thank you!"));
+    let again = taps[1].answers[0].text.as_deref().unwrap_or_default();
+    assert!(again.contains("already paid"), "the second tap: {again:?}");
     assert!(ann.screen().contains("K-1"), "{}", ann.screen());
 
     let user = shopbot_core::ids::UserId(1001);
