@@ -26,12 +26,14 @@ through the same services, permission checks and audit log as the Telegram bot."
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
-  1  internal error (disk, damaged or locked store)
-  2  usage error (command line, configuration, store URL)
+  1  internal error (disk, damaged or locked store; a PostgreSQL server that cannot be
+     reached or refuses the login)
+  2  usage error (command line, configuration, store URL; a PostgreSQL URL must name its
+     database)
   3  invalid input (nothing was changed)
-  4  not found
+  4  not found (also a PostgreSQL database that does not exist)
   5  refused by a business rule (out of stock, insufficient funds, forbidden, conflict),
-     or `store check` found problems
+     `store check` found problems, or the PostgreSQL database belongs to another application
 
 Configuration: flags, then environment (SHOPBOT_STORE, SHOPBOT_LOG_LEVEL, SHOPBOT_LOG_FORMAT,
 SHOPBOT_CURRENCY, SHOPBOT_ADMINS; TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL for `shopbot telegram`),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use shopbot_core::dump::Dump;
 use shopbot_core::ports::Storage;
 use shopbot_storage_json::{ImportError, JsonStore, OpenError, RecoveryReport};
-use shopbot_storage_pg::{PgOpenError, PgStore};
+use shopbot_storage_pg::{PgOpenError, PgStore, redact_url};
 
 use crate::error::{CliError, CliResult, cause_chain};
 
@@ -44,6 +44,10 @@ impl StoreUrl {
             return Ok(StoreUrl::Json(PathBuf::from(path)));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            // Refused here, before any command connects: a URL that names no database would
+            // let the server pick one (and the schema would land there).
+            shopbot_storage_pg::check_url(text)
+                .map_err(|error| CliError::usage(cause_chain(&error)))?;
             return Ok(StoreUrl::Postgres(text.to_owned()));
         }
         // Name only the scheme: the rest of a mistyped database URL may hold a password.
@@ -64,11 +68,12 @@ impl StoreUrl {
 }
 
 impl fmt::Display for StoreUrl {
-    /// The URL for people, with any password hidden.
+    /// The URL for people (messages, logs), with every part that can carry a secret hidden
+    /// by [`shopbot_storage_pg::redact_url`], the one redaction the store itself uses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreUrl::Json(path) => write!(f, "json:{}", path.display()),
-            StoreUrl::Postgres(url) => f.write_str(&redact_password(url)),
+            StoreUrl::Postgres(url) => f.write_str(&redact_url(url)),
         }
     }
 }
@@ -76,22 +81,6 @@ impl fmt::Display for StoreUrl {
 impl fmt::Debug for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StoreUrl({self})")
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
 }
 
@@ -297,14 +286,26 @@ async fn open_postgres(url: &StoreUrl, database: &str) -> CliResult<Backend> {
 }
 
 async fn connect_postgres(url: &StoreUrl, database: &str) -> CliResult<PgStore> {
-    match PgStore::connect(database).await {
-        Ok(store) => Ok(store),
-        // The store's own messages never include the password; `url` prints it hidden.
-        Err(error @ PgOpenError::Url { .. }) => Err(CliError::usage(cause_chain(&error))),
-        Err(error) => Err(CliError::internal(format!(
-            "{url}: {}",
-            cause_chain(&error)
-        ))),
+    PgStore::connect(database)
+        .await
+        .map_err(|error| pg_open_error(url, &error))
+}
+
+/// A store that did not open, worded for the operator with its exit code. The store's own
+/// messages never show a secret of the URL; `url` prints redacted.
+///
+/// A URL that does not parse or names no database is a usage error (2); a database that does
+/// not exist is not found (4), with the `createdb` that makes it; another application's
+/// database is refused (5), untouched. A server that cannot be reached or turns the login
+/// away, and a schema from another shopbot, are failures (1): the command line was right, the
+/// world around it was not.
+fn pg_open_error(url: &StoreUrl, error: &PgOpenError) -> CliError {
+    let message = cause_chain(error);
+    match error {
+        PgOpenError::Url { .. } | PgOpenError::NoDatabase { .. } => CliError::usage(message),
+        PgOpenError::MissingDatabase { .. } => CliError::not_found(message),
+        PgOpenError::ForeignDatabase { .. } => CliError::refused(message),
+        _ => CliError::internal(format!("{url}: {message}")),
     }
 }
 
@@ -453,5 +454,35 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://shop:***@db:5432/shop");
         let url = StoreUrl::Postgres("postgres://shop@db/shop".into());
         assert_eq!(url.to_string(), "postgres://shop@db/shop");
+    }
+
+    #[test]
+    fn secrets_in_parameters_never_show_in_the_url_or_its_debug_form() {
+        let text = "postgres://shop@db/shop?password=s3cret&sslpassword=s3cret2\
+                    &api_token=s3cret3&sslmode=require";
+        let url = StoreUrl::parse(text).unwrap_or(StoreUrl::Json(PathBuf::new()));
+        assert_eq!(
+            url.to_string(),
+            "postgres://shop@db/shop?password=***&sslpassword=***&api_token=***&sslmode=require"
+        );
+        assert!(!format!("{url:?}").contains("s3cret"), "{url:?}");
+    }
+
+    #[test]
+    fn a_postgres_url_that_names_no_database_is_a_usage_error_saying_how_to_write_it() {
+        for text in [
+            "postgres://shop:s3cret@db",
+            "postgresql://db/?sslmode=require",
+        ] {
+            let e = StoreUrl::parse(text).err();
+            let e = e.map(|e| (e.status(), e.message().to_owned()));
+            let (status, message) = e.unwrap_or((ExitStatus::Success, String::new()));
+            assert_eq!(status, ExitStatus::Usage, "{text}");
+            assert!(
+                message.contains("postgres://USER@HOST/DATABASE"),
+                "{message}"
+            );
+            assert!(!message.contains("s3cret"), "{message}");
+        }
     }
 }

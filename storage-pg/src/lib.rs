@@ -7,6 +7,12 @@
 //! idempotency keys and payment charges), so even a bug in a caller cannot break them.
 //! Migrations are embedded and applied at start under an advisory lock.
 //!
+//! A store is opened on purpose: its URL must name the database, and only an empty database or
+//! a shop's own is migrated (`migrate.rs`). A store that does not open says why in a
+//! [`PgOpenError`] (refused, timed out, authentication, a missing database with the `createdb`
+//! that makes it), and no message or log line shows a secret of the URL: they all show it
+//! through [`redact_url`].
+//!
 //! Several instances may share one database: [`Leader`] elects the one that runs background
 //! jobs, with epochs that fence a deposed leader's late writes, and
 //! `Storage::mark_update_processed` makes a redelivered messenger update count once, across instances.
@@ -27,17 +33,20 @@ mod group;
 mod held;
 mod invoices;
 mod leader;
+mod migrate;
+mod open;
 mod records;
 mod refusal;
 mod rows;
 mod storage;
+mod store_url;
 mod users;
 mod wallet;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 
@@ -47,8 +56,11 @@ use shopbot_core::{Error, Result};
 use batch::Batcher;
 use claims::ClaimStarts;
 use group::Groups;
+use store_url::Target;
 
 pub use leader::{Fenced, Leader};
+pub use open::PgOpenError;
+pub use store_url::redact_url;
 
 /// The embedded migrations (`storage-pg/migrations/`).
 pub static MIGRATOR: Migrator = sqlx::migrate!();
@@ -58,7 +70,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 pub struct PgOptions {
     /// The most connections the pool opens.
     pub max_connections: u32,
-    /// How long a command waits for a free connection before it fails.
+    /// How long a command waits for a free connection before it fails, and how long opening
+    /// the store waits for the server to answer its first connection.
     pub acquire_timeout: Duration,
     /// How long one statement may run before the server cancels it.
     pub statement_timeout: Duration,
@@ -83,44 +96,6 @@ impl Default for PgOptions {
             lanes: 1,
         }
     }
-}
-
-/// Why the store could not be opened. Each says what to do about it.
-#[derive(Debug, thiserror::Error)]
-pub enum PgOpenError {
-    /// The URL is not a PostgreSQL URL.
-    #[error("`{url}` is not a PostgreSQL URL ({reason}); use postgres://user@host:port/database")]
-    Url {
-        /// The URL, without its password.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// The server could not be reached or refused the connection.
-    #[error("cannot connect to PostgreSQL: {0}")]
-    Connect(sqlx::Error),
-    /// The database was migrated by a newer shopbot.
-    #[error(
-        "the database schema has migration {0}, which this shopbot does not know: it was \
-         upgraded by a newer shopbot; upgrade this one to use it"
-    )]
-    NewerSchema(i64),
-    /// A migration failed.
-    #[error("migrating the database failed: {0}")]
-    Migrate(MigrateError),
-    /// The options leave no connection free once the lanes have taken theirs.
-    #[error(
-        "{lanes} lane(s) keep {kept} connections, but max_connections is {max_connections}: \
-         raise max_connections above {kept} or lower lanes"
-    )]
-    TooFewConnections {
-        /// The lanes asked for.
-        lanes: usize,
-        /// The connections they keep.
-        kept: usize,
-        /// The pool's size asked for.
-        max_connections: u32,
-    },
 }
 
 /// The PostgreSQL store.
@@ -172,16 +147,21 @@ impl PgStore {
     /// Connects with `options` and brings the schema up to date. Several instances may start
     /// at once: migrations run under an advisory lock, each in its own transaction.
     ///
+    /// # Errors
+    ///
+    /// [`PgOpenError`], saying why and what to do, and never showing a secret of `url`: a URL
+    /// that does not parse or names no database (before connecting); a server that refuses,
+    /// does not answer within `acquire_timeout`, or turns the login away; a database that
+    /// does not exist; a database that holds another application's tables and no shopbot
+    /// schema (left exactly as it was); a schema from a newer or a different shopbot.
+    ///
     /// The lanes that run purchase commands and their reads are tasks on the runtime this is
     /// called on: use the store on that runtime, and while it runs.
     pub async fn connect_with(
         url: &str,
         options: PgOptions,
     ) -> std::result::Result<Self, PgOpenError> {
-        let connect: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| PgOpenError::Url {
-            url: redact(url),
-            reason: e.to_string(),
-        })?;
+        let mut target = Target::parse(url)?;
         let lanes = options.lanes.max(1);
         let kept = lanes.saturating_mul(LANE_KINDS);
         if usize::try_from(options.max_connections).is_ok_and(|max| max <= kept) {
@@ -195,9 +175,17 @@ impl PgStore {
         // The store's statements are short key lookups and writes. A plan the server thinks
         // costly (a new shop's tables carry no statistics yet) would otherwise be compiled to
         // machine code on every run, which takes far longer than running it.
-        let connect = connect
+        target.options = target
+            .options
             .options([("statement_timeout", timeout.as_str()), ("jit", "off")])
             .log_statements(tracing::log::LevelFilter::Trace);
+
+        let mut first = open::first_connection(&target, options.acquire_timeout).await?;
+        let migrated = migrate::migrate(&mut first, &target).await;
+        // Closing also releases the migration lock a failed migration leaves taken.
+        open::close(first).await;
+        migrated?;
+
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
@@ -213,23 +201,16 @@ impl PgStore {
                     Ok(true)
                 })
             })
-            .connect_with(connect.clone())
+            .connect_with(target.options.clone())
             .await
-            .map_err(PgOpenError::Connect)?;
-        match MIGRATOR.run(&pool).await {
-            Ok(()) => {}
-            Err(MigrateError::VersionMissing(version)) => {
-                return Err(PgOpenError::NewerSchema(version));
-            }
-            Err(e) => return Err(PgOpenError::Migrate(e)),
-        }
+            .map_err(|error| open::connect_error(&target, error, options.acquire_timeout))?;
         Ok(PgStore {
             groups: Arc::new(Groups::start(&pool, lanes)),
             claim_starts: Arc::default(),
             reads: Arc::new(Reads::start(&pool, lanes)),
             pool,
-            options: connect,
-            password: password_of(url),
+            options: target.options,
+            password: target.password,
         })
     }
 
@@ -269,50 +250,11 @@ impl PgStore {
     }
 }
 
-/// The password in a URL's user info, percent-decoding left to the server tools (they accept
-/// the same form).
-fn password_of(url: &str) -> Option<String> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split('/').next()?;
-    let (userinfo, _) = authority.rsplit_once('@')?;
-    let (_, password) = userinfo.split_once(':')?;
-    Some(password.to_owned())
-}
-
-/// A URL with any password replaced, for messages.
-fn redact(url: &str) -> String {
-    // Anything that could be a password goes: the user info's password, and every query
-    // parameter's value (`password=` and the like).
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let mut out = match (base.find("://"), base.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = base.get(scheme + 3..at).unwrap_or_default();
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!(
-                    "{}{user}:***{}",
-                    base.get(..scheme + 3).unwrap_or_default(),
-                    base.get(at..).unwrap_or_default()
-                ),
-                None => base.to_owned(),
-            }
-        }
-        _ => base.to_owned(),
-    };
-    if let Some(query) = query {
-        let masked: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, _)) => format!("{name}=***"),
-                None => pair.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&masked.join("&"));
-    }
-    out
+/// Whether `url` is a PostgreSQL URL a store can be opened from: it parses and names its
+/// database (in the path or as `dbname=`). Connects to nothing; the refusal names the URL only
+/// as [`redact_url`] shows it.
+pub fn check_url(url: &str) -> std::result::Result<(), PgOpenError> {
+    Target::parse(url).map(drop)
 }
 
 impl std::fmt::Debug for PgStore {
@@ -354,21 +296,7 @@ mod tests {
         };
         assert!(matches!(
             PgStore::connect_with(url, enough).await,
-            Err(PgOpenError::Connect(_))
+            Err(PgOpenError::ConnectionRefused { .. })
         ));
-    }
-
-    #[test]
-    fn passwords_never_reach_a_message() {
-        assert_eq!(
-            redact("postgres://bob:s3cret@db:5432/shop"),
-            "postgres://bob:***@db:5432/shop"
-        );
-        assert_eq!(redact("postgres://db/shop"), "postgres://db/shop");
-        assert_eq!(redact("postgres://bob@db/shop"), "postgres://bob@db/shop");
-        assert_eq!(
-            redact("postgres://db/shop?password=s3cret&sslmode=bogus"),
-            "postgres://db/shop?password=***&sslmode=***"
-        );
     }
 }

@@ -15,6 +15,12 @@ use shopbot_core::user::UserProfile;
 use shopbot_storage_json::JsonStore;
 use tempfile::TempDir;
 
+mod pg;
+
+pub use pg::{
+    PgRole, closed_port, pg_available, pg_database_url, pg_execute, pg_relations, pg_server,
+};
+
 /// The demo's customer, who starts with 100.00 USD.
 pub const CUSTOMER: i64 = 1001;
 
@@ -148,10 +154,7 @@ impl TestShop {
             );
             return None;
         }
-        let url = match admin_url.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
-            None => format!("{admin_url}/{name}"),
-        };
+        let url = pg_database_url(&name);
         Some(TestShop {
             dir: tempfile::tempdir().unwrap(),
             database: Some(PgDatabase { name, url }),
@@ -207,6 +210,13 @@ impl TestShop {
     /// Runs the binary on this test's store.
     pub fn run(&self, args: &[&str]) -> Run {
         run(self.command(args), None)
+    }
+
+    /// Runs the binary on the store at `url` instead of this test's own.
+    pub fn run_on(&self, url: &str, args: &[&str]) -> Run {
+        let mut command = self.bare_command();
+        command.arg("--store").arg(url).args(args);
+        run(command, None)
     }
 
     /// Runs the binary on this test's store with `input` on stdin.

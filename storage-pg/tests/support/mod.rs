@@ -6,6 +6,8 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)] // Test support fails by panicking.
 
+pub mod fake_server;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
