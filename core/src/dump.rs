@@ -196,15 +196,18 @@ impl Kind {
     }
 }
 
-/// The ledger of one currency, totalled.
+/// The ledger of one currency, totalled exactly.
+///
+/// The sums are 128-bit: every wallet of a shop together can hold more than one 64-bit amount,
+/// and a sum clamped at that limit would make two different ledgers look alike.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerTotals {
     /// How many entries move this currency.
     pub entries: u64,
     /// The sum of the entries' balance deltas, in minor units: what all wallets hold.
-    pub balance_delta: i64,
+    pub balance_delta: i128,
     /// The sum of the entries' held deltas, in minor units: what open holds set aside.
-    pub held_delta: i64,
+    pub held_delta: i128,
 }
 
 /// What both sides of a copy compare: counts per kind, ledger totals per currency, the last
@@ -300,14 +303,14 @@ impl Dump {
     pub fn summary(&self) -> Summary {
         let counts = Kind::ALL.iter().map(|&k| (k, self.count(k))).collect();
         let mut ledger: BTreeMap<Currency, LedgerTotals> = BTreeMap::new();
+        // No sum here can overflow: a dump holds fewer than 2^63 entries of at most 2^63 minor
+        // units each, so every total stays below 2^126, well inside 128 bits.
         for record in &self.entries {
             let entry = &record.entry;
             let totals = ledger.entry(entry.balance_delta.currency).or_default();
-            totals.entries = totals.entries.saturating_add(1);
-            totals.balance_delta = totals
-                .balance_delta
-                .saturating_add(entry.balance_delta.minor);
-            totals.held_delta = totals.held_delta.saturating_add(entry.held_delta.minor);
+            totals.entries += 1;
+            totals.balance_delta += i128::from(entry.balance_delta.minor);
+            totals.held_delta += i128::from(entry.held_delta.minor);
         }
         Summary {
             counts,
@@ -371,14 +374,10 @@ impl Summary {
                 ),
                 (
                     "balance deltas sum to",
-                    i128::from(source.balance_delta),
-                    i128::from(copy.balance_delta),
+                    source.balance_delta,
+                    copy.balance_delta,
                 ),
-                (
-                    "held deltas sum to",
-                    i128::from(source.held_delta),
-                    i128::from(copy.held_delta),
-                ),
+                ("held deltas sum to", source.held_delta, copy.held_delta),
             ];
             for (what, a, b) in pairs {
                 if a != b {
@@ -484,6 +483,34 @@ mod tests {
                 "USD ledger entries: 2 in the source, 1 in the target".to_owned(),
                 "USD ledger balance deltas sum to: 750 in the source, 500 in the target".to_owned(),
             ]
+        );
+    }
+
+    #[test]
+    fn ledger_totals_past_64_bits_are_exact_and_their_differences_are_found() {
+        let huge = |id| entry(id, i64::MAX, Currency::USD);
+        let source = Dump {
+            entries: vec![huge(1), huge(2), huge(3)],
+            ..Dump::default()
+        };
+        // As many entries, summing to less: a total clamped at 64 bits would call them equal.
+        let target = Dump {
+            entries: vec![huge(1), huge(2), entry(3, 1, Currency::USD)],
+            ..Dump::default()
+        };
+
+        let (source, target) = (source.summary(), target.summary());
+
+        let max = i128::from(i64::MAX);
+        assert_eq!(source.ledger[&Currency::USD].balance_delta, 3 * max);
+        assert_eq!(target.ledger[&Currency::USD].balance_delta, 2 * max + 1);
+        assert_eq!(
+            source.differences(&target),
+            vec![format!(
+                "USD ledger balance deltas sum to: {} in the source, {} in the target",
+                3 * max,
+                2 * max + 1
+            )]
         );
     }
 

@@ -224,9 +224,10 @@ impl From<WalletError> for Error {
             }
             WalletError::HoldNotFound(id) => Error::not_found("hold", id),
             WalletError::HoldResolved(_) => Error::Conflict(e.to_string()),
-            WalletError::NonPositiveAmount | WalletError::Money(_) => {
-                Error::Invalid(Invalid::Wallet(e))
-            }
+            WalletError::NonPositiveAmount
+            | WalletError::TooLarge { .. }
+            | WalletError::Unconfirmed { .. }
+            | WalletError::Money(_) => Error::Invalid(Invalid::Wallet(e)),
         }
     }
 }

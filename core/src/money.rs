@@ -2,7 +2,12 @@
 //!
 //! Owns [`Money`] and [`Currency`]. It must never touch a float: every amount is an `i64` count
 //! of the currency's minor unit (cents for USD, whole stars for Telegram Stars `XTR`), and every
-//! arithmetic step is checked.
+//! arithmetic step is checked. Sums that may leave 64 bits (whole ledgers, every wallet of a
+//! shop) are a [`Total`] instead.
+
+mod total;
+
+pub use total::Total;
 
 use std::fmt;
 use std::str::FromStr;

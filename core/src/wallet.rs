@@ -3,7 +3,12 @@
 //! Owns [`LedgerOp`], [`LedgerEntry`], [`Balance`], [`Hold`] and [`effect`], the one function
 //! that decides what an operation does to a balance. Backends call [`effect`] inside their
 //! atomic command and persist its result; they never compute balances their own way.
-//! Invariants: `held ≥ 0` and `available = balance − held ≥ 0`, always.
+//! Invariants: `held ≥ 0` and `available = balance − held ≥ 0`, always. Staff credits above
+//! the shop's [`CreditLimit`] need a confirmation.
+
+mod limit;
+
+pub use limit::{CreditLimit, CreditLimitError};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -130,11 +135,21 @@ impl Balance {
         )
     }
 
-    /// The balance after `effect`.
-    pub fn after(&self, effect: &Effect) -> Result<Balance, MoneyError> {
+    /// The balance after `effect`; [`WalletError::TooLarge`] when the wallet cannot hold it.
+    pub fn after(&self, effect: &Effect) -> Result<Balance, WalletError> {
+        let currency = self.balance.currency;
+        let fits = |e: MoneyError| match e {
+            MoneyError::Overflow => WalletError::TooLarge {
+                largest: Money::new(i64::MAX, currency),
+            },
+            other => WalletError::Money(other),
+        };
         Ok(Balance {
-            balance: self.balance.checked_add(effect.balance_delta)?,
-            held: self.held.checked_add(effect.held_delta)?,
+            balance: self
+                .balance
+                .checked_add(effect.balance_delta)
+                .map_err(fits)?,
+            held: self.held.checked_add(effect.held_delta).map_err(fits)?,
         })
     }
 }
@@ -195,6 +210,20 @@ pub enum WalletError {
     /// The hold was already captured or released.
     #[error("hold {0} is already resolved")]
     HoldResolved(HoldId),
+    /// The wallet would hold more than any wallet can.
+    #[error("the wallet cannot hold more than {largest}")]
+    TooLarge {
+        /// The most a wallet holds in this currency.
+        largest: Money,
+    },
+    /// A manual credit above the shop's limit that nobody confirmed.
+    #[error("a manual credit of {amount} is above the limit of {limit} (max_manual_credit)")]
+    Unconfirmed {
+        /// The credit asked for.
+        amount: Money,
+        /// The largest credit given without a confirmation.
+        limit: Money,
+    },
     /// Arithmetic refused.
     #[error(transparent)]
     Money(#[from] MoneyError),

@@ -321,6 +321,79 @@ async fn finding_a_user_takes_trimmed_digits_only_and_a_credit_applies_once() {
 }
 
 #[tokio::test]
+async fn a_credit_above_the_limit_for_manual_credits_waits_for_an_explicit_yes() {
+    let bot = Bot::new().await;
+    let admin = bot.t.staff(10, Role::Admin).await;
+    let customer = bot.t.customer(20).await;
+    bot.press(admin, Action::AdminCredit { user: customer })
+        .await;
+
+    let reply = bot.send(admin, "90000000000000000.00").await;
+
+    let asked = screen(&reply);
+    assert!(
+        asked.contains(
+            "Credit 90000000000000000.00 USD to the wallet of user 20? That is above the \
+             limit for manual credits of 1000000.00 USD."
+        ),
+        "{asked}"
+    );
+    assert!(asked.contains("Send YES to credit it"), "{asked}");
+    assert_eq!(bot.t.balance(customer).await.balance.minor, 0);
+    for not_yes in ["ok", "90000000000000000.00", "yes please"] {
+        let reply = bot.send(admin, not_yes).await;
+        assert!(screen(&reply).contains("Nothing was credited"), "{not_yes}");
+        assert_eq!(bot.t.balance(customer).await.balance.minor, 0, "{not_yes}");
+    }
+
+    let reply = bot.send(admin, " yes ").await;
+
+    assert!(
+        said(&reply).contains("Credited 90000000000000000.00 USD."),
+        "{}",
+        said(&reply)
+    );
+    // A second yes after the dialogue ended is just text.
+    let reply = bot.send(admin, "YES").await;
+    assert!(screen(&reply).contains("Use the buttons"));
+    let credited = 9_000_000_000_000_000_000;
+    assert_eq!(bot.t.balance(customer).await.balance.minor, credited);
+}
+
+#[tokio::test]
+async fn an_unconfirmed_large_credit_is_cancelled_or_refused_and_credits_nothing() {
+    let bot = Bot::new().await;
+    let admin = bot.t.staff(10, Role::Admin).await;
+    let customer = bot.t.customer(20).await;
+    let before = Snapshot::take(bot.t.store.as_ref()).await;
+
+    bot.press(admin, Action::AdminCredit { user: customer })
+        .await;
+    bot.send(admin, "1000000.01").await;
+    let reply = bot.press(admin, Action::Cancel).await;
+    assert!(said(&reply).contains("Cancelled"), "{}", said(&reply));
+    let reply = bot.send(admin, "yes").await;
+    assert!(screen(&reply).contains("Use the buttons"));
+
+    // Confirming is a step of its own: an admin who lost the role meanwhile is refused.
+    bot.press(admin, Action::AdminCredit { user: customer })
+        .await;
+    bot.send(admin, "1000000.01").await;
+    bot.t
+        .shop
+        .admin()
+        .set_role(OWNER, admin, Role::Customer)
+        .await
+        .unwrap();
+    let reply = bot.send(admin, "yes").await;
+    assert!(said(&reply).contains("That is not allowed."));
+
+    assert_eq!(bot.t.balance(customer).await.balance.minor, 0);
+    let after = Snapshot::take(bot.t.store.as_ref()).await;
+    assert_eq!(after.wallets, before.wallets);
+}
+
+#[tokio::test]
 async fn dialogues_expire_and_are_kept_apart_per_person() {
     let bot = Bot::new().await;
     let first = bot.t.staff(10, Role::Admin).await;

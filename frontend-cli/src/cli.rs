@@ -36,9 +36,10 @@ Exit codes:
      `store check` found problems, or the PostgreSQL database belongs to another application
 
 Configuration: flags, then environment (SHOPBOT_STORE, SHOPBOT_LOG_LEVEL, SHOPBOT_LOG_FORMAT,
-SHOPBOT_CURRENCY, SHOPBOT_ADMINS; TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL for `shopbot telegram`),
-then ./shopbot.toml (or --config PATH) with the keys store,
-log_level, log_format, currency and admins.
+SHOPBOT_CURRENCY, SHOPBOT_ADMINS, SHOPBOT_MAX_MANUAL_CREDIT; TELEGRAM_BOT_TOKEN and
+TELEGRAM_API_URL for `shopbot telegram`), then ./shopbot.toml (or --config PATH) with the keys
+store, log_level, log_format, currency, admins and max_manual_credit (the largest manual credit
+given without confirming it, as text such as \"5000.00\"; default 1000000 in the shop currency).
 
 Examples:
   shopbot demo

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 use shopbot_core::ids::UserId;
 use shopbot_core::money::Currency;
+use shopbot_core::wallet::CreditLimit;
 
 use crate::cli::{GlobalArgs, LogFormat, LogLevel};
 use crate::error::{CliError, CliResult};
@@ -36,6 +37,9 @@ pub struct FileConfig {
     pub currency: Option<String>,
     /// Telegram user ids who are owners whatever their stored role (`SHOPBOT_ADMINS`).
     pub admins: Option<Vec<i64>>,
+    /// The largest manual credit given without a confirmation, as text in the shop currency's
+    /// major units, e.g. `"5000.00"` (`SHOPBOT_MAX_MANUAL_CREDIT`).
+    pub max_manual_credit: Option<String>,
 }
 
 impl FileConfig {
@@ -52,7 +56,8 @@ impl FileConfig {
                 })
                 .unwrap_or_default();
             CliError::usage(format!(
-                "{name}{at}: {}; accepted keys: store, log_level, log_format, currency, admins",
+                "{name}{at}: {}; accepted keys: store, log_level, log_format, currency, admins, \
+                 max_manual_credit (as text, such as \"5000.00\")",
                 e.message()
             ))
         })
@@ -98,6 +103,9 @@ pub struct Settings {
     pub currency: Currency,
     /// Telegram user ids who are owners (besides the local owner).
     pub admins: BTreeSet<UserId>,
+    /// The largest manual credit given without a confirmation (default: a million in the
+    /// shop currency's major units).
+    pub max_manual_credit: CreditLimit,
     /// Print one JSON document instead of tables.
     pub json: bool,
 }
@@ -111,6 +119,7 @@ impl Settings {
             log_format: LogFormat::Text,
             currency: Currency::USD,
             admins: BTreeSet::new(),
+            max_manual_credit: CreditLimit::default(),
             json: false,
         }
     }
@@ -163,12 +172,21 @@ impl Settings {
                 .collect::<CliResult<_>>()?,
         };
 
+        let max_manual_credit = match non_empty(env("SHOPBOT_MAX_MANUAL_CREDIT")) {
+            Some(text) => parse_credit_limit(&text, "SHOPBOT_MAX_MANUAL_CREDIT")?,
+            None => match file.max_manual_credit {
+                Some(text) => parse_credit_limit(&text, "max_manual_credit")?,
+                None => CreditLimit::default(),
+            },
+        };
+
         Ok(Settings {
             store,
             log_level,
             log_format,
             currency,
             admins,
+            max_manual_credit,
             json: flags.json,
         })
     }
@@ -184,6 +202,16 @@ fn parse_choice<T: clap::ValueEnum>(text: &str, key: &str) -> CliResult<T> {
             "configuration key {key}: `{}` is not accepted; use one of {}",
             text.chars().take(32).collect::<String>(),
             accepted.join(", ")
+        ))
+    })
+}
+
+/// The manual credit limit from `source` (the variable or the file key), exactly: text such as
+/// `5000.00`, never a float.
+fn parse_credit_limit(text: &str, source: &str) -> CliResult<CreditLimit> {
+    CreditLimit::parse(text).map_err(|e| {
+        CliError::usage(format!(
+            "{source}: {e}; give the largest manual credit in the shop currency's major units"
         ))
     })
 }
@@ -254,6 +282,23 @@ mod tests {
         assert_eq!(settings.store, StoreUrl::Json(PathBuf::from("/from/flag")));
         assert_eq!(settings.log_level, LogLevel::Error);
         assert_eq!(settings.admins, BTreeSet::from([UserId(1), UserId(2)]));
+    }
+
+    #[test]
+    fn the_manual_credit_limit_comes_from_the_environment_then_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shopbot.toml");
+        std::fs::write(&path, "max_manual_credit = \"5000.00\"\n").unwrap();
+        let mut flags = flags();
+        flags.config = Some(path);
+        let from_file = Settings::resolve(&flags, no_env).unwrap();
+        assert_eq!(from_file.max_manual_credit.to_string(), "5000.00");
+        let env = |key: &str| (key == "SHOPBOT_MAX_MANUAL_CREDIT").then(|| "250".to_owned());
+        let from_env = Settings::resolve(&flags, env).unwrap();
+        assert_eq!(from_env.max_manual_credit.to_string(), "250");
+        std::fs::write(dir.path().join("shopbot.toml"), "").unwrap();
+        let default = Settings::resolve(&flags, no_env).unwrap();
+        assert_eq!(default.max_manual_credit, CreditLimit::default());
     }
 
     #[test]

@@ -145,6 +145,7 @@ pub fn shop_config(settings: &Settings) -> ShopConfig {
             currency: settings.currency,
             ..PriceLimits::default()
         },
+        max_manual_credit: settings.max_manual_credit.clone(),
         ..ShopConfig::default()
     }
 }

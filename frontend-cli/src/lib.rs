@@ -19,6 +19,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 mod logging;
+pub mod out_path;
 pub mod output;
 pub mod parse;
 pub mod store;

@@ -1,5 +1,8 @@
 //! A full check of the stored invariants the schema cannot express by itself: what an
 //! operator's `store check` runs. Reads everything; changes nothing.
+//!
+//! Sums are exact: `SUM` over `bigint` columns is `numeric` in PostgreSQL, so a ledger that
+//! adds up past what a wallet can hold shows as a mismatch instead of overflowing.
 
 use sqlx::PgPool;
 
@@ -9,7 +12,9 @@ use shopbot_core::{Error, Result};
 const CHECKS: [(&str, &str); 6] = [
     (
         "wallets that do not match their ledger",
-        "SELECT format('wallet of user %s (%s) does not match its ledger', w.user_id, w.currency) \
+        "SELECT format('wallet of user %s (%s) does not match its ledger: balance %s, ledger %s; \
+                held %s, ledger %s (minor units)', w.user_id, w.currency, w.balance_minor, \
+                COALESCE(l.b, 0), w.held_minor, COALESCE(l.h, 0)) \
          FROM wallets w LEFT JOIN ( \
              SELECT user_id, currency, SUM(balance_delta_minor) AS b, SUM(held_delta_minor) AS h \
              FROM ledger_entries GROUP BY user_id, currency) l \

@@ -103,7 +103,7 @@ pub(crate) async fn post_entry(
         .ok_or_else(|| WalletError::HoldNotFound(op.hold().unwrap_or(HoldId(0))))?;
     let before = lock_wallet(conn, user, currency).await?;
     let effect = wallet::effect(user, &op, &before, hold.as_ref())?;
-    let after = before.after(&effect).map_err(WalletError::from)?;
+    let after = before.after(&effect)?;
     sqlx::query(
         "UPDATE wallets SET balance_minor = $3, held_minor = $4 \
          WHERE user_id = $1 AND currency = $2",

@@ -49,6 +49,37 @@ async fn store_check_finds_nothing_in_a_sound_store_and_names_a_broken_wallet() 
     );
 }
 
+/// `store check` sums ledgers exactly: a ledger that adds up past what a wallet can hold is a
+/// mismatch named with its exact sum, not an overflow and not a clamped agreement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_check_names_a_ledger_that_sums_past_64_bits_with_its_exact_sum() {
+    let Some((store, _db)) = support::store().await else {
+        return;
+    };
+    let shop = shopbot_core::testkit::TestShop::new(store.clone()).await;
+    let buyer = shop.customer(500).await;
+    shop.fund(buyer, 100).await;
+    shop.fund(buyer, 100).await;
+
+    // Damage no command can make: both entries claim the largest amount, the wallet one.
+    for sql in [
+        "UPDATE ledger_entries SET balance_delta_minor = 9223372036854775807 WHERE user_id = 500",
+        "UPDATE wallets SET balance_minor = 9223372036854775807 WHERE user_id = 500",
+    ] {
+        sqlx::query(sql).execute(store.pool()).await.unwrap();
+    }
+    let problems = store.check().await.unwrap();
+
+    assert_eq!(
+        problems,
+        vec![
+            "wallet of user 500 (USD) does not match its ledger: balance 9223372036854775807, \
+             ledger 18446744073709551614; held 0, ledger 0 (minor units)"
+                .to_owned()
+        ]
+    );
+}
+
 /// The queries PostgreSQL answers in one statement (`user_with_settings`,
 /// `cart_with_products`, `user_with_product`, `user_with_cart`) answer exactly what the
 /// queries they stand for do.

@@ -60,6 +60,18 @@ pub(super) enum Step {
         /// twice into one dialogue credits once.
         started: Timestamp,
     },
+    /// Crediting a user's wallet: an amount above the shop's limit for manual credits, waiting
+    /// for an explicit yes.
+    ConfirmCredit {
+        /// The user.
+        user: UserId,
+        /// When the dialogue began (names the credit's key, as for [`Step::Credit`]).
+        started: Timestamp,
+        /// The amount sent.
+        amount: Money,
+        /// The limit it is above.
+        limit: Money,
+    },
 }
 
 /// The dialogue of one person in one chat.

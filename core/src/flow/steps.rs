@@ -5,12 +5,13 @@
 //! is for, so a dialogue begun by someone who has since lost the role goes no further.
 
 use crate::catalog::{ProductDraft, ProductKind, ProductPatch};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::ids::UserId;
 use crate::money::Money;
 use crate::stock::OnDuplicate;
 use crate::text::{CategoryName, Description, IdempotencyKey, Note, ProductName};
 use crate::user::Permission;
+use crate::wallet::WalletError;
 
 use super::admin::Admin;
 use super::dialogue::Step;
@@ -20,6 +21,9 @@ use super::{Action, MAX_UPLOAD_BYTES, Reply};
 
 /// The answer that leaves a field empty.
 const NONE: &str = "-";
+
+/// The answer that confirms a credit above the shop's limit (in any case).
+const YES: &str = "YES";
 
 impl Admin<'_> {
     /// The question of `step`, after `problem` with the previous answer if there was one.
@@ -71,6 +75,16 @@ impl Admin<'_> {
             Step::FindUser => "Send the user's id: digits only, such as 123456789.".to_owned(),
             Step::Credit { user, .. } => format!(
                 "Credit the wallet of user {user}: send the amount in {currency}, such as 10.00."
+            ),
+            Step::ConfirmCredit {
+                user,
+                amount,
+                limit,
+                ..
+            } => format!(
+                "Credit {} to the wallet of user {user}? That is above the limit for manual \
+                 credits of {limit}.\nSend {YES} to credit it, or press Cancel.",
+                bold(&amount.to_string())
             ),
         };
         let text = match problem {
@@ -211,14 +225,51 @@ impl Admin<'_> {
                 if !amount.is_positive() {
                     return Err(Error::invalid("the amount must be above zero"));
                 }
-                let key = IdempotencyKey::parse(&format!("credit:{user}:{}", started.0))?;
-                let reason = Note::parse(&format!("credited by {me} in the bot"))?;
-                admin.adjust_wallet(me, user, amount, reason, key).await?;
-                self.dialogue.clear().await?;
-                self.person(user, Some(&format!("Credited {amount}.")))
-                    .await
+                let (key, reason) = credit_key_and_reason(me, user, started)?;
+                match admin.adjust_wallet(me, user, amount, reason, key).await {
+                    Ok(_) => self.credited(user, amount).await,
+                    // The service refused before anything was written, key included: ask.
+                    Err(Error::Invalid(Invalid::Wallet(WalletError::Unconfirmed {
+                        amount,
+                        limit,
+                    }))) => {
+                        let step = Step::ConfirmCredit {
+                            user,
+                            started,
+                            amount,
+                            limit,
+                        };
+                        self.ask(step).await
+                    }
+                    Err(other) => Err(other),
+                }
+            }
+            Step::ConfirmCredit {
+                user,
+                started,
+                amount,
+                ..
+            } => {
+                admin.require(me, Permission::AdjustWallets).await?;
+                if !text.trim().eq_ignore_ascii_case(YES) {
+                    return Err(Error::invalid(format!(
+                        "Nothing was credited: send {YES} to credit {amount}, or press Cancel."
+                    )));
+                }
+                let (key, reason) = credit_key_and_reason(me, user, started)?;
+                admin
+                    .adjust_wallet_confirmed(me, user, amount, reason, key)
+                    .await?;
+                self.credited(user, amount).await
             }
         }
+    }
+
+    /// Ends a credit dialogue on the person's card.
+    async fn credited(&self, user: UserId, amount: Money) -> Result<Reply> {
+        self.dialogue.clear().await?;
+        self.person(user, Some(&format!("Credited {amount}.")))
+            .await
     }
 
     /// The category named `name`, created when there is none yet (names compare without case).
@@ -233,6 +284,18 @@ impl Admin<'_> {
             None => Ok(self.service().create_category(self.user(), name).await?.id),
         }
     }
+}
+
+/// The key and ledger note of a credit given in the dialogue that began at `started`: one key
+/// per dialogue, so an amount (or a yes) sent twice credits once.
+fn credit_key_and_reason(
+    me: UserId,
+    user: UserId,
+    started: crate::time::Timestamp,
+) -> Result<(IdempotencyKey, Note)> {
+    let key = IdempotencyKey::parse(&format!("credit:{user}:{}", started.0))?;
+    let reason = Note::parse(&format!("credited by {me} in the bot"))?;
+    Ok((key, reason))
 }
 
 /// A user id as typed: trimmed, digits only.

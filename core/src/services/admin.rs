@@ -11,7 +11,7 @@ use crate::ports::{Page, Settings};
 use crate::stock::{self, ImportReport, OnDuplicate, StockCounts, StockImport, StockLine};
 use crate::text::{CategoryName, IdempotencyKey, Note};
 use crate::user::{Permission, Role, User};
-use crate::wallet::{Balance, LedgerEntry, LedgerOp, LedgerRequest};
+use crate::wallet::{Balance, LedgerEntry, LedgerOp, LedgerRequest, WalletError};
 
 /// Running the shop. Every method takes the acting user and checks their permission first;
 /// every change is written to the audit log in the same atomic command.
@@ -234,6 +234,11 @@ impl AdminService {
     }
 
     /// Credits (positive) or debits (negative) a wallet by hand, once per `key`.
+    ///
+    /// A credit above [`ShopConfig::max_manual_credit`](super::ShopConfig::max_manual_credit)
+    /// is refused with [`WalletError::Unconfirmed`], naming the limit, and changes nothing:
+    /// ask the person to confirm it, then call [`AdminService::adjust_wallet_confirmed`]. A
+    /// credit the wallet cannot hold is refused with [`WalletError::TooLarge`].
     pub async fn adjust_wallet(
         &self,
         actor: UserId,
@@ -242,11 +247,39 @@ impl AdminService {
         reason: Note,
         key: IdempotencyKey,
     ) -> Result<LedgerEntry> {
+        self.adjust(actor, user, amount, reason, key, false).await
+    }
+
+    /// [`AdminService::adjust_wallet`] for a credit the acting person has confirmed, so the
+    /// shop's limit on manual credits does not apply. Everything else is checked as usual.
+    pub async fn adjust_wallet_confirmed(
+        &self,
+        actor: UserId,
+        user: UserId,
+        amount: Money,
+        reason: Note,
+        key: IdempotencyKey,
+    ) -> Result<LedgerEntry> {
+        self.adjust(actor, user, amount, reason, key, true).await
+    }
+
+    async fn adjust(
+        &self,
+        actor: UserId,
+        user: UserId,
+        amount: Money,
+        reason: Note,
+        key: IdempotencyKey,
+        confirmed: bool,
+    ) -> Result<LedgerEntry> {
         let staff = self.context.staff(actor, Permission::AdjustWallets).await?;
         super::wallet::reject_reserved(&key)?;
         let currency = self.context.config.prices.currency;
         if amount.currency != currency {
             return Err(Error::invalid(format!("wallets hold {currency}")));
+        }
+        if !confirmed {
+            self.check_credit_limit(amount)?;
         }
         self.find_user(user).await?;
         let audit = self.context.audit(
@@ -306,6 +339,22 @@ impl AdminService {
     pub async fn audit_log(&self, actor: UserId, page: Page) -> Result<Vec<AuditEntry>> {
         self.context.staff(actor, Permission::ViewAudit).await?;
         self.context.storage.audit_log(page).await
+    }
+
+    /// Refuses an unconfirmed credit above the shop's limit (debits have none: they cannot
+    /// take more than the wallet holds).
+    fn check_credit_limit(&self, amount: Money) -> Result<()> {
+        let configured = &self.context.config.max_manual_credit;
+        let limit = configured.in_currency(amount.currency).map_err(|e| {
+            Error::invalid(format!(
+                "the configured max_manual_credit `{configured}` is not an amount in {}: {e}",
+                amount.currency
+            ))
+        })?;
+        if amount.minor > limit.minor {
+            return Err(WalletError::Unconfirmed { amount, limit }.into());
+        }
+        Ok(())
     }
 
     async fn find_user(&self, id: UserId) -> Result<User> {

@@ -29,6 +29,7 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::ports::{Clock, Storage};
 use crate::user::{User, UserProfile};
+use crate::wallet::CreditLimit;
 
 /// How a shop is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,9 @@ pub struct ShopConfig {
     pub invoice_ttl: Duration,
     /// How long a dialogue waits for the next message.
     pub dialogue_timeout: Duration,
+    /// The largest manual credit staff give without confirming it (see
+    /// [`AdminService::adjust_wallet`]); a million in the shop currency unless configured.
+    pub max_manual_credit: CreditLimit,
 }
 
 impl Default for ShopConfig {
@@ -51,6 +55,7 @@ impl Default for ShopConfig {
             prices: PriceLimits::default(),
             invoice_ttl: Duration::from_secs(30 * 60),
             dialogue_timeout: Duration::from_secs(10 * 60),
+            max_manual_credit: CreditLimit::default(),
         }
     }
 }

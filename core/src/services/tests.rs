@@ -16,6 +16,7 @@ use crate::ports::{MockStorage, Settings};
 use crate::text::{Description, IdempotencyKey, PersonName, ProductName};
 use crate::time::Timestamp;
 use crate::user::{Permission, Role};
+use crate::wallet::LedgerOp;
 
 const OWNER: UserId = UserId(1);
 const CUSTOMER: UserId = UserId(2);
@@ -265,4 +266,118 @@ async fn support_cannot_ban_an_admin() {
         .set_banned(UserId(3), UserId(4), true)
         .await;
     assert!(matches!(result, Err(Error::Forbidden(Forbidden::Rank))));
+}
+
+fn usd(minor: i64) -> Money {
+    Money::new(minor, Currency::USD)
+}
+
+fn reason() -> crate::text::Note {
+    crate::text::Note::parse("ticket 7").unwrap()
+}
+
+/// A mock that knows the owner and customer and posts exactly `posts` ledger entries.
+fn wallet_storage(posts: usize) -> MockStorage {
+    let mut storage = storage_with(OWNER, Role::Owner, false, false);
+    storage
+        .expect_user()
+        .with(eq(CUSTOMER))
+        .returning(|id| Ok(Some(user(id, Role::Customer, false))));
+    storage
+        .expect_post_ledger_entry()
+        .times(posts)
+        .returning(|request, _| {
+            let LedgerOp::Adjustment { amount } = request.op else {
+                panic!("a manual credit posts an adjustment");
+            };
+            Ok(crate::wallet::LedgerEntry {
+                id: crate::ids::EntryId(1),
+                user: request.user,
+                key: request.key,
+                op: request.op,
+                balance_delta: amount,
+                held_delta: Money::zero(amount.currency),
+                note: request.note,
+                at: request.at,
+            })
+        });
+    storage
+}
+
+fn shop_with_limit(storage: MockStorage, limit: &str) -> Shop {
+    let config = ShopConfig {
+        owners: [OWNER].into(),
+        max_manual_credit: CreditLimit::parse(limit).unwrap(),
+        ..ShopConfig::default()
+    };
+    Shop::new(Arc::new(storage), Arc::new(FixedClock), config)
+}
+
+#[tokio::test]
+async fn an_unconfirmed_credit_above_the_limit_is_refused_before_storage_naming_the_limit() {
+    let admin = shop(wallet_storage(0)).admin();
+
+    let result = admin
+        .adjust_wallet(OWNER, CUSTOMER, usd(100_000_001), reason(), key("k1"))
+        .await;
+
+    let Err(error @ Error::Invalid(_)) = result else {
+        panic!("expected a refusal, got {result:?}");
+    };
+    assert_eq!(
+        error.to_string(),
+        "a manual credit of 1000000.01 USD is above the limit of 1000000.00 USD \
+         (max_manual_credit)"
+    );
+}
+
+#[tokio::test]
+async fn a_confirmed_credit_above_the_limit_is_posted() {
+    let admin = shop(wallet_storage(1)).admin();
+
+    let entry = admin
+        .adjust_wallet_confirmed(OWNER, CUSTOMER, usd(100_000_001), reason(), key("k1"))
+        .await
+        .unwrap();
+
+    assert_eq!(entry.balance_delta, usd(100_000_001));
+}
+
+#[tokio::test]
+async fn the_configured_limit_applies_to_credits_and_never_to_debits() {
+    let admin = shop_with_limit(wallet_storage(2), "50").admin();
+
+    let above = admin
+        .adjust_wallet(OWNER, CUSTOMER, usd(5_001), reason(), key("k1"))
+        .await;
+    let at = admin
+        .adjust_wallet(OWNER, CUSTOMER, usd(5_000), reason(), key("k2"))
+        .await;
+    let debit = admin
+        .adjust_wallet(OWNER, CUSTOMER, usd(-1_000_000), reason(), key("k3"))
+        .await;
+
+    assert!(
+        matches!(&above, Err(e) if e.to_string().contains("above the limit of 50.00 USD")),
+        "{above:?}"
+    );
+    assert!(at.is_ok(), "{at:?}");
+    assert!(debit.is_ok(), "{debit:?}");
+}
+
+#[tokio::test]
+async fn a_limit_with_more_decimals_than_the_currency_is_refused_naming_the_setting() {
+    let admin = shop_with_limit(wallet_storage(0), "10.005").admin();
+
+    let result = admin
+        .adjust_wallet(OWNER, CUSTOMER, usd(1), reason(), key("k1"))
+        .await;
+
+    let Err(error @ Error::Invalid(_)) = result else {
+        panic!("expected a refusal, got {result:?}");
+    };
+    assert!(
+        error.to_string().contains("max_manual_credit `10.005`"),
+        "{error}"
+    );
 }

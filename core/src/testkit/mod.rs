@@ -142,6 +142,7 @@ macro_rules! conformance_suite {
                 a_hold_is_resolved_once_when_captured_and_released_at_once,
                 concurrent_spending_never_overdraws_a_wallet,
                 a_ledger_request_repeated_concurrently_posts_once,
+                money_a_wallet_cannot_hold_is_refused_and_changes_nothing,
             }
             invoice {
                 an_invoice_leaves_open_once_and_final_states_never_change,

@@ -7,11 +7,11 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use super::{CURRENCY, SplitMix64, TestShop, all_ledger, key, note, usd};
-use crate::error::{Error, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::ids::{HoldId, UserId};
 use crate::ports::Storage;
 use crate::time::Timestamp;
-use crate::wallet::{LedgerEntry, LedgerOp, LedgerRequest};
+use crate::wallet::{LedgerEntry, LedgerOp, LedgerRequest, WalletError};
 
 mod model;
 
@@ -223,4 +223,55 @@ pub async fn a_ledger_request_repeated_concurrently_posts_once(store: Arc<dyn St
         all_ledger(t.store.as_ref(), user).await,
         vec![entries[0].clone()]
     );
+}
+
+/// A deposit or a credit the wallet cannot hold (its balance would pass the largest amount)
+/// is refused with [`WalletError::TooLarge`], naming
+/// that largest balance, and changes nothing: not the balance, not the ledger, not the key.
+pub async fn money_a_wallet_cannot_hold_is_refused_and_changes_nothing(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let user = t.customer(10).await;
+    post(
+        &t,
+        user,
+        "almost-all",
+        LedgerOp::Deposit {
+            amount: usd(i64::MAX - 5),
+        },
+    )
+    .await
+    .unwrap();
+    let before = (
+        t.balance(user).await,
+        all_ledger(t.store.as_ref(), user).await,
+    );
+
+    let deposit = post(&t, user, "one-more", LedgerOp::Deposit { amount: usd(6) }).await;
+    let credit = post(
+        &t,
+        user,
+        "credit",
+        LedgerOp::Adjustment {
+            amount: usd(i64::MAX),
+        },
+    )
+    .await;
+
+    for refused in [deposit, credit] {
+        let Err(Error::Invalid(Invalid::Wallet(WalletError::TooLarge { largest }))) = refused
+        else {
+            panic!("expected the wallet to be full, got {refused:?}");
+        };
+        assert_eq!(largest, usd(i64::MAX));
+    }
+    let after = (
+        t.balance(user).await,
+        all_ledger(t.store.as_ref(), user).await,
+    );
+    assert_eq!(after, before);
+    // The refused key left no trace: a request that fits may use it.
+    post(&t, user, "one-more", LedgerOp::Deposit { amount: usd(5) })
+        .await
+        .unwrap();
+    assert_eq!(t.balance(user).await.balance, usd(i64::MAX));
 }

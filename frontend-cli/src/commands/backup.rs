@@ -1,13 +1,18 @@
 //! `shopbot backup --out DIR`: a consistent copy of the store, itself a store directory.
+//!
+//! `DIR` must be new or empty, and outside every store directory ([`out_path::directory`]): a
+//! backup never mixes with, or lands in, a store. There is no `--force`: nothing a backup
+//! could replace is a plain file.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use serde::Serialize;
 
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
+use crate::out_path;
 use crate::output;
 use crate::store::StoreUrl;
 
@@ -22,9 +27,12 @@ it into an empty database with pg_restore --dbname URL DIR.
 
 Examples:
   shopbot backup --out /var/backups/shopbot-2026-11-23
-  shopbot --store json:/srv/shop backup --out ./shop-copy")]
+  shopbot --store json:/srv/shop backup --out ./shop-copy
+
+--out must be a new or empty directory outside every store directory (not inside the store,
+nor inside another one).")]
 pub struct BackupArgs {
-    /// A new (or empty) directory to write the copy into
+    /// A new (or empty) directory, outside any store, to write the copy into
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -40,9 +48,9 @@ struct BackupView {
 
 /// Runs `backup`.
 pub async fn run(args: &BackupArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
-    check_target(&args.out)?;
+    let target = out_path::directory(&args.out, &ctx.settings().store)?;
     let backend = ctx.existing_backend().await?;
-    backend.backup(&args.out).await?;
+    backend.backup(&target).await?;
     let backup = args.out.display().to_string();
     let restore = match &ctx.settings().store {
         StoreUrl::Json(_) => format!("open the copy with --store json:{backup}"),
@@ -62,26 +70,4 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx, out: &mut impl Write) -> CliResul
         view.store, view.backup, view.restore
     )?;
     Ok(())
-}
-
-/// The target must be new or an empty directory: a backup never mixes with other files.
-fn check_target(dir: &Path) -> CliResult<()> {
-    let shown = dir.display();
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(CliError::invalid(format!(
-                    "--out: {shown} is not empty; give a new or empty directory for the copy"
-                )));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if dir.exists() && !dir.is_dir() => Err(CliError::invalid(format!(
-            "--out: {shown} is a file ({e}); give a new or empty directory for the copy"
-        ))),
-        Err(e) => Err(CliError::invalid(format!(
-            "--out: cannot use {shown}: {e}; give a new or empty directory for the copy"
-        ))),
-    }
 }

@@ -1,8 +1,10 @@
 //! `shopbot export orders|users|stock`: CSV written row by row as records are read, so memory
 //! stays flat however large the store is.
 //!
-//! With `--out PATH` the rows go to a temporary file beside `PATH`, which replaces `PATH` only
-//! once every row is written: a failed export never leaves half a file behind.
+//! With `--out PATH` the rows go to a temporary file beside `PATH`, which becomes `PATH` only
+//! once every row is written: a failed export never leaves half a file behind. `PATH` is
+//! checked first ([`out_path::file`]): never inside a store directory, and never over an
+//! existing file unless `--force` names a plain one.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use shopbot_core::ports::Page;
 
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
+use crate::out_path;
 use crate::output::{self, Csv, Field};
 use crate::view::order_status;
 
@@ -32,7 +35,11 @@ stock:  one row per stock-keeping product, with unit counts.
 Examples:
   shopbot export orders > orders.csv
   shopbot export users --out users.csv
-  shopbot --json export stock --out stock.csv")]
+  shopbot export users --out users.csv --force
+  shopbot --json export stock --out stock.csv
+
+--out never writes inside a store directory, and never over an existing file unless --force is
+given and that file is a plain file (not a directory, link or device).")]
 pub struct ExportArgs {
     /// What to export
     #[arg(value_enum)]
@@ -40,9 +47,12 @@ pub struct ExportArgs {
     /// The file format
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ExportFormat,
-    /// Write to this file instead of standard output
+    /// Write to this file instead of standard output (a new file, outside any store)
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists (plain files only)
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// What to export.
@@ -86,7 +96,8 @@ pub async fn run(args: &ExportArgs, ctx: &Ctx, out: &mut impl Write) -> CliResul
         write_export(args.what, ctx, &mut *out).await?;
         return Ok(());
     };
-    let rows = export_to_file(args.what, ctx, path).await?;
+    let target = out_path::file(path, &ctx.settings().store, args.force)?;
+    let rows = export_to_file(args.what, ctx, path, &target, args.force).await?;
     if ctx.json() {
         return output::json(
             out,
@@ -102,23 +113,22 @@ pub async fn run(args: &ExportArgs, ctx: &Ctx, out: &mut impl Write) -> CliResul
     Ok(())
 }
 
-async fn export_to_file(what: ExportWhat, ctx: &Ctx, path: &Path) -> CliResult<u64> {
+/// Writes the export into a temporary file beside `target` (the resolved `--out` path, so
+/// outside any store), then moves it into place: over an existing file only with `force`.
+async fn export_to_file(
+    what: ExportWhat,
+    ctx: &Ctx,
+    given: &Path,
+    target: &Path,
+    force: bool,
+) -> CliResult<u64> {
     let cannot = |e: std::io::Error| {
         CliError::invalid(format!(
             "--out: cannot write {}: {e}; give a file path in a writable directory",
-            path.display()
+            given.display()
         ))
     };
-    if path.is_dir() {
-        return Err(CliError::invalid(format!(
-            "--out: {} is a directory; give a file path",
-            path.display()
-        )));
-    }
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = target.parent().unwrap_or(Path::new("."));
     let temp = tempfile::Builder::new()
         .prefix(".shopbot-export-")
         .tempfile_in(dir)
@@ -127,7 +137,12 @@ async fn export_to_file(what: ExportWhat, ctx: &Ctx, path: &Path) -> CliResult<u
     let rows = write_export(what, ctx, &mut writer).await?;
     let temp = writer.into_inner().map_err(|e| cannot(e.into_error()))?;
     temp.as_file().sync_all().map_err(cannot)?;
-    temp.persist(path).map_err(|e| cannot(e.error))?;
+    // Without --force a file that appeared meanwhile is not replaced either.
+    let persisted = match force {
+        true => temp.persist(target),
+        false => temp.persist_noclobber(target),
+    };
+    persisted.map_err(|e| cannot(e.error))?;
     Ok(rows)
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use clap::Args;
 use serde::Serialize;
 use shopbot_core::dump::{Kind, Summary};
-use shopbot_core::money::Money;
+use shopbot_core::money::Total;
 
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
@@ -139,7 +139,8 @@ fn write_report(view: &MigrateView, out: &mut impl Write) -> CliResult<()> {
     for currency in currencies {
         let totals = |s: &Summary| s.ledger.get(currency).copied().unwrap_or_default();
         let (a, b) = (totals(source), totals(target));
-        let money = |minor: i64| output::money(Money::new(minor, *currency));
+        // Totals of a whole ledger may pass what one amount holds: shown exactly, never clamped.
+        let money = |minor: i128| Total::new(minor, *currency).to_string();
         table.row([
             format!("{currency} ledger entries"),
             a.entries.to_string(),

@@ -4,15 +4,17 @@ use std::io::Write;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use shopbot_core::Error;
+use shopbot_core::error::Invalid;
 use shopbot_core::ids::UserId;
 use shopbot_core::ports::Page;
 use shopbot_core::services::Shop;
 use shopbot_core::text::{IdempotencyKey, Note};
 use shopbot_core::user::{Role, User};
-use shopbot_core::wallet::Balance;
+use shopbot_core::wallet::{Balance, WalletError};
 
 use crate::context::Ctx;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::{self, Details, Table};
 use crate::parse;
 use crate::view::{MoneyView, UserView};
@@ -30,10 +32,13 @@ pub enum UserCommand {
     /// Credit (or, with a negative amount, debit) a wallet by hand; written to the audit log
     #[command(after_help = "\
 Without --idempotency-key every run credits again; with one, repeating the command credits once.
+A credit above max_manual_credit (1000000 in the shop currency unless configured) is refused
+unless --yes confirms it; debits need no confirmation.
 
 Examples:
   shopbot user credit --user 1001 --amount 10.00 --reason \"refund for ticket 77\"
-  shopbot user credit --user 1001 --amount 5 --reason \"promo\" --idempotency-key promo-1001")]
+  shopbot user credit --user 1001 --amount 5 --reason \"promo\" --idempotency-key promo-1001
+  shopbot user credit --user 1001 --amount 2500000.00 --reason \"wholesale deposit\" --yes")]
     Credit(CreditArgs),
     /// Ban a user: they can do nothing at all until unbanned
     #[command(after_help = "Examples:\n  shopbot user ban --user 1001")]
@@ -80,6 +85,9 @@ pub struct CreditArgs {
     /// Makes the credit safe to repeat: the same key credits once
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// Confirms a credit above the shop's max_manual_credit
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// The roles `user role` may give.
@@ -236,9 +244,21 @@ async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult
     };
     let shop = ctx.shop().await?;
     let admin = shop.admin();
-    let entry = admin
-        .adjust_wallet(ctx.actor(), id, amount, reason, key)
-        .await?;
+    let entry = if args.yes {
+        admin
+            .adjust_wallet_confirmed(ctx.actor(), id, amount, reason, key)
+            .await
+    } else {
+        admin
+            .adjust_wallet(ctx.actor(), id, amount, reason, key)
+            .await
+    }
+    .map_err(|e| match e {
+        Error::Invalid(Invalid::Wallet(WalletError::Unconfirmed { .. })) => {
+            CliError::invalid(format!("{e}; add --yes to credit it anyway"))
+        }
+        other => other.into(),
+    })?;
     let (user, wallet) = admin.user(ctx.actor(), id).await?;
     let wallet = view(shop, &user, &wallet);
     if ctx.json() {

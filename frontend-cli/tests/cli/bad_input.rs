@@ -201,3 +201,34 @@ fn a_closed_stdout_is_not_an_error_message() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn a_manual_credit_limit_that_is_not_an_exact_amount_is_a_usage_error() {
+    let shop = TestShop::demo();
+    let before = snapshot(&shop);
+    let credit = [
+        "user", "credit", "--user", "1001", "--amount", "1", "--reason", "x",
+    ];
+    for bad in ["1e6", "-5", "5000.00 USD", "1_000", "0x10", "5.", ".5"] {
+        let run = shop
+            .command(&credit)
+            .env("SHOPBOT_MAX_MANUAL_CREDIT", bad)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(run.stderr).unwrap();
+        assert_eq!(run.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains("SHOPBOT_MAX_MANUAL_CREDIT"),
+            "{bad:?}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{bad:?}: {stderr}");
+    }
+    // A float in the file is refused too: the limit is written as text and parsed exactly.
+    std::fs::write(shop.path("shopbot.toml"), "max_manual_credit = 5000.0\n").unwrap();
+    shop.run(&credit).fails(2, "max_manual_credit");
+    std::fs::write(shop.path("shopbot.toml"), "max_manual_credit = \"lots\"\n").unwrap();
+    shop.run(&credit).fails(2, "max_manual_credit");
+    std::fs::remove_file(shop.path("shopbot.toml")).unwrap();
+
+    assert_eq!(snapshot(&shop), before);
+}

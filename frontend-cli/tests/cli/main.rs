@@ -14,6 +14,7 @@ mod in_process;
 mod invoices;
 mod migrate;
 mod orders;
+mod output_paths;
 mod postgres;
 mod stock;
 mod store;

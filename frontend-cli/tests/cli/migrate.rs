@@ -177,3 +177,54 @@ fn a_target_that_is_the_source_or_no_store_url_is_refused_before_anything_is_rea
 
     assert_eq!(json_dump(&json.store_dir()), before);
 }
+
+#[test]
+fn ledger_totals_beyond_64_bits_are_copied_and_reported_exactly() {
+    let json = TestShop::demo();
+    json.greet_many([2001]);
+    for user in [CUSTOMER, 2001] {
+        let user = user.to_string();
+        json.run(&[
+            "user",
+            "credit",
+            "--user",
+            &user,
+            "--amount",
+            "90000000000000000.00",
+            "--reason",
+            "big",
+            "--yes",
+        ])
+        .ok();
+    }
+    let original = json_dump(&json.store_dir());
+    let exact: i128 = original
+        .entries
+        .iter()
+        .map(|e| i128::from(e.entry.balance_delta.minor))
+        .sum();
+    assert!(
+        exact > i128::from(i64::MAX),
+        "the test needs a total past 64 bits"
+    );
+    let copy = TestShop::new();
+
+    let run = json.run(&["--json", "migrate", "--to", &copy.store_url()]);
+
+    run.ok();
+    let view = run.json();
+    for side in ["source_summary", "target_summary"] {
+        let total = &view[side]["ledger"]["USD"]["balance_delta"];
+        assert_eq!(total.to_string(), exact.to_string(), "{side}: {view}");
+    }
+    let copy2 = TestShop::new();
+    let table = json.run(&["migrate", "--to", &copy2.store_url()]);
+    table.ok();
+    let text = format!("{}.{:02} USD", exact / 100, exact % 100);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("USD wallet balances"))
+        .unwrap();
+    assert_eq!(row.matches(&text).count(), 2, "{row}");
+}

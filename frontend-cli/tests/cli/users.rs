@@ -177,3 +177,72 @@ fn roles_change_and_only_known_roles_are_accepted() {
     shop.run(&["user", "role", "--user", "9", "--role", "admin"])
         .fails(4, "user 9 not found");
 }
+
+/// `user credit --user 1001 --amount AMOUNT --reason limit` plus `extra`, on `shop`.
+fn credit(shop: &TestShop, amount: &str, extra: &[&str]) -> crate::helpers::Run {
+    let mut args = vec![
+        "user", "credit", "--user", "1001", "--amount", amount, "--reason", "limit",
+    ];
+    args.extend_from_slice(extra);
+    shop.run(&args)
+}
+
+fn balance(shop: &TestShop) -> serde_json::Value {
+    shop.json(&["user", "show", "--user", "1001"])["balance"]["amount"].clone()
+}
+
+#[test]
+fn a_credit_above_the_default_limit_needs_yes() {
+    let shop = TestShop::demo();
+
+    credit(&shop, "1000000.01", &[]).fails(
+        3,
+        "a manual credit of 1000000.01 USD is above the limit of 1000000.00 USD \
+         (max_manual_credit); add --yes to credit it anyway",
+    );
+    credit(&shop, "90000000000000000.00", &[]).fails(3, "add --yes");
+    assert_eq!(balance(&shop), "100.00");
+
+    credit(&shop, "1000000.00", &[]).ok();
+    credit(&shop, "1000000.01", &["--yes"]).ok();
+    assert_eq!(balance(&shop), "2000100.01");
+}
+
+#[test]
+fn the_manual_credit_limit_comes_from_the_file_or_the_environment() {
+    let shop = TestShop::demo();
+    std::fs::write(
+        shop.path("shopbot.toml"),
+        "max_manual_credit = \"5000.00\"\n",
+    )
+    .unwrap();
+
+    credit(&shop, "5000.01", &[]).fails(3, "above the limit of 5000.00 USD");
+    credit(&shop, "5000", &[]).ok();
+    let run = shop
+        .command(&[
+            "user", "credit", "--user", "1001", "--amount", "50.01", "--reason", "x",
+        ])
+        .env("SHOPBOT_MAX_MANUAL_CREDIT", "50")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3), "{run:?}");
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert!(stderr.contains("above the limit of 50.00 USD"), "{stderr}");
+
+    assert_eq!(balance(&shop), "5100.00");
+}
+
+#[test]
+fn a_credit_that_would_overflow_the_wallet_is_refused_clearly() {
+    let shop = TestShop::demo();
+    credit(&shop, "90000000000000000.00", &["--yes"]).ok();
+    assert_eq!(balance(&shop), "90000000000000100.00");
+
+    credit(&shop, "90000000000000000.00", &["--yes"]).fails(
+        3,
+        "the wallet cannot hold more than 92233720368547758.07 USD",
+    );
+
+    assert_eq!(balance(&shop), "90000000000000100.00");
+}

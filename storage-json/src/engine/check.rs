@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use shopbot_core::ids::{OrderId, UnitId};
 use shopbot_core::invoice::InvoiceStatus;
+use shopbot_core::money::Total;
 use shopbot_core::order::OrderStatus;
 use shopbot_core::stock::{StockCounts, UnitState};
 use shopbot_core::wallet::HoldState;
@@ -90,38 +91,66 @@ impl State {
     }
 
     fn check_wallets(&self, problems: &mut Vec<String>) {
-        let mut sums: BTreeMap<_, (i64, i64)> = BTreeMap::new();
+        // Exact sums (see `Total`): a ledger damaged past what a wallet holds must show as a
+        // mismatch, not be clamped into agreement with its wallet.
+        let mut sums: BTreeMap<_, (Total, Total)> = BTreeMap::new();
+        let mut unsummable = BTreeSet::new();
         for entry in self.entries.values() {
-            let key = (entry.user, entry.balance_delta.currency);
-            let sum = sums.entry(key).or_default();
-            sum.0 = sum.0.saturating_add(entry.balance_delta.minor);
-            sum.1 = sum.1.saturating_add(entry.held_delta.minor);
+            let currency = entry.balance_delta.currency;
+            let key = (entry.user, currency);
+            let zero = (Total::zero(currency), Total::zero(currency));
+            let (balance, held) = sums.entry(key).or_insert(zero);
+            match (
+                balance.checked_add(entry.balance_delta),
+                held.checked_add(entry.held_delta),
+            ) {
+                (Ok(b), Ok(h)) => (*balance, *held) = (b, h),
+                _ => {
+                    unsummable.insert(key);
+                }
+            }
         }
-        let mut open_holds: BTreeMap<_, i64> = BTreeMap::new();
+        let mut open_holds: BTreeMap<_, Total> = BTreeMap::new();
         for hold in self.holds.values().filter(|h| h.state == HoldState::Open) {
-            *open_holds
-                .entry((hold.user, hold.amount.currency))
-                .or_default() += hold.amount.minor;
+            let key = (hold.user, hold.amount.currency);
+            let sum = open_holds
+                .entry(key)
+                .or_insert(Total::zero(hold.amount.currency));
+            match sum.checked_add(hold.amount) {
+                Ok(added) => *sum = added,
+                Err(_) => {
+                    unsummable.insert(key);
+                }
+            }
+        }
+        for (user, currency) in &unsummable {
+            problems.push(format!(
+                "the ledger or the holds of user {user} ({currency}) cannot be summed: an \
+                 entry is in another currency or the sum passes 128 bits"
+            ));
         }
         for ((user, currency), balance) in &self.balances {
-            let (sum_balance, sum_held) =
-                sums.get(&(*user, *currency)).copied().unwrap_or_default();
-            if balance.balance.minor != sum_balance || balance.held.minor != sum_held {
+            let zero = Total::zero(*currency);
+            let (sum_balance, sum_held) = sums
+                .get(&(*user, *currency))
+                .copied()
+                .unwrap_or((zero, zero));
+            if Total::from(balance.balance) != sum_balance || Total::from(balance.held) != sum_held
+            {
                 problems.push(format!(
-                    "wallet of user {user} ({currency}) does not match its ledger"
+                    "wallet of user {user} ({currency}) does not match its ledger: balance {}, \
+                     ledger {}; held {}, ledger {} (minor units)",
+                    balance.balance.minor, sum_balance.minor, balance.held.minor, sum_held.minor
                 ));
             }
             if balance.held.minor < 0 || balance.available().is_negative() {
                 problems.push(format!("wallet of user {user} ({currency}) is negative"));
             }
-            let holds = open_holds
-                .get(&(*user, *currency))
-                .copied()
-                .unwrap_or_default();
-            if holds != balance.held.minor {
+            let holds = open_holds.get(&(*user, *currency)).copied().unwrap_or(zero);
+            if holds != Total::from(balance.held) {
                 problems.push(format!(
-                    "wallet of user {user} ({currency}) holds {} but its open holds sum to {holds}",
-                    balance.held.minor
+                    "wallet of user {user} ({currency}) holds {} but its open holds sum to {}",
+                    balance.held.minor, holds.minor
                 ));
             }
         }

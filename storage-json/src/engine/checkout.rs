@@ -64,7 +64,9 @@ impl State {
         let mut per_product: BTreeMap<ProductId, u32> = BTreeMap::new();
         for line in lines.iter().filter(|l| l.kind.uses_stock()) {
             let requested = per_product.entry(line.product).or_default();
-            *requested = requested.saturating_add(line.quantity.get());
+            *requested = requested
+                .checked_add(line.quantity.get())
+                .ok_or_else(|| Error::invalid("too many units of one product in one checkout"))?;
             let available = self.available_count(line.product);
             if available < u64::from(*requested) {
                 return Err(Error::OutOfStock {

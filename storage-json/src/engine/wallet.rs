@@ -45,7 +45,7 @@ impl State {
             .ok_or_else(|| WalletError::HoldNotFound(op.hold().unwrap_or(HoldId(0))))?;
         let before = self.balance(user, currency);
         let effect = wallet::effect(user, &op, &before, hold)?;
-        let after = before.after(&effect).map_err(WalletError::from)?;
+        let after = before.after(&effect)?;
         Ok(PlannedEntry {
             user,
             key,

@@ -229,8 +229,9 @@ pub async fn stocked_shop_with(
                 shop.greet(profile(buyer(b))).await?;
                 let credit = Money::new(1_000_000_000_000, Currency::USD);
                 let key = IdempotencyKey::parse(&format!("fund-{b}"))?;
+                // Far above the shop's limit for manual credits, on purpose: confirmed.
                 shop.admin()
-                    .adjust_wallet(OWNER, buyer(b), credit, Note::parse("bench")?, key)
+                    .adjust_wallet_confirmed(OWNER, buyer(b), credit, Note::parse("bench")?, key)
                     .await?;
             }
             Ok::<_, Error>(())
