@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, chat, demo, export, invoice, order, product, stock, store_check, telegram,
-    user,
+    backup, category, chat, demo, export, init, invoice, order, product, stock, store_check,
+    telegram, user,
 };
 
 const ABOUT: &str = "Run a shop that lives inside a messenger: admin commands on its store.";
@@ -29,16 +29,20 @@ Exit codes:
   1  internal error (disk, damaged or locked store)
   2  usage error (command line, configuration, store URL)
   3  invalid input (nothing was changed)
-  4  not found
+  4  not found (including no shop at --store: create one with `shopbot init`)
   5  refused by a business rule (out of stock, insufficient funds, forbidden, conflict),
      or `store check` found problems
 
 Configuration: flags, then environment (SHOPBOT_STORE, SHOPBOT_LOG_LEVEL, SHOPBOT_LOG_FORMAT,
-SHOPBOT_CURRENCY, SHOPBOT_ADMINS; TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL for `shopbot telegram`),
+SHOPBOT_CURRENCY (the shop's currency, checked: a shop selling in another is refused),
+SHOPBOT_ADMINS; TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL for `shopbot telegram`),
 then ./shopbot.toml (or --config PATH) with the keys store,
 log_level, log_format, currency and admins.
 
+Every command but `init` and `demo` needs an existing shop: create one with `shopbot init`.
+
 Examples:
+  shopbot init --currency EUR
   shopbot demo
   shopbot product list
   shopbot --store json:/var/lib/shopbot stock add --product 3 --file keys.txt
@@ -146,6 +150,8 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new, empty shop with its currency, and print what to run next
+    Init(init::InitArgs),
     /// Seed a demo catalog into an empty store and print what to try next
     Demo(demo::DemoArgs),
     /// Categories: add, list

@@ -1,5 +1,5 @@
-//! The same commands on a PostgreSQL store: an operator's day from seeding to a clean check,
-//! and bad input that changes nothing.
+//! The same commands on a PostgreSQL store: a shop created with `init`, an operator's day from
+//! seeding to a clean check, and bad input that changes nothing.
 
 use crate::helpers::{CUSTOMER, TestShop};
 
@@ -63,4 +63,32 @@ fn bad_input_changes_nothing_on_postgresql() {
         shop.run(args).code(code);
     }
     assert_eq!(shop.json(&["product", "list"]), before);
+}
+
+#[test]
+fn init_makes_a_shop_of_an_empty_database_once_and_its_currency_holds() {
+    let Some(shop) = TestShop::postgres() else {
+        return;
+    };
+    shop.run(&["product", "list"])
+        .fails(4, "create one with `shopbot init`");
+
+    let created = shop.json(&["init", "--currency", "EUR"]);
+    assert_eq!(created["currency"], "EUR");
+    shop.run(&["init", "--currency", "EUR"])
+        .fails(5, "there is already a shop");
+
+    let product = shop.json(&["product", "add", "--name", "Key", "--price", "5"]);
+    assert_eq!(product["price"]["currency"], "EUR");
+    let run = shop
+        .command(&["product", "list"])
+        .env("SHOPBOT_CURRENCY", "USD")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(5), "{run:?}");
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert!(
+        stderr.contains("this shop sells in EUR, but USD is configured"),
+        "{stderr}"
+    );
 }
