@@ -40,6 +40,10 @@ use crate::wallet::{Balance, Hold, LedgerEntry};
 pub struct Dump {
     /// Shop-wide switches.
     pub settings: Settings,
+    /// The currency the shop sells in; `None` for a shop that has recorded none (made before
+    /// shops recorded their currency), whose copy then records none either.
+    #[serde(default)]
+    pub currency: Option<Currency>,
     /// Everyone the shop knows.
     pub users: Vec<User>,
     /// Product categories.
@@ -211,7 +215,7 @@ pub struct LedgerTotals {
 }
 
 /// What both sides of a copy compare: counts per kind, ledger totals per currency, the last
-/// invoice number and the maintenance switch.
+/// invoice number, the maintenance switch and the shop's currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// How many records of each kind (every kind is present, zero included).
@@ -222,6 +226,9 @@ pub struct Summary {
     pub last_invoice_number: u64,
     /// Whether the shop is in maintenance mode.
     pub maintenance: bool,
+    /// [`Dump::currency`].
+    #[serde(default)]
+    pub currency: Option<Currency>,
 }
 
 /// The highest id of each kind of record in a dump (0 when there is none): a backend that
@@ -317,6 +324,7 @@ impl Dump {
             ledger,
             last_invoice_number: self.last_invoice_number,
             maintenance: self.settings.maintenance,
+            currency: self.currency,
         }
     }
 
@@ -400,8 +408,19 @@ impl Summary {
                 on_off(target.maintenance)
             ));
         }
+        if self.currency != target.currency {
+            found.push(format!(
+                "shop currency: {} in the source, {} in the target",
+                currency_text(self.currency),
+                currency_text(target.currency)
+            ));
+        }
         found
     }
+}
+
+fn currency_text(currency: Option<Currency>) -> String {
+    currency.map_or_else(|| "none recorded".to_owned(), |c| c.to_string())
 }
 
 fn count_of(summary: &Summary, kind: Kind) -> u64 {
@@ -475,6 +494,14 @@ mod tests {
             ..Dump::default()
         };
         assert!(source.summary().differences(&source.summary()).is_empty());
+        let recorded = Dump {
+            currency: Some(Currency::EUR),
+            ..Dump::default()
+        };
+        assert_eq!(
+            recorded.summary().differences(&Dump::default().summary()),
+            vec!["shop currency: EUR in the source, none recorded in the target".to_owned()]
+        );
         let found = source.summary().differences(&target.summary());
         assert_eq!(
             found,

@@ -9,6 +9,8 @@ mod total;
 
 pub use total::Total;
 
+mod iso4217;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -44,11 +46,26 @@ pub enum MoneyError {
         right: Currency,
     },
     /// A currency code that is not three ASCII letters.
-    #[error("`{0}` is not a currency code: use three letters such as USD, EUR or XTR")]
+    #[error(
+        "`{0}` is not a currency code: use an ISO 4217 code such as USD, EUR or RUB, or XTR \
+         for Telegram Stars"
+    )]
     BadCurrency(String),
+    /// Three letters that are not an ISO 4217 currency code (nor `XTR`).
+    #[error(
+        "`{0}` is not an ISO 4217 currency code: use one such as USD, EUR or RUB, or XTR for \
+         Telegram Stars"
+    )]
+    UnknownCurrency(Currency),
 }
 
-/// An ISO 4217-style currency code, or `XTR` for Telegram Stars.
+/// A currency a shop can sell in: an ISO 4217 code, or `XTR` for Telegram Stars.
+///
+/// [`Currency::parse`] accepts the codes of ISO 4217 list one that name money with a minor unit
+/// (codes still in their withdrawal period included; precious metals, testing and "no currency"
+/// codes excluded) and `XTR`, so a typo such as `XYZ` never becomes a shop's currency. Codes
+/// read back from a store go through [`Currency::recorded`] instead, which accepts any three
+/// letters: see there why.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(into = "String")]
 pub struct Currency([u8; 3]);
@@ -64,7 +81,7 @@ impl<'de> Deserialize<'de> for Currency {
                 f.write_str("a three-letter currency code")
             }
             fn visit_str<E: serde::de::Error>(self, code: &str) -> Result<Currency, E> {
-                Currency::parse(code).map_err(E::custom)
+                Currency::recorded(code).map_err(E::custom)
             }
         }
         deserializer.deserialize_str(Code)
@@ -81,8 +98,26 @@ impl Currency {
     /// Telegram Stars: whole stars, no minor unit.
     pub const XTR: Currency = Currency(*b"XTR");
 
-    /// Parses a three-letter code, case-insensitively.
+    /// Parses a currency code, case-insensitively: an ISO 4217 code such as `USD`, or `XTR`.
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let currency = Currency::letters(code)?;
+        match currency.known_exponent() {
+            Some(_) => Ok(currency),
+            None => Err(MoneyError::UnknownCurrency(currency)),
+        }
+    }
+
+    /// A code read back from a store: any three ASCII letters, case-insensitively.
+    ///
+    /// Stores written before codes were checked against ISO 4217 may hold amounts in a code
+    /// outside the list (`XYZ` was accepted then). Refusing to read them would lock the
+    /// operator out of the whole store, so stored data keeps its code, with two decimal places
+    /// when it is not a known one; anything new comes through [`parse`](Self::parse).
+    pub fn recorded(code: &str) -> Result<Self, MoneyError> {
+        Currency::letters(code)
+    }
+
+    fn letters(code: &str) -> Result<Self, MoneyError> {
         let code = code.trim();
         match <[u8; 3]>::try_from(code.as_bytes()) {
             Ok(bytes) if bytes.iter().all(u8::is_ascii_alphabetic) => {
@@ -98,14 +133,18 @@ impl Currency {
         std::str::from_utf8(&self.0).unwrap_or("???")
     }
 
-    /// How many decimal places the minor unit has.
+    /// Whether this is a code [`parse`](Self::parse) accepts (not only one a store recorded).
+    pub fn is_known(&self) -> bool {
+        self.known_exponent().is_some()
+    }
+
+    /// How many decimal places the minor unit has (two for a recorded code that is not known).
     pub fn exponent(&self) -> u8 {
-        match &self.0 {
-            b"XTR" | b"JPY" | b"KRW" | b"VND" | b"CLP" | b"ISK" | b"PYG" | b"UGX" | b"XAF"
-            | b"XOF" => 0,
-            b"BHD" | b"IQD" | b"JOD" | b"KWD" | b"LYD" | b"OMR" | b"TND" => 3,
-            _ => 2,
-        }
+        self.known_exponent().unwrap_or(2)
+    }
+
+    fn known_exponent(&self) -> Option<u8> {
+        iso4217::exponent(&self.0)
     }
 }
 
@@ -384,11 +423,33 @@ mod tests {
     }
 
     #[test]
-    fn currency_codes_are_three_letters() {
+    fn currency_codes_are_iso_4217_or_telegram_stars() {
         assert_eq!(Currency::parse("usd"), Ok(Currency::USD));
+        assert_eq!(Currency::parse(" xtr "), Ok(Currency::XTR));
+        assert_eq!(Currency::parse("JPY").map(|c| c.exponent()), Ok(0));
+        assert!(matches!(
+            Currency::parse("XYZ"),
+            Err(MoneyError::UnknownCurrency(_))
+        ));
+        assert!(
+            Currency::parse("XAU").is_err(),
+            "gold is not a shop currency"
+        );
         assert!(Currency::parse("US").is_err());
         assert!(Currency::parse("US1").is_err());
         assert!(Currency::parse("ÜSD").is_err());
+    }
+
+    #[test]
+    fn a_recorded_code_outside_the_list_still_reads_back_with_two_decimals() {
+        let old = Currency::recorded("xyz").unwrap_or(Currency::USD);
+        assert_eq!(old.code(), "XYZ");
+        assert!(!old.is_known());
+        assert_eq!(old.exponent(), 2);
+        let read: Money = serde_json::from_str(r#"{"minor":5,"currency":"XYZ"}"#)
+            .unwrap_or(Money::zero(Currency::USD));
+        assert_eq!(read.currency, old);
+        assert!(Currency::recorded("X1Z").is_err());
     }
 
     proptest! {
@@ -396,6 +457,37 @@ mod tests {
         fn any_text_parses_or_errors_without_panicking(text in any::<String>()) {
             let _ = usd(&text);
             let _ = Currency::parse(&text);
+            let _ = Currency::recorded(&text);
+        }
+
+        #[test]
+        fn three_letters_parse_exactly_when_they_are_a_known_code(code in "[A-Za-z]{3}") {
+            let upper = code.to_ascii_uppercase();
+            let known = iso4217::KNOWN.iter().any(|(k, _)| k == upper.as_bytes());
+            match Currency::parse(&code) {
+                Ok(currency) => {
+                    prop_assert!(known);
+                    prop_assert_eq!(currency.code(), upper.as_str());
+                    prop_assert!(currency.is_known());
+                }
+                Err(e) => {
+                    prop_assert!(!known);
+                    prop_assert_eq!(e, MoneyError::UnknownCurrency(Currency::recorded(&code)?));
+                }
+            }
+            let recorded = Currency::recorded(&code)?;
+            prop_assert_eq!(recorded.code(), upper.as_str());
+        }
+
+        #[test]
+        fn every_known_code_parses_back_from_its_own_text(
+            (code, exponent) in proptest::sample::select(iso4217::KNOWN)
+        ) {
+            let text = std::str::from_utf8(&code).unwrap_or_default();
+            let currency = Currency::parse(&format!(" {} ", text.to_ascii_lowercase()))?;
+            prop_assert_eq!(currency.code(), text);
+            prop_assert_eq!(currency.exponent(), exponent);
+            prop_assert_eq!(Currency::parse(&currency.to_string()), Ok(currency));
         }
 
         #[test]

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, chat, demo, export, invoice, order, product, stock, store_check, telegram,
-    user,
+    backup, category, chat, demo, export, init, invoice, order, product, stock, store_check,
+    telegram, user,
 };
 
 const ABOUT: &str = "Run a shop that lives inside a messenger: admin commands on its store.";
@@ -31,17 +31,22 @@ Exit codes:
   2  usage error (command line, configuration, store URL; a PostgreSQL URL must name its
      database)
   3  invalid input (nothing was changed)
-  4  not found (also a PostgreSQL database that does not exist)
+  4  not found (including no shop at --store: create one with `shopbot init`, and a
+     PostgreSQL database that does not exist)
   5  refused by a business rule (out of stock, insufficient funds, forbidden, conflict),
      `store check` found problems, or the PostgreSQL database belongs to another application
 
 Configuration: flags, then environment (SHOPBOT_STORE, SHOPBOT_LOG_LEVEL, SHOPBOT_LOG_FORMAT,
-SHOPBOT_CURRENCY, SHOPBOT_ADMINS, SHOPBOT_MAX_MANUAL_CREDIT; TELEGRAM_BOT_TOKEN and
-TELEGRAM_API_URL for `shopbot telegram`), then ./shopbot.toml (or --config PATH) with the keys
-store, log_level, log_format, currency, admins and max_manual_credit (the largest manual credit
-given without confirming it, as text such as \"5000.00\"; default 1000000 in the shop currency).
+SHOPBOT_CURRENCY (the shop's currency, checked: a shop selling in another is refused),
+SHOPBOT_ADMINS, SHOPBOT_MAX_MANUAL_CREDIT; TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL for `shopbot
+telegram`), then ./shopbot.toml (or --config PATH) with the keys store, log_level, log_format,
+currency, admins and max_manual_credit (the largest manual credit given without confirming it, as
+text such as \"5000.00\"; default 1000000 in the shop currency).
+
+Every command but `init` and `demo` needs an existing shop: create one with `shopbot init`.
 
 Examples:
+  shopbot init --currency EUR
   shopbot demo
   shopbot product list
   shopbot --store json:/var/lib/shopbot stock add --product 3 --file keys.txt
@@ -149,6 +154,8 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new, empty shop with its currency, and print what to run next
+    Init(init::InitArgs),
     /// Seed a demo catalog into an empty store and print what to try next
     Demo(demo::DemoArgs),
     /// Categories: add, list

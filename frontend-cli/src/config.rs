@@ -33,7 +33,8 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     /// As for `--log-format`.
     pub log_format: Option<String>,
-    /// The shop's currency, e.g. `USD` (`SHOPBOT_CURRENCY`).
+    /// The currency this shop sells in, e.g. `USD` (`SHOPBOT_CURRENCY`): a check, since the
+    /// currency belongs to the shop; a shop that sells in another one is refused.
     pub currency: Option<String>,
     /// Telegram user ids who are owners whatever their stored role (`SHOPBOT_ADMINS`).
     pub admins: Option<Vec<i64>>,
@@ -99,8 +100,10 @@ pub struct Settings {
     pub log_level: LogLevel,
     /// How to log.
     pub log_format: LogFormat,
-    /// The shop's currency.
-    pub currency: Currency,
+    /// The currency the shop is expected to sell in, if configured: commands on a shop that
+    /// sells in another are refused, and `init` creates a shop selling in it. `None` means
+    /// whatever the shop sells in.
+    pub currency: Option<Currency>,
     /// Telegram user ids who are owners (besides the local owner).
     pub admins: BTreeSet<UserId>,
     /// The largest manual credit given without a confirmation (default: a million in the
@@ -117,7 +120,7 @@ impl Settings {
             store,
             log_level: LogLevel::Warn,
             log_format: LogFormat::Text,
-            currency: Currency::USD,
+            currency: None,
             admins: BTreeSet::new(),
             max_manual_credit: CreditLimit::default(),
             json: false,
@@ -156,11 +159,11 @@ impl Settings {
             (None, None) => LogFormat::Text,
         };
 
-        let currency = match non_empty(env("SHOPBOT_CURRENCY")).or(file.currency) {
-            Some(code) => Currency::parse(&code)
-                .map_err(|e| CliError::usage(format!("shop currency: {e}")))?,
-            None => Currency::USD,
-        };
+        let currency = non_empty(env("SHOPBOT_CURRENCY"))
+            .or(file.currency)
+            .map(|code| Currency::parse(&code))
+            .transpose()
+            .map_err(|e| CliError::usage(format!("shop currency: {e}")))?;
 
         let admins = match non_empty(env("SHOPBOT_ADMINS")) {
             Some(list) => parse_admins(&list)?,
@@ -272,7 +275,7 @@ mod tests {
         let settings = Settings::resolve(&flags, no_env).unwrap();
         assert_eq!(settings.store, StoreUrl::Json(PathBuf::from("/srv/shop")));
         assert_eq!(settings.log_level, LogLevel::Debug);
-        assert_eq!(settings.currency, Currency::EUR);
+        assert_eq!(settings.currency, Some(Currency::EUR));
         assert_eq!(settings.admins, BTreeSet::from([UserId(7)]));
 
         flags.store = Some("json:/from/flag".into());
@@ -299,6 +302,28 @@ mod tests {
         std::fs::write(dir.path().join("shopbot.toml"), "").unwrap();
         let default = Settings::resolve(&flags, no_env).unwrap();
         assert_eq!(default.max_manual_credit, CreditLimit::default());
+    }
+
+    #[test]
+    fn the_currency_is_optional_and_must_be_a_real_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shopbot.toml");
+        std::fs::write(&path, "").unwrap();
+        let mut flags = flags();
+        flags.config = Some(path);
+        assert_eq!(Settings::resolve(&flags, no_env).unwrap().currency, None);
+        let env = |code: &'static str| {
+            move |key: &str| (key == "SHOPBOT_CURRENCY").then(|| code.to_owned())
+        };
+        let settings = Settings::resolve(&flags, env("xtr")).unwrap();
+        assert_eq!(settings.currency, Some(Currency::XTR));
+        let e = Settings::resolve(&flags, env("XYZ")).unwrap_err();
+        assert_eq!(e.status(), ExitStatus::Usage);
+        assert!(
+            e.message().contains("`XYZ` is not an ISO 4217"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! What a command runs with: the settings, the store (opened on first use) and the shop.
 //!
 //! Owns [`Ctx`] and the identity the CLI acts as, [`LOCAL_OWNER`]. The store is opened only
-//! when a command first asks for it, after the command has parsed every value it was given,
-//! so a refused value never creates or touches a store.
+//! when a command first asks for it, after the command has parsed every value it can without
+//! the shop, and only `init` and `demo` create one. The shop sells in the currency its store
+//! recorded ([`settle_currency`]), never in one a process was configured with.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use shopbot_core::Error;
 use shopbot_core::catalog::PriceLimits;
 use shopbot_core::ids::UserId;
 use shopbot_core::money::Currency;
 use shopbot_core::ports::SystemClock;
-use shopbot_core::services::{Shop, ShopConfig};
+use shopbot_core::services::{Shop, ShopConfig, settle_currency};
 use shopbot_core::text::PersonName;
 use shopbot_core::user::UserProfile;
 use tokio::sync::OnceCell;
@@ -38,7 +40,17 @@ pub struct Ctx {
 
 struct Opened {
     backend: Backend,
-    shop: Shop,
+    /// The shop, once its currency is settled.
+    shop: OnceCell<Shop>,
+}
+
+impl Opened {
+    fn new(backend: Backend) -> Opened {
+        Opened {
+            backend,
+            shop: OnceCell::new(),
+        }
+    }
 }
 
 impl Ctx {
@@ -52,10 +64,9 @@ impl Ctx {
 
     /// A context over a store that is already open (tests use an in-memory store).
     pub fn with_backend(settings: Settings, backend: Backend) -> Ctx {
-        let shop = shop_over(&settings, &backend);
         Ctx {
             settings,
-            opened: OnceCell::new_with(Some(Opened { backend, shop })),
+            opened: OnceCell::new_with(Some(Opened::new(backend))),
         }
     }
 
@@ -69,9 +80,20 @@ impl Ctx {
         self.settings.json
     }
 
-    /// The shop's currency.
-    pub fn currency(&self) -> Currency {
-        self.settings.currency
+    /// The currency the shop sells in (opening the shop, which must exist, but writing
+    /// nothing: commands read it to parse amounts before they change anything).
+    pub async fn currency(&self) -> CliResult<Currency> {
+        Ok(self
+            .settled(OpenMode::Existing)
+            .await?
+            .config()
+            .prices
+            .currency)
+    }
+
+    /// The prices the shop accepts, in its currency (opening the shop, writing nothing).
+    pub async fn prices(&self) -> CliResult<&PriceLimits> {
+        Ok(&self.settled(OpenMode::Existing).await?.config().prices)
     }
 
     /// Who the CLI acts as.
@@ -79,11 +101,34 @@ impl Ctx {
         LOCAL_OWNER
     }
 
-    /// The shop, opening the store (creating it if needed) and recording the local owner.
+    /// The shop, which must exist (exit 4 otherwise, creating nothing), selling in its own
+    /// currency, with the local owner recorded. A configured currency other than the shop's
+    /// is refused (exit 5, naming both); a shop made before shops recorded their currency
+    /// adopts the configured one, or USD, now.
     pub async fn shop(&self) -> CliResult<&Shop> {
-        let opened = self.open(OpenMode::CreateIfMissing).await?;
-        greet_local_owner(&opened.shop).await?;
-        Ok(&opened.shop)
+        self.shop_in(OpenMode::Existing).await
+    }
+
+    /// [`shop`](Self::shop), creating the store first if there is none (`demo`).
+    pub async fn shop_creating_if_missing(&self) -> CliResult<&Shop> {
+        self.shop_in(OpenMode::CreateIfMissing).await
+    }
+
+    /// Creates a new store selling in `currency` and its shop (`init`). Refused (exit 5,
+    /// nothing changed) where a shop already is, or a new store may not be made.
+    pub async fn create_shop(&self, currency: Currency) -> CliResult<&Shop> {
+        let opened = self.open(OpenMode::Create).await?;
+        let adopted = opened.backend.storage().adopt_currency(currency).await?;
+        if adopted != currency {
+            return Err(CliError::refused(format!(
+                "another process created a shop selling in {adopted} at {} at the same time",
+                self.settings.store
+            )));
+        }
+        Ok(opened
+            .shop
+            .get_or_init(|| async { shop_over(&self.settings, &opened.backend, currency) })
+            .await)
     }
 
     /// The store, which must already exist; for checks and backups, which need no shop.
@@ -102,7 +147,7 @@ impl Ctx {
             CheckOpen::Opened(backend) => {
                 let opened = self
                     .opened
-                    .get_or_init(|| async { self.wrap(backend) })
+                    .get_or_init(|| async { Opened::new(backend) })
                     .await;
                 opened.backend.check().await
             }
@@ -122,27 +167,54 @@ impl Ctx {
         self.opened
             .get_or_try_init(|| async {
                 let backend = Backend::open(&self.settings.store, mode).await?;
-                Ok::<_, CliError>(self.wrap(backend))
+                Ok::<_, CliError>(Opened::new(backend))
             })
             .await
     }
 
-    fn wrap(&self, backend: Backend) -> Opened {
-        Opened {
-            shop: shop_over(&self.settings, &backend),
-            backend,
+    async fn shop_in(&self, mode: OpenMode) -> CliResult<&Shop> {
+        let shop = self.settled(mode).await?;
+        greet_local_owner(shop).await?;
+        Ok(shop)
+    }
+
+    /// The shop over the store, in the currency settled with the store.
+    async fn settled(&self, mode: OpenMode) -> CliResult<&Shop> {
+        let opened = self.open(mode).await?;
+        opened
+            .shop
+            .get_or_try_init(|| async {
+                let storage = opened.backend.storage();
+                let currency = settle_currency(storage.as_ref(), self.settings.currency)
+                    .await
+                    .map_err(|e| self.currency_error(e))?;
+                Ok::<_, CliError>(shop_over(&self.settings, &opened.backend, currency))
+            })
+            .await
+    }
+
+    /// A refused configured currency says where the store and the setting are.
+    fn currency_error(&self, error: Error) -> CliError {
+        match error {
+            Error::Conflict(mismatch) => CliError::refused(format!(
+                "{}: {mismatch} (the configured currency comes from SHOPBOT_CURRENCY or \
+                 `currency` in the configuration file); nothing was changed",
+                self.settings.store
+            )),
+            other => CliError::from(other),
         }
     }
 }
 
-/// The shop's configuration: the local owner and the configured admins are owners.
-pub fn shop_config(settings: &Settings) -> ShopConfig {
+/// The shop's configuration: it sells in `currency`; the local owner and the configured
+/// admins are owners.
+pub fn shop_config(settings: &Settings, currency: Currency) -> ShopConfig {
     let mut owners: BTreeSet<UserId> = settings.admins.clone();
     owners.insert(LOCAL_OWNER);
     ShopConfig {
         owners,
         prices: PriceLimits {
-            currency: settings.currency,
+            currency,
             ..PriceLimits::default()
         },
         max_manual_credit: settings.max_manual_credit.clone(),
@@ -150,11 +222,11 @@ pub fn shop_config(settings: &Settings) -> ShopConfig {
     }
 }
 
-fn shop_over(settings: &Settings, backend: &Backend) -> Shop {
+fn shop_over(settings: &Settings, backend: &Backend, currency: Currency) -> Shop {
     Shop::new(
         backend.storage(),
         Arc::new(SystemClock),
-        shop_config(settings),
+        shop_config(settings, currency),
     )
 }
 

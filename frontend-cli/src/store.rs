@@ -4,6 +4,12 @@
 //! operations that are not part of the [`Storage`] port: backup, integrity check, and the
 //! dumps `migrate` copies). Adding a backend is one variant in each enum and one arm in each
 //! `match` here; no command changes.
+//!
+//! A store is created on purpose only ([`OpenMode`]): every other command finds no shop where
+//! there is none, and creates nothing there.
+
+mod place;
+mod presence;
 
 use std::fmt;
 use std::io;
@@ -16,6 +22,7 @@ use shopbot_storage_json::{ImportError, JsonStore, OpenError, RecoveryReport};
 use shopbot_storage_pg::{PgOpenError, PgStore, redact_url};
 
 use crate::error::{CliError, CliResult, cause_chain};
+use presence::{holds_shop, no_shop, shop_exists};
 
 /// The store used when neither `--store`, `SHOPBOT_STORE` nor `shopbot.toml` names one.
 pub const DEFAULT_STORE: &str = "json:./shopbot-data";
@@ -41,7 +48,8 @@ impl StoreUrl {
                      json:./shopbot-data",
                 ));
             }
-            return Ok(StoreUrl::Json(PathBuf::from(path)));
+            let home = std::env::var_os("HOME");
+            return Ok(StoreUrl::Json(place::expand_home(path, home.as_deref())?));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             // Refused here, before any command connects: a URL that names no database would
@@ -84,12 +92,19 @@ impl fmt::Debug for StoreUrl {
     }
 }
 
-/// Whether a command may create a new, empty store, or needs one that already exists.
+/// Whether a command creates a store or needs one that already exists.
+///
+/// A new JSON store goes into a new directory whose parent exists, or into an empty one; a
+/// directory that holds other files is refused (exit 5), and so is a parent that does not
+/// exist (exit 4, naming it). A PostgreSQL database holds a shop once it recorded its currency
+/// or holds any shop record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
-    /// Create the store if it does not exist (every command that uses the shop).
+    /// Create a new store; refuse (exit 5, nothing changed) where a shop already is (`init`).
+    Create,
+    /// Open the shop, creating the store if there is none (`demo`).
     CreateIfMissing,
-    /// Refuse when there is no store (checks and backups: a typo must not pass as "OK").
+    /// Refuse when there is no shop (exit 4), creating nothing: every other command.
     Existing,
 }
 
@@ -112,12 +127,25 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Opens the store `url` names. A PostgreSQL database must exist; its schema is brought
-    /// up to date.
+    /// Opens the store `url` names, as `mode` says. A PostgreSQL database must exist; its
+    /// schema is brought up to date.
     pub async fn open(url: &StoreUrl, mode: OpenMode) -> CliResult<Backend> {
         match url {
             StoreUrl::Json(dir) => open_json(dir, mode).map_err(|e| open_error(url, e)),
-            StoreUrl::Postgres(database) => open_postgres(url, database).await,
+            StoreUrl::Postgres(database) => {
+                let backend = open_postgres(url, database).await?;
+                let holds_shop = match mode {
+                    OpenMode::CreateIfMissing => return Ok(backend),
+                    OpenMode::Create | OpenMode::Existing => {
+                        holds_shop(backend.storage().as_ref()).await?
+                    }
+                };
+                match (mode, holds_shop) {
+                    (OpenMode::Existing, false) => Err(no_shop(url)),
+                    (OpenMode::Create, true) => Err(shop_exists(url)),
+                    _ => Ok(backend),
+                }
+            }
         }
     }
 
@@ -173,6 +201,9 @@ impl Backend {
     pub async fn create_from_dump(url: &StoreUrl, dump: Dump) -> CliResult<Backend> {
         match url {
             StoreUrl::Json(dir) => {
+                if !JsonStore::exists(dir).unwrap_or(false) {
+                    place::check_parent(dir, url)?;
+                }
                 JsonStore::import_dump(dir, dump).map_err(|e| import_error(url, e))?;
                 open_json(dir, OpenMode::Existing).map_err(|e| open_error(url, e))
             }
@@ -192,9 +223,7 @@ impl Backend {
     pub async fn open_for_check(url: &StoreUrl) -> CliResult<CheckOpen> {
         match url {
             StoreUrl::Json(dir) => {
-                if !dir.is_dir() {
-                    return Err(open_error(url, JsonOpenFailure::Missing(dir.clone())));
-                }
+                require_json_store(url, dir)?;
                 match JsonStore::open_read_only(dir) {
                     Ok(store) => Ok(CheckOpen::Opened(Backend::Json(Arc::new(store)))),
                     Err(error @ (OpenError::Corrupt { .. } | OpenError::Snapshot { .. })) => {
@@ -203,9 +232,9 @@ impl Backend {
                     Err(error) => Err(open_error(url, JsonOpenFailure::Open(error))),
                 }
             }
-            StoreUrl::Postgres(database) => {
-                open_postgres(url, database).await.map(CheckOpen::Opened)
-            }
+            StoreUrl::Postgres(_) => Backend::open(url, OpenMode::Existing)
+                .await
+                .map(CheckOpen::Opened),
         }
     }
 
@@ -215,9 +244,7 @@ impl Backend {
     pub async fn repair(url: &StoreUrl) -> CliResult<(Backend, RecoveryReport)> {
         match url {
             StoreUrl::Json(dir) => {
-                if !dir.is_dir() {
-                    return Err(open_error(url, JsonOpenFailure::Missing(dir.clone())));
-                }
+                require_json_store(url, dir)?;
                 let store = JsonStore::repair(dir)
                     .map_err(|e| open_error(url, JsonOpenFailure::Open(e)))?;
                 let report = store.recovery_report().clone();
@@ -237,7 +264,7 @@ impl Backend {
     pub fn move_aside(url: &StoreUrl) -> CliResult<Option<PathBuf>> {
         match url {
             StoreUrl::Json(dir) => {
-                if !dir.exists() {
+                if !JsonStore::exists(dir).unwrap_or(false) {
                     return Ok(None);
                 }
                 // Opening takes the store's lock: proof that no bot is running on it. A damaged
@@ -351,27 +378,56 @@ async fn pg_dump(store: &PgStore, dir: &Path) -> CliResult<()> {
 /// Why a JSON store did not open, before it is worded for the operator.
 #[derive(Debug)]
 enum JsonOpenFailure {
-    /// There is no store directory and the command needs one.
-    Missing(PathBuf),
+    /// There is no store and the command needs one.
+    Missing,
+    /// There is a store and the command creates one.
+    Exists,
+    /// A new store may not be made there; the reason, worded.
+    Unfit(CliError),
     /// The store refused to open.
     Open(OpenError),
 }
 
 fn open_json(dir: &Path, mode: OpenMode) -> Result<Backend, JsonOpenFailure> {
-    if mode == OpenMode::Existing && !dir.is_dir() {
-        return Err(JsonOpenFailure::Missing(dir.to_path_buf()));
+    let exists = JsonStore::exists(dir).map_err(|source| {
+        JsonOpenFailure::Open(OpenError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
+    })?;
+    match (mode, exists) {
+        (OpenMode::Existing, false) => return Err(JsonOpenFailure::Missing),
+        (OpenMode::Create, true) => return Err(JsonOpenFailure::Exists),
+        (OpenMode::Create | OpenMode::CreateIfMissing, false) => {
+            place::check_new_store_dir(dir, &format!("json:{}", dir.display()))
+                .map_err(JsonOpenFailure::Unfit)?;
+        }
+        (OpenMode::CreateIfMissing | OpenMode::Existing, true) => {}
     }
     let store = JsonStore::open(dir).map_err(JsonOpenFailure::Open)?;
     Ok(Backend::Json(Arc::new(store)))
 }
 
+/// Refuses a JSON store URL that names no store (exit 4), creating nothing.
+fn require_json_store(url: &StoreUrl, dir: &Path) -> CliResult<()> {
+    match JsonStore::exists(dir) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(open_error(url, JsonOpenFailure::Missing)),
+        Err(source) => Err(open_error(
+            url,
+            JsonOpenFailure::Open(OpenError::Io {
+                path: dir.to_path_buf(),
+                source,
+            }),
+        )),
+    }
+}
+
 fn open_error(url: &StoreUrl, failure: JsonOpenFailure) -> CliError {
     match failure {
-        JsonOpenFailure::Missing(dir) => CliError::not_found(format!(
-            "there is no store at {url}: {} is not a directory (create one with `shopbot demo` \
-             or any command that adds data, or point --store at an existing one)",
-            dir.display()
-        )),
+        JsonOpenFailure::Missing => no_shop(url),
+        JsonOpenFailure::Exists => shop_exists(url),
+        JsonOpenFailure::Unfit(error) => error,
         JsonOpenFailure::Open(error) => match &error {
             OpenError::Io { source, .. } if is_bad_path(source) => CliError::invalid(format!(
                 "{} (--store json:PATH needs a directory this user can read and write)",

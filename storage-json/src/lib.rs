@@ -191,6 +191,16 @@ impl JsonStore {
         JsonStore::recover(dir, Arc::new(RealFs), Some(lock), options, mode)
     }
 
+    /// Whether `dir` holds a store (a snapshot or a journal segment), without creating,
+    /// locking or changing anything. A missing directory holds none.
+    pub fn exists(dir: impl AsRef<Path>) -> io::Result<bool> {
+        let dir = dir.as_ref();
+        if !dir.try_exists()? {
+            return Ok(false);
+        }
+        durable::holds_store(&RealFs, dir)
+    }
+
     /// Opens a store on another file system, without the directory lock: the caller
     /// guarantees that nothing else uses the directory. For fault-injection tests.
     pub fn open_on(fs: Arc<dyn Fs>, dir: &Path, options: Options) -> Result<Self, OpenError> {
@@ -527,6 +537,21 @@ impl Storage for JsonStore {
         outcome!(
             self.execute(Command::SetMaintenance { on, audit }).await,
             Settings
+        )
+    }
+
+    async fn shop_currency(&self) -> Result<Option<Currency>> {
+        self.read(State::shop_currency).await
+    }
+
+    async fn adopt_currency(&self, currency: Currency) -> Result<Currency> {
+        // A shop that has its currency changes nothing: answer without a journal record.
+        if let Some(recorded) = self.read_durable(State::shop_currency).await? {
+            return Ok(recorded);
+        }
+        outcome!(
+            self.execute(Command::AdoptCurrency { currency }).await,
+            Currency
         )
     }
 

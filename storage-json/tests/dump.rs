@@ -12,7 +12,7 @@ use shopbot_core::ids::UserId;
 use shopbot_core::order::OrderStatus;
 use shopbot_core::ports::Storage;
 use shopbot_core::services::PayWith;
-use shopbot_core::testkit::{OWNER, TestShop, key, qty, sample};
+use shopbot_core::testkit::{CURRENCY, OWNER, TestShop, key, qty, sample};
 use shopbot_core::text::Note;
 use shopbot_storage_json::{ImportError, JsonStore, OpenError};
 
@@ -31,6 +31,11 @@ async fn busy_store(dir: &Path) -> (Arc<JsonStore>, Dump) {
 async fn a_store_exported_imported_into_a_new_directory_and_exported_again_is_the_same_dump() {
     let source = tempfile::tempdir().unwrap();
     let (_store, dump) = busy_store(source.path()).await;
+    assert_eq!(
+        dump.currency,
+        Some(CURRENCY),
+        "the dump carries the shop's currency"
+    );
     assert!(
         dump.orders
             .iter()

@@ -19,7 +19,8 @@ pub(crate) fn from_db(t: OffsetDateTime) -> Timestamp {
 
 /// Money from its columns.
 pub(crate) fn money(minor: i64, currency: &str) -> Result<Money, Error> {
-    let currency = Currency::parse(currency).map_err(|e| Error::internal_msg(e.to_string()))?;
+    // Stored amounts keep their code even if it is not on today's list (see `recorded`).
+    let currency = Currency::recorded(currency).map_err(|e| Error::internal_msg(e.to_string()))?;
     Ok(Money::new(minor, currency))
 }
 

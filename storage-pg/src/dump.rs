@@ -65,7 +65,9 @@ impl PgStore {
     /// the next invoice number follows the dump's last one.
     ///
     /// A database that already holds any shop record is refused with
-    /// [`Error::Conflict`] naming the tables, and is left as it was. A dump whose records do
+    /// [`Error::Conflict`] naming the tables, and is left as it was; so is one whose shop
+    /// recorded another currency than the dump's (one set up for the same currency, and
+    /// holding nothing yet, takes the copy). A dump whose records do
     /// not fit together (an order without its checkout record, a unit of a missing product)
     /// is refused whole with [`Error::Invalid`] or by the schema's constraints.
     pub async fn import_dump(&self, dump: &Dump) -> Result<()> {
@@ -76,6 +78,7 @@ impl PgStore {
             let lock = format!("LOCK TABLE {} IN EXCLUSIVE MODE", SHOP_TABLES.join(", "));
             sqlx::query(&lock).execute(&mut *tx).await?;
             refuse_unless_empty(&mut tx).await?;
+            refuse_another_currency(&mut tx, dump).await?;
             write::everything(&mut tx, dump).await?;
             tx.commit().await?;
             Ok(())
@@ -92,6 +95,19 @@ async fn unbounded_statements(conn: &mut PgConnection) -> Attempt<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+async fn refuse_another_currency(conn: &mut PgConnection, dump: &Dump) -> Attempt<()> {
+    match crate::users::shop_currency(conn).await? {
+        Some(recorded) if Some(recorded) != dump.currency => Err(Error::Conflict(format!(
+            "the database's shop sells in {recorded}, the copy in {}: import into a database \
+             without a shop",
+            dump.currency
+                .map_or_else(|| "no recorded currency".to_owned(), |c| c.to_string())
+        ))
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 async fn refuse_unless_empty(conn: &mut PgConnection) -> Attempt<()> {

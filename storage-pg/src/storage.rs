@@ -130,6 +130,18 @@ impl Storage for PgStore {
         transaction!(self, |c| users::set_maintenance(c, on, &audit))
     }
 
+    async fn shop_currency(&self) -> Result<Option<Currency>> {
+        query!(self, |c| users::shop_currency(c))
+    }
+
+    async fn adopt_currency(&self, currency: Currency) -> Result<Currency> {
+        // A shop that has its currency changes nothing: answer without writing the row.
+        if let Some(recorded) = self.shop_currency().await? {
+            return Ok(recorded);
+        }
+        transaction!(self, |c| users::adopt_currency(c, currency))
+    }
+
     async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category> {
         transaction!(self, |c| catalog::create_category(c, &new, &audit))
     }

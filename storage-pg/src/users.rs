@@ -1,10 +1,11 @@
-//! Users, shop-wide settings and the audit log's writer.
+//! Users, shop-wide settings (the shop's currency among them) and the audit log's writer.
 
 use sqlx::PgConnection;
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::UserId;
+use shopbot_core::money::Currency;
 use shopbot_core::ports::Settings;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
@@ -103,6 +104,33 @@ pub(crate) async fn set_maintenance(
         .await?;
     write_audit(conn, Some(audit)).await?;
     Ok(Settings { maintenance: on })
+}
+
+/// The shop's currency, if recorded.
+pub(crate) async fn shop_currency(conn: &mut PgConnection) -> Attempt<Option<Currency>> {
+    let code: Option<String> = sqlx::query_scalar("SELECT currency FROM settings")
+        .fetch_one(conn)
+        .await?;
+    Ok(code.map(|c| recorded_currency(&c)).transpose()?)
+}
+
+/// Records `currency` unless one is recorded, and returns the recorded one. One statement: the
+/// row lock it takes makes concurrent adoptions record exactly one currency.
+pub(crate) async fn adopt_currency(
+    conn: &mut PgConnection,
+    currency: Currency,
+) -> Attempt<Currency> {
+    let code: String = sqlx::query_scalar(
+        "UPDATE settings SET currency = COALESCE(currency, $1) RETURNING currency",
+    )
+    .bind(currency.code())
+    .fetch_one(conn)
+    .await?;
+    Ok(recorded_currency(&code)?)
+}
+
+fn recorded_currency(code: &str) -> Result<Currency, Error> {
+    crate::convert::parsed(Currency::recorded(code), "shop currency")
 }
 
 /// Writes an audit record, if any, in the caller's transaction.

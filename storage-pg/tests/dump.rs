@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use shopbot_core::Error;
 use shopbot_core::dump::Dump;
+use shopbot_core::money::Currency;
 use shopbot_core::order::OrderStatus;
 use shopbot_core::ports::Storage;
-use shopbot_core::testkit::{TestShop, sample};
+use shopbot_core::testkit::{CURRENCY, TestShop, sample};
 use shopbot_storage_json::JsonStore;
 
 /// The dump of an in-memory JSON store filled by [`sample::busy_shop`], then by
@@ -34,6 +35,11 @@ async fn a_json_stores_dump_imported_into_postgresql_exports_back_unchanged() {
         return;
     };
     let dump = json_sample(false).await;
+    assert_eq!(
+        dump.currency,
+        Some(CURRENCY),
+        "the dump carries the shop's currency"
+    );
     for kind in shopbot_core::dump::Kind::ALL {
         assert!(
             dump.count(kind) > 0,
@@ -131,4 +137,37 @@ async fn importing_into_a_database_that_holds_a_shop_is_refused_and_changes_noth
     assert!(message.contains("users"), "{message}");
     assert!(message.contains("stock_units"), "{message}");
     assert_eq!(store.export_dump().await.unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn importing_into_a_database_set_up_for_another_currency_is_refused_and_changes_nothing() {
+    let Some((store, _db)) = support::store().await else {
+        return;
+    };
+    store.adopt_currency(Currency::EUR).await.unwrap();
+    let before = store.export_dump().await.unwrap();
+
+    let refused = store.import_dump(&json_sample(false).await).await;
+
+    let Err(Error::Conflict(message)) = refused else {
+        panic!("expected a conflict, got {refused:?}");
+    };
+    assert!(
+        message.contains("sells in EUR, the copy in USD"),
+        "{message}"
+    );
+    assert_eq!(store.export_dump().await.unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_set_up_for_the_dumps_currency_and_holding_nothing_takes_the_copy() {
+    let Some((store, _db)) = support::store().await else {
+        return;
+    };
+    store.adopt_currency(CURRENCY).await.unwrap();
+    let dump = json_sample(false).await;
+
+    store.import_dump(&dump).await.unwrap();
+
+    assert_eq!(store.export_dump().await.unwrap(), dump);
 }

@@ -142,6 +142,21 @@ pub trait Storage: Send + Sync {
     /// Turns maintenance mode on or off.
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings>;
 
+    // ----- the shop's currency -----
+
+    /// The currency the shop sells in, or `None` while it has recorded none: a store made
+    /// before shops recorded their currency, or one that nobody has set up yet.
+    async fn shop_currency(&self) -> Result<Option<Currency>>;
+
+    /// Records `currency` as the shop's currency unless the shop already has one, and returns
+    /// the shop's currency: `currency` the first time, the recorded one ever after. A recorded
+    /// currency never changes, so a call that finds one changes nothing (and is not an error:
+    /// the caller compares the answer with what it asked for).
+    ///
+    /// Atomic: of concurrent calls with different currencies, exactly one is recorded and
+    /// every call returns that one.
+    async fn adopt_currency(&self, currency: Currency) -> Result<Currency>;
+
     // ----- catalog and stock -----
 
     /// Creates a category. `Conflict` if one with the same name exists.
@@ -343,6 +358,8 @@ mockall::mock! {
         async fn set_banned(&self, user: UserId, banned: bool, audit: AuditRecord) -> Result<User>;
         async fn settings(&self) -> Result<Settings>;
         async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings>;
+        async fn shop_currency(&self) -> Result<Option<Currency>>;
+        async fn adopt_currency(&self, currency: Currency) -> Result<Currency>;
         async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category>;
         async fn categories(&self) -> Result<Vec<Category>>;
         async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;

@@ -10,6 +10,7 @@ mod admin;
 mod cart;
 mod catalog;
 mod checkout;
+mod currency;
 mod invoice;
 mod wallet;
 
@@ -21,6 +22,7 @@ pub use admin::AdminService;
 pub use cart::CartService;
 pub use catalog::CatalogService;
 pub use checkout::{CheckoutService, PayWith};
+pub use currency::{CurrencyMismatch, DEFAULT_CURRENCY, settle_currency};
 pub use invoice::InvoiceService;
 pub use wallet::WalletService;
 

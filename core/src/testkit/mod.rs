@@ -29,6 +29,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod confirm;
+pub mod currency;
 pub mod dialogue;
 mod fixture;
 pub mod invoice;
@@ -174,6 +175,11 @@ macro_rules! conformance_suite {
                 skipping_duplicates_imports_the_rest_and_reports_them,
                 a_service_product_takes_no_stock_and_sells_without_units,
                 hidden_products_are_neither_shown_nor_sold_to_customers,
+            }
+            currency {
+                a_currency_is_recorded_by_the_first_adoption_and_never_changes,
+                concurrent_adoptions_of_different_currencies_record_exactly_one,
+                settling_adopts_a_currency_once_and_refuses_another_configured_one,
             }
             outbox {
                 a_checkout_queues_a_delivery_that_is_claimed_once_per_lease,

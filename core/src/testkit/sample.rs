@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{OWNER, TestShop, claim_all, key, note, qty, usd};
+use super::{CURRENCY, OWNER, TestShop, claim_all, key, note, qty, usd};
 use crate::catalog::ProductKind;
 use crate::dialogue::Dialogue;
 use crate::dump::HighestIds;
@@ -35,8 +35,10 @@ pub struct Sample {
 /// category, a key product in it and a service product, stock, a funded wallet, a wallet
 /// checkout that is refunded, a paid top-up invoice, an order paid by invoice from the wallet,
 /// an open and a released hold, a cart with something in it, a dialogue, outbox messages that
-/// were claimed and one that was sent, and maintenance mode switched on.
+/// were claimed and one that was sent, maintenance mode switched on, and the shop's currency
+/// recorded.
 pub async fn busy_shop(t: &TestShop) -> Sample {
+    t.store.adopt_currency(CURRENCY).await.unwrap();
     t.staff(300, Role::Support).await;
     let banned = t.customer(301).await;
     t.ban(banned).await;

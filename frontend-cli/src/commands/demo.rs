@@ -26,8 +26,9 @@ pub const DEMO_CUSTOMER: UserId = UserId(1001);
 /// `shopbot demo`
 #[derive(Debug, Args)]
 #[command(after_help = "\
-The demo seeds an empty store only. --reset first moves the current store aside (a JSON
-store's directory is renamed to NAME.before-reset-<time>; nothing is deleted).
+The demo seeds an empty shop only, creating the store if there is none (in its currency: the
+configured one, else USD). --reset first moves the current store aside (a JSON store's
+directory is renamed to NAME.before-reset-<time>; nothing is deleted).
 
 Examples:
   shopbot demo
@@ -140,7 +141,8 @@ pub async fn run(args: &DemoArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<
     } else {
         None
     };
-    let shop = ctx.shop().await?;
+    let shop = ctx.shop_creating_if_missing().await?;
+    let currency = shop.config().prices.currency;
     let admin = shop.admin();
     let actor = ctx.actor();
     if !admin.products(actor).await?.is_empty()
@@ -165,7 +167,7 @@ pub async fn run(args: &DemoArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<
             name: ProductName::parse(demo.name).map_err(demo_bug)?,
             description: Description::parse(demo.description).map_err(demo_bug)?,
             kind: demo.kind,
-            price: demo_money(demo.cents, ctx.currency()),
+            price: demo_money(demo.cents, currency),
             hidden: false,
             image: None,
         };
@@ -189,7 +191,7 @@ pub async fn run(args: &DemoArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<
         .adjust_wallet(
             actor,
             DEMO_CUSTOMER,
-            demo_money(CREDIT_CENTS, ctx.currency()),
+            demo_money(CREDIT_CENTS, currency),
             Note::parse("demo welcome credit").map_err(demo_bug)?,
             IdempotencyKey::parse("demo-welcome-credit").map_err(demo_bug)?,
         )

@@ -203,17 +203,19 @@ pub fn parse_tax(text: &str) -> CliResult<TaxRate> {
 
 async fn create(args: &CreateArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
     let user: UserId = parse::id("--user", &args.user)?;
-    let lines = args
-        .lines
-        .iter()
-        .map(|l| parse_line(l, ctx.currency()))
-        .collect::<CliResult<Vec<_>>>()?;
     let tax = parse_tax(&args.tax_bp)?;
     // Due at the end of the given day: the day named is still a day to pay on.
     let due = match &args.due {
         Some(text) => Some(parse::date("--due", text)?.plus(Duration::from_secs(24 * 60 * 60))),
         None => None,
     };
+    // Prices are in the shop's currency, which only the store knows.
+    let currency = ctx.currency().await?;
+    let lines = args
+        .lines
+        .iter()
+        .map(|l| parse_line(l, currency))
+        .collect::<CliResult<Vec<_>>>()?;
     let shop = ctx.shop().await?;
     let invoice = shop
         .invoices()

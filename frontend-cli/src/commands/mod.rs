@@ -8,6 +8,7 @@ pub mod category;
 pub mod chat;
 pub mod demo;
 pub mod export;
+pub mod init;
 pub mod invoice;
 pub mod migrate;
 pub mod order;
@@ -26,6 +27,7 @@ use crate::error::CliResult;
 /// Runs `command`, writing its output to `out`.
 pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
     match command {
+        Command::Init(args) => init::run(args, ctx, out).await,
         Command::Demo(args) => demo::run(args, ctx, out).await,
         Command::Category(command) => category::run(command, ctx, out).await,
         Command::Product(command) => product::run(command, ctx, out).await,

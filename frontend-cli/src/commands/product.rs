@@ -11,7 +11,7 @@ use shopbot_core::stock::StockCounts;
 use shopbot_core::text::{Description, ProductName};
 
 use super::category;
-use crate::context::{Ctx, shop_config};
+use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::{self, Details, Table};
 use crate::parse;
@@ -143,10 +143,12 @@ pub async fn run(command: &ProductCommand, ctx: &Ctx, out: &mut impl Write) -> C
     }
 }
 
-/// A price from `--price`, checked against the shop's limits before any store is opened.
-fn price(ctx: &Ctx, text: &str, currency: Currency) -> CliResult<Money> {
-    let price = parse::money("--price", text, currency)?;
-    parse::value("--price", shop_config(ctx.settings()).prices.check(price))?;
+/// A price from `--price` in `currency` (the shop's unless `--currency` says otherwise),
+/// checked against the shop's currency and limits before anything is written.
+async fn price(ctx: &Ctx, text: &str, currency: Option<Currency>) -> CliResult<Money> {
+    let limits = ctx.prices().await?;
+    let price = parse::money("--price", text, currency.unwrap_or(limits.currency))?;
+    parse::value("--price", limits.check(price))?;
     Ok(price)
 }
 
@@ -168,12 +170,12 @@ fn description(text: &str) -> CliResult<Description> {
 
 async fn add(args: &AddArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
     let currency = match &args.currency {
-        Some(code) => parse::value("--currency", Currency::parse(code))?,
-        None => ctx.currency(),
+        Some(code) => Some(parse::value("--currency", Currency::parse(code))?),
+        None => None,
     };
     let draft_name = name(&args.name)?;
-    let draft_price = price(ctx, &args.price, currency)?;
     let draft_description = description(&args.description)?;
+    let draft_price = price(ctx, &args.price, currency).await?;
     let category = match &args.category {
         Some(text) => Some(category::resolve(ctx, "--category", text).await?),
         None => None,
@@ -332,14 +334,12 @@ async fn edit(args: &EditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()>
     let mut patch = ProductPatch {
         name: args.name.as_deref().map(name).transpose()?,
         description: args.description.as_deref().map(description).transpose()?,
-        price: args
-            .price
-            .as_deref()
-            .map(|p| price(ctx, p, ctx.currency()))
-            .transpose()?,
         hidden: args.hidden,
         ..ProductPatch::default()
     };
+    if let Some(text) = &args.price {
+        patch.price = Some(price(ctx, text, None).await?);
+    }
     if let Some(text) = &args.category {
         patch.category = Some(if text.trim().eq_ignore_ascii_case("none") {
             None

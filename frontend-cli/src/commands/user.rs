@@ -228,7 +228,6 @@ struct CreditView {
 
 async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
     let id: UserId = parse::id("--user", &args.user)?;
-    let amount = parse::money("--amount", &args.amount, ctx.currency())?;
     let reason = parse::text(
         "--reason",
         Note::parse(&args.reason),
@@ -242,6 +241,8 @@ async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult
         )?,
         None => fresh_key(),
     };
+    // The amount is in the shop's currency, which only the store knows.
+    let amount = parse::money("--amount", &args.amount, ctx.currency().await?)?;
     let shop = ctx.shop().await?;
     let admin = shop.admin();
     let entry = if args.yes {

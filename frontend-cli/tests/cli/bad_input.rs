@@ -155,19 +155,19 @@ fn bad_values_are_refused_with_one_line_and_change_nothing() {
 
 #[test]
 fn a_refused_value_does_not_even_create_a_store() {
-    let shop = TestShop::new();
-    shop.run(&["product", "add", "--name", "X", "--price", "abc"])
-        .fails(3, "--price");
+    let shop = TestShop::without_store();
+    shop.run(&["product", "add", "--name", "", "--price", "1.00"])
+        .fails(3, "--name");
     shop.run(&["stock", "add", "--product", "1", "--file", "missing.txt"])
         .fails(3, "cannot read");
-    shop.run(&["invoice", "create", "--user", "1", "--line", "x"])
-        .fails(3, "--line");
+    shop.run(&["invoice", "create", "--user", "x", "--line", "x:1:1.00"])
+        .fails(3, "--user");
     assert!(!shop.store_dir().exists());
 }
 
 #[test]
 fn a_store_path_that_is_not_a_directory_is_refused() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     let file = shop.file("plain-file", b"not a store");
     let run = shop
         .bare_command()

@@ -17,38 +17,39 @@ fn the_store_comes_from_the_environment_when_no_flag_names_one() {
 
 #[test]
 fn flags_beat_the_environment_which_beats_the_file() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     std::fs::write(
         shop.path("shopbot.toml"),
         "store = \"json:from-file\"\ncurrency = \"EUR\"\n",
     )
     .unwrap();
-    let add = |command: &mut std::process::Command| {
-        let run = command.args(["category", "add", "Games"]).output().unwrap();
+    let init = |command: &mut std::process::Command| {
+        let run = command.arg("init").output().unwrap();
         assert!(run.status.success(), "{run:?}");
     };
-    add(&mut shop.bare_command());
+    init(&mut shop.bare_command());
     assert!(shop.path("from-file").is_dir());
-    add(shop.bare_command().env("SHOPBOT_STORE", "json:from-env"));
+    init(shop.bare_command().env("SHOPBOT_STORE", "json:from-env"));
     assert!(shop.path("from-env").is_dir());
-    add(shop
-        .bare_command()
-        .env("SHOPBOT_STORE", "json:from-env-2")
-        .args(["--store", "json:from-flag"]));
+    init(
+        shop.bare_command()
+            .env("SHOPBOT_STORE", "json:from-env-2")
+            .args(["--store", "json:from-flag"]),
+    );
     assert!(shop.path("from-flag").is_dir());
     assert!(!shop.path("from-env-2").exists());
 }
 
 #[test]
-fn the_shop_currency_comes_from_the_configuration() {
-    let shop = TestShop::new();
+fn a_new_shop_takes_the_configured_currency_and_keeps_it_without_configuration() {
+    let shop = TestShop::without_store();
     let run = shop
-        .command(&["--json", "product", "add", "--name", "Key", "--price", "5"])
+        .command(&["init"])
         .env("SHOPBOT_CURRENCY", "EUR")
         .output()
         .unwrap();
     assert!(run.status.success(), "{run:?}");
-    let product: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let product = shop.json(&["product", "add", "--name", "Key", "--price", "5"]);
     assert_eq!(product["price"]["currency"], "EUR");
 }
 
@@ -134,9 +135,10 @@ fn logs_go_to_stderr_as_json_lines_on_request() {
 
 #[test]
 fn every_subcommand_has_help_with_examples() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     let commands: &[&[&str]] = &[
         &[],
+        &["init"],
         &["demo"],
         &["category", "add"],
         &["category", "list"],
@@ -180,7 +182,7 @@ fn every_subcommand_has_help_with_examples() {
 
 #[test]
 fn version_and_missing_subcommands() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     let run = shop.run(&["--version"]);
     run.ok();
     assert!(run.stdout.starts_with("shopbot "));

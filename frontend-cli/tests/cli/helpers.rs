@@ -123,12 +123,38 @@ impl Run {
 }
 
 impl TestShop {
-    /// A new, empty place for a store (the store itself is created by the first command).
+    /// A new, empty shop selling in USD, created with `shopbot init`.
     pub fn new() -> TestShop {
+        let shop = TestShop::without_store();
+        shop.run(&["init"]).ok();
+        shop
+    }
+
+    /// A new, empty place for a store, with no store in it yet: only `init` and `demo` make
+    /// one.
+    pub fn without_store() -> TestShop {
         TestShop {
             dir: tempfile::tempdir().unwrap(),
             database: None,
         }
+    }
+
+    /// Every file and directory under the test's directory, as sorted relative paths: what a
+    /// command that must create nothing must leave as it was.
+    pub fn listing(&self) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                found.push(path.strip_prefix(root).unwrap().display().to_string());
+                if path.is_dir() {
+                    walk(root, &path, found);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.dir.path(), self.dir.path(), &mut found);
+        found.sort();
+        found
     }
 
     /// A new, empty PostgreSQL database for the store, or `None` outside CI when no server
@@ -163,7 +189,7 @@ impl TestShop {
 
     /// A shop seeded with `shopbot demo`.
     pub fn demo() -> TestShop {
-        let shop = TestShop::new();
+        let shop = TestShop::without_store();
         shop.run(&["demo"]).ok();
         shop
     }
@@ -216,6 +242,13 @@ impl TestShop {
     pub fn run_on(&self, url: &str, args: &[&str]) -> Run {
         let mut command = self.bare_command();
         command.arg("--store").arg(url).args(args);
+        run(command, None)
+    }
+
+    /// Runs the binary with `args` only (no `--store` of this test's).
+    pub fn run_bare(&self, args: &[&str]) -> Run {
+        let mut command = self.bare_command();
+        command.args(args);
         run(command, None)
     }
 

@@ -79,7 +79,7 @@ fn a_demo_shop_copied_from_json_to_postgresql_and_back_is_the_same_shop() {
         json.json(&["order", "show", "1"])
     );
 
-    let back = TestShop::new();
+    let back = TestShop::without_store();
     let run = pg.run(&["migrate", "--to", &back.store_url()]);
     run.ok();
     assert!(
@@ -104,7 +104,7 @@ fn a_demo_shop_copied_from_json_to_postgresql_and_back_is_the_same_shop() {
 #[test]
 fn a_json_store_copied_into_a_new_directory_prints_a_table_of_what_was_copied() {
     let json = busy_demo();
-    let copy = TestShop::new();
+    let copy = TestShop::without_store();
 
     let run = json.run(&["migrate", "--to", &copy.store_url()]);
 
@@ -170,10 +170,10 @@ fn a_target_that_is_the_source_or_no_store_url_is_refused_before_anything_is_rea
         .fails(3, "is the store being copied");
     json.run(&["migrate", "--to", "mysql://root@db/shop"])
         .fails(2, "unknown store URL scheme");
-    let missing = TestShop::new();
+    let missing = TestShop::without_store();
     missing
         .run(&["migrate", "--to", &json.store_url()])
-        .fails(4, "there is no store");
+        .fails(4, "no shop at");
 
     assert_eq!(json_dump(&json.store_dir()), before);
 }

@@ -1,7 +1,8 @@
-//! The same commands on a PostgreSQL store: an operator's day from seeding to a clean check,
-//! and bad input that changes nothing. A PostgreSQL URL must name its database; a database
-//! that does not exist, a server that is not running or another application's database each
-//! get their own exit code and advice; no secret from the URL ever reaches the terminal.
+//! The same commands on a PostgreSQL store: a shop created with `init`, an operator's day from
+//! seeding to a clean check, and bad input that changes nothing. A PostgreSQL URL must name its
+//! database; a database that does not exist, a server that is not running or another
+//! application's database each get their own exit code and advice; no secret from the URL ever
+//! reaches the terminal.
 
 use crate::helpers::{
     CUSTOMER, PgRole, Run, TestShop, closed_port, pg_available, pg_database_url, pg_execute,
@@ -196,4 +197,32 @@ fn no_secret_in_a_postgres_url_reaches_the_terminal_or_the_log() {
         .unwrap();
     let everything = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(!everything.contains("s3cret"), "{everything}");
+}
+
+#[test]
+fn init_makes_a_shop_of_an_empty_database_once_and_its_currency_holds() {
+    let Some(shop) = TestShop::postgres() else {
+        return;
+    };
+    shop.run(&["product", "list"])
+        .fails(4, "create one with `shopbot init`");
+
+    let created = shop.json(&["init", "--currency", "EUR"]);
+    assert_eq!(created["currency"], "EUR");
+    shop.run(&["init", "--currency", "EUR"])
+        .fails(5, "there is already a shop");
+
+    let product = shop.json(&["product", "add", "--name", "Key", "--price", "5"]);
+    assert_eq!(product["price"]["currency"], "EUR");
+    let run = shop
+        .command(&["product", "list"])
+        .env("SHOPBOT_CURRENCY", "USD")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(5), "{run:?}");
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert!(
+        stderr.contains("this shop sells in EUR, but USD is configured"),
+        "{stderr}"
+    );
 }

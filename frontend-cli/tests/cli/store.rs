@@ -4,7 +4,7 @@ use crate::helpers::TestShop;
 
 #[test]
 fn demo_seeds_a_catalog_and_says_what_to_try_next() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     let run = shop.run(&["demo"]);
     run.ok();
     assert!(
@@ -25,7 +25,7 @@ fn demo_seeds_a_catalog_and_says_what_to_try_next() {
 
 #[test]
 fn demo_json_describes_what_was_seeded() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     let demo = shop.json(&["demo"]);
     assert_eq!(demo["store"], shop.store_url());
     assert_eq!(demo["moved_aside"], serde_json::Value::Null);
@@ -51,7 +51,7 @@ fn demo_refuses_a_store_with_a_catalog_and_reset_moves_it_aside() {
         "19.99"
     );
     // The old store is intact beside the new one.
-    let old = TestShop::new();
+    let old = TestShop::without_store();
     let run = old
         .bare_command()
         .args([
@@ -104,12 +104,11 @@ fn a_backup_is_a_store_of_its_own() {
 
 #[test]
 fn backup_and_check_need_an_existing_store_and_create_none() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     let out = shop.path("backup");
     shop.run(&["backup", "--out", out.to_str().unwrap()])
-        .fails(4, "there is no store at");
-    shop.run(&["store", "check"])
-        .fails(4, "there is no store at");
+        .fails(4, "no shop at");
+    shop.run(&["store", "check"]).fails(4, "no shop at");
     assert!(!shop.store_dir().exists());
     assert!(!out.exists());
 }

@@ -29,7 +29,7 @@ fn finished(output: Output) -> Run {
 
 #[test]
 fn without_a_token_the_bot_refuses_to_start_and_touches_no_store() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     telegram(&shop, &[]).fails(2, "TELEGRAM_BOT_TOKEN is not set");
     telegram(&shop, &[("TELEGRAM_BOT_TOKEN", "   ")]).fails(2, "TELEGRAM_BOT_TOKEN is not set");
     assert!(!shop.store_dir().exists(), "a usage error creates no store");
@@ -37,7 +37,7 @@ fn without_a_token_the_bot_refuses_to_start_and_touches_no_store() {
 
 #[test]
 fn a_malformed_api_url_is_a_usage_error_that_does_not_show_the_token() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     let run = telegram(
         &shop,
         &[
@@ -76,6 +76,35 @@ fn an_unreachable_bot_api_fails_to_start_without_showing_the_token() {
     );
     // The store was opened for the shop and closed cleanly: it opens again.
     shop.run(&["category", "list"]).ok();
+}
+
+#[test]
+fn a_bot_configured_with_another_currency_than_the_shops_refuses_to_start() {
+    let shop = TestShop::demo();
+    let run = telegram(
+        &shop,
+        &[
+            ("TELEGRAM_BOT_TOKEN", TOKEN),
+            ("TELEGRAM_API_URL", "http://127.0.0.1:1"),
+            ("SHOPBOT_CURRENCY", "EUR"),
+        ],
+    );
+    run.fails(5, "this shop sells in USD, but EUR is configured");
+    assert!(!run.stderr.contains(TOKEN), "{run:#?}");
+}
+
+#[test]
+fn the_bot_on_a_missing_store_refuses_to_start_and_creates_none() {
+    let shop = TestShop::without_store();
+    let run = telegram(
+        &shop,
+        &[
+            ("TELEGRAM_BOT_TOKEN", TOKEN),
+            ("TELEGRAM_API_URL", "http://127.0.0.1:1"),
+        ],
+    );
+    run.fails(4, "create one with `shopbot init`");
+    assert!(shop.listing().is_empty(), "{:?}", shop.listing());
 }
 
 #[test]

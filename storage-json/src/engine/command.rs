@@ -9,6 +9,7 @@ use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductP
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
+use shopbot_core::money::Currency;
 use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
@@ -41,6 +42,9 @@ pub enum Command {
     SetMaintenance {
         on: bool,
         audit: AuditRecord,
+    },
+    AdoptCurrency {
+        currency: Currency,
     },
     CreateCategory {
         new: NewCategory,
@@ -112,6 +116,7 @@ pub enum Command {
 pub enum Outcome {
     User(User),
     Settings(Settings),
+    Currency(Currency),
     Category(Category),
     Product(Product),
     Import(ImportReport),
@@ -142,6 +147,7 @@ impl State {
             Command::SetMaintenance { on, audit } => {
                 Outcome::Settings(self.set_maintenance(on, audit))
             }
+            Command::AdoptCurrency { currency } => Outcome::Currency(self.adopt_currency(currency)),
             Command::CreateCategory { new, audit } => {
                 Outcome::Category(self.create_category(new, audit)?)
             }

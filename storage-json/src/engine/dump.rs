@@ -37,6 +37,7 @@ impl State {
             .collect::<Result<_, Error>>()?;
         let mut dump = Dump {
             settings: self.settings,
+            currency: self.currency,
             users: self.users.values().cloned().collect(),
             categories: self.categories.values().cloned().collect(),
             products: self.products.values().cloned().collect(),
@@ -113,6 +114,7 @@ impl State {
         let snapshot = Snapshot {
             next,
             settings: dump.settings,
+            currency: dump.currency,
             users: dump.users,
             categories: dump.categories,
             products: dump.products,

@@ -63,6 +63,8 @@ struct Counters {
 pub struct State {
     next: Counters,
     settings: Settings,
+    /// The shop's currency, once recorded.
+    currency: Option<Currency>,
     users: BTreeMap<UserId, User>,
     categories: BTreeMap<CategoryId, Category>,
     products: BTreeMap<ProductId, Product>,

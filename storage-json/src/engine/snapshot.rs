@@ -27,6 +27,9 @@ use super::{Counters, State};
 pub struct Snapshot {
     pub(super) next: Counters,
     pub(super) settings: Settings,
+    /// Absent from snapshots written before shops recorded their currency.
+    #[serde(default)]
+    pub(super) currency: Option<Currency>,
     pub(super) users: Vec<User>,
     pub(super) categories: Vec<Category>,
     pub(super) products: Vec<Product>,
@@ -54,6 +57,7 @@ impl State {
         Snapshot {
             next: self.next.clone(),
             settings: self.settings,
+            currency: self.currency,
             users: self.users.values().cloned().collect(),
             categories: self.categories.values().cloned().collect(),
             products: self.products.values().cloned().collect(),
@@ -99,6 +103,7 @@ impl State {
         let mut state = State {
             next: snapshot.next,
             settings: snapshot.settings,
+            currency: snapshot.currency,
             audit: snapshot.audit,
             ..State::default()
         };

@@ -1,8 +1,9 @@
-//! Users and shop-wide settings.
+//! Users and shop-wide settings, the shop's currency among them.
 
 use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::UserId;
+use shopbot_core::money::Currency;
 use shopbot_core::ports::{Page, Settings};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
@@ -60,6 +61,16 @@ impl State {
         self.settings.maintenance = on;
         self.write_audit(Some(audit));
         self.settings
+    }
+
+    /// Records `currency` unless a currency is recorded, and returns the recorded one.
+    pub(super) fn adopt_currency(&mut self, currency: Currency) -> Currency {
+        *self.currency.get_or_insert(currency)
+    }
+
+    /// The shop's currency, once recorded.
+    pub fn shop_currency(&self) -> Option<Currency> {
+        self.currency
     }
 
     /// A user by id.

@@ -34,6 +34,7 @@ pub(super) async fn everything(conn: &mut PgConnection) -> Attempt<Dump> {
         .await?;
     Ok(Dump {
         settings: crate::users::settings(conn).await?,
+        currency: crate::users::shop_currency(conn).await?,
         users: all(
             conn,
             &format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"),

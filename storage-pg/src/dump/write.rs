@@ -230,8 +230,9 @@ async fn audit(conn: &mut PgConnection, dump: &Dump) -> Attempt<()> {
 /// The settings, the invoice counter, and every id sequence moved past the highest imported
 /// id, so the next record of each kind gets a fresh id.
 async fn counters(conn: &mut PgConnection, dump: &Dump) -> Attempt<()> {
-    sqlx::query("UPDATE settings SET maintenance = $1")
+    sqlx::query("UPDATE settings SET maintenance = $1, currency = COALESCE($2, currency)")
         .bind(dump.settings.maintenance)
+        .bind(dump.currency.map(|c| c.code().to_owned()))
         .execute(&mut *conn)
         .await?;
     let highest = dump.highest_ids();
