@@ -19,7 +19,7 @@ use std::sync::Arc;
 use shopbot_core::dump::Dump;
 use shopbot_core::ports::Storage;
 use shopbot_storage_json::{ImportError, JsonStore, OpenError, RecoveryReport};
-use shopbot_storage_pg::{PgOpenError, PgStore, redact_url};
+use shopbot_storage_pg::{PgOpenError, PgOptions, PgStore, redact_url};
 
 use crate::error::{CliError, CliResult, cause_chain};
 use presence::{holds_shop, no_shop, shop_exists};
@@ -133,7 +133,7 @@ impl Backend {
         match url {
             StoreUrl::Json(dir) => open_json(dir, mode).map_err(|e| open_error(url, e)),
             StoreUrl::Postgres(database) => {
-                let backend = open_postgres(url, database).await?;
+                let backend = open_postgres(url, database, mode).await?;
                 let holds_shop = match mode {
                     OpenMode::CreateIfMissing => return Ok(backend),
                     OpenMode::Create | OpenMode::Existing => {
@@ -307,8 +307,14 @@ impl Backend {
     }
 }
 
-async fn open_postgres(url: &StoreUrl, database: &str) -> CliResult<Backend> {
-    let store = connect_postgres(url, database).await?;
+/// Opens a PostgreSQL store; only `Create` and `CreateIfMissing` install shopbot's schema
+/// into a database that has none.
+async fn open_postgres(url: &StoreUrl, database: &str, mode: OpenMode) -> CliResult<Backend> {
+    let opened = match mode {
+        OpenMode::Existing => PgStore::open_existing(database, PgOptions::default()).await,
+        OpenMode::Create | OpenMode::CreateIfMissing => PgStore::connect(database).await,
+    };
+    let store = opened.map_err(|error| pg_open_error(url, &error))?;
     Ok(Backend::Postgres(Arc::new(store)))
 }
 
@@ -331,6 +337,7 @@ fn pg_open_error(url: &StoreUrl, error: &PgOpenError) -> CliError {
     match error {
         PgOpenError::Url { .. } | PgOpenError::NoDatabase { .. } => CliError::usage(message),
         PgOpenError::MissingDatabase { .. } => CliError::not_found(message),
+        PgOpenError::NoShop { .. } => no_shop(url),
         PgOpenError::ForeignDatabase { .. } => CliError::refused(message),
         _ => CliError::internal(format!("{url}: {message}")),
     }

@@ -161,6 +161,24 @@ impl PgStore {
         url: &str,
         options: PgOptions,
     ) -> std::result::Result<Self, PgOpenError> {
+        PgStore::open(url, options, true).await
+    }
+
+    /// [`connect_with`](Self::connect_with) for a database that must already hold a shop: one
+    /// without shopbot's schema is refused with [`PgOpenError::NoShop`] and nothing is written
+    /// to it (a schema that is there is still brought up to date).
+    pub async fn open_existing(
+        url: &str,
+        options: PgOptions,
+    ) -> std::result::Result<Self, PgOpenError> {
+        PgStore::open(url, options, false).await
+    }
+
+    async fn open(
+        url: &str,
+        options: PgOptions,
+        install: bool,
+    ) -> std::result::Result<Self, PgOpenError> {
         let mut target = Target::parse(url)?;
         let lanes = options.lanes.max(1);
         let kept = lanes.saturating_mul(LANE_KINDS);
@@ -181,7 +199,7 @@ impl PgStore {
             .log_statements(tracing::log::LevelFilter::Trace);
 
         let mut first = open::first_connection(&target, options.acquire_timeout).await?;
-        let migrated = migrate::migrate(&mut first, &target).await;
+        let migrated = migrate::migrate(&mut first, &target, install).await;
         // Closing also releases the migration lock a failed migration leaves taken.
         open::close(first).await;
         migrated?;

@@ -17,15 +17,26 @@ use crate::store_url::Target;
 /// How many of another application's tables a refusal names.
 const NAMED: usize = 5;
 
-/// Checks that the database is empty or a shop's, and brings its schema up to date.
+/// Checks that the database is empty or a shop's, and brings its schema up to date. With
+/// `install` false, a database without shopbot's schema is refused as holding no shop, and
+/// nothing is written to it.
 ///
 /// Leaves the lock taken when it fails (sqlx does not release it on its errors): close the
 /// connection then, which releases it.
-pub(crate) async fn migrate(conn: &mut PgConnection, target: &Target) -> Result<(), PgOpenError> {
+pub(crate) async fn migrate(
+    conn: &mut PgConnection,
+    target: &Target,
+    install: bool,
+) -> Result<(), PgOpenError> {
     conn.lock()
         .await
         .map_err(|error| migrate_error(target, error))?;
-    refuse_foreign(conn, target).await?;
+    let has_schema = refuse_foreign(conn, target).await?;
+    if !has_schema && !install {
+        return Err(PgOpenError::NoShop {
+            database: target.database.clone(),
+        });
+    }
     // sqlx takes the same lock again: advisory locks nest within a session.
     // `run_direct` is sqlx's own way around `run`'s "`Acquire` is not general enough" on a
     // connection (the store's `connect` future would not be `Send`).
@@ -38,10 +49,11 @@ pub(crate) async fn migrate(conn: &mut PgConnection, target: &Target) -> Result<
         .map_err(|error| migrate_error(target, error))
 }
 
-/// Refuses a database that holds other tables and no shopbot schema.
-async fn refuse_foreign(conn: &mut PgConnection, target: &Target) -> Result<(), PgOpenError> {
+/// Refuses a database that holds other tables and no shopbot schema; says whether it holds
+/// shopbot's schema.
+async fn refuse_foreign(conn: &mut PgConnection, target: &Target) -> Result<bool, PgOpenError> {
     let Some(first) = MIGRATOR.iter().next() else {
-        return Ok(());
+        return Ok(false);
     };
     let failed = |error: sqlx::Error| PgOpenError::Migrate {
         database: target.database.clone(),
@@ -64,7 +76,7 @@ async fn refuse_foreign(conn: &mut PgConnection, target: &Target) -> Result<(), 
     if recorded.iter().any(|(version, description)| {
         *version == first.version && **description == *first.description
     }) {
-        return Ok(());
+        return Ok(true);
     }
     let foreign = |found: String| PgOpenError::ForeignDatabase {
         database: target.database.clone(),
@@ -100,7 +112,7 @@ async fn refuse_foreign(conn: &mut PgConnection, target: &Target) -> Result<(), 
     .await
     .map_err(failed)?;
     if tables.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let named: Vec<&str> = tables.iter().take(NAMED).map(String::as_str).collect();
     Err(foreign(format!(

@@ -143,6 +143,13 @@ pub enum PgOpenError {
         /// What was found, described (some of the tables, or the other migrations).
         found: String,
     },
+    /// The database holds no shopbot schema, and the store was opened as an existing shop
+    /// ([`PgStore::open_existing`](crate::PgStore::open_existing)): nothing was written.
+    #[error("database `{database}` holds no shop yet: create one with `shopbot init`")]
+    NoShop {
+        /// The database.
+        database: String,
+    },
     /// The database was migrated by a newer shopbot.
     #[error(
         "the database schema has migration {0}, which this shopbot does not know: it was \

@@ -207,7 +207,7 @@ fn ledger_totals_beyond_64_bits_are_copied_and_reported_exactly() {
         exact > i128::from(i64::MAX),
         "the test needs a total past 64 bits"
     );
-    let copy = TestShop::new();
+    let copy = TestShop::without_store();
 
     let run = json.run(&["--json", "migrate", "--to", &copy.store_url()]);
 
@@ -217,7 +217,7 @@ fn ledger_totals_beyond_64_bits_are_copied_and_reported_exactly() {
         let total = &view[side]["ledger"]["USD"]["balance_delta"];
         assert_eq!(total.to_string(), exact.to_string(), "{side}: {view}");
     }
-    let copy2 = TestShop::new();
+    let copy2 = TestShop::without_store();
     let table = json.run(&["migrate", "--to", &copy2.store_url()]);
     table.ok();
     let text = format!("{}.{:02} USD", exact / 100, exact % 100);

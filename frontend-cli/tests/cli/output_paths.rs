@@ -93,7 +93,7 @@ fn any_directory_holding_a_store_is_refused_not_only_the_configured_one() {
 
 #[test]
 fn the_configured_store_directory_is_refused_whatever_it_holds() {
-    let shop = TestShop::new();
+    let shop = TestShop::without_store();
     std::fs::create_dir(shop.store_dir()).unwrap();
     std::fs::write(shop.store_dir().join("notes.txt"), b"not a store file").unwrap();
     let target = shop.store_dir().join("orders.csv");

@@ -206,6 +206,13 @@ fn init_makes_a_shop_of_an_empty_database_once_and_its_currency_holds() {
     };
     shop.run(&["product", "list"])
         .fails(4, "create one with `shopbot init`");
+    shop.run(&["store", "check"])
+        .fails(4, "create one with `shopbot init`");
+    assert_eq!(
+        pg_relations(&shop.store_url()),
+        Vec::<String>::new(),
+        "a command on an empty database wrote nothing to it"
+    );
 
     let created = shop.json(&["init", "--currency", "EUR"]);
     assert_eq!(created["currency"], "EUR");
