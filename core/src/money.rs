@@ -300,20 +300,7 @@ impl Money {
 
     /// The amount as decimal text without the currency, e.g. `10.99` or `-0.05`.
     pub fn amount_text(&self) -> String {
-        let exponent = u32::from(self.currency.exponent());
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let magnitude = self.minor.unsigned_abs();
-        if exponent == 0 {
-            return format!("{sign}{magnitude}");
-        }
-        let scale = 10u64.pow(exponent);
-        let width = exponent as usize;
-        format!(
-            "{sign}{}.{:0width$}",
-            magnitude / scale,
-            magnitude % scale,
-            width = width
-        )
+        Total::from(*self).amount_text()
     }
 
     fn same_currency(&self, other: Money) -> Result<(), MoneyError> {
