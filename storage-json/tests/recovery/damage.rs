@@ -228,3 +228,36 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_large_import_cut_short_by_a_crash_is_set_aside_whole_and_the_rest_opens() {
+    use shopbot_core::testkit::TestShop;
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(JsonStore::open(dir.path()).unwrap());
+    let shop = TestShop::new(store.clone()).await;
+    let product = shop.product("Game key", 999).await;
+    shop.keys(product.id, "small", 3).await;
+    let path = journal(dir.path());
+    let before = std::fs::metadata(&path).unwrap().len() as usize;
+    shop.keys(product.id, "a-rather-long-license-key", 100_000)
+        .await;
+    drop(shop);
+    drop(store);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        bytes.len() - before > 10 * 64 * 1024,
+        "the import spans many frames"
+    );
+
+    // The machine stopped after half of the import's frames reached the disk.
+    let cut = before + (bytes.len() - before) / 2;
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    let store = JsonStore::open(dir.path()).unwrap();
+    assert_eq!(store.stock_counts(product.id).await.unwrap().available, 3);
+    let report = store.recovery_report().set_aside.join("\n");
+    assert!(report.contains(&format!("from byte {before}")), "{report}");
+    assert_eq!(
+        std::fs::read(&set_aside_files(dir.path())[0]).unwrap(),
+        &bytes[before..cut]
+    );
+}
