@@ -12,6 +12,39 @@
 //! or what people typed, and never shows people internals: a failure is logged with its update
 //! id and user id, and the person gets a short generic message.
 //!
+//! # Why its own polling loop, not teloxide's `Dispatcher` and `Throttle`
+//!
+//! teloxide is used as the Bot API client only (no default features: rustls, no `throttle`,
+//! no `ctrlc_handler`). The loop around it is small and each of its parts holds a promise the
+//! shop depends on, which is easier to keep, and to test against the fake Bot API in
+//! `tests/telegram`, when the code that keeps it is here:
+//!
+//! - **One handler, no routing.** Every update goes to one place, [`Flow::handle_update`],
+//!   which decides everything; a `Dispatcher`'s handler tree and dependency injection would
+//!   route to that one function. The flow marks the update id processed in the store before
+//!   acting on it, so an update Telegram delivers again (after a restart, or to another
+//!   instance) has no second effect; the loop only has to hand it over with its id.
+//! - **Per-chat order for every update.** `poll.rs` queues updates by chat (`queues.rs`): one
+//!   chat strictly in order, chats concurrently. An update with no chat is ordered by its
+//!   sender instead of running unordered (as a `Dispatcher` runs it), so two updates of one
+//!   person never race. A handler
+//!   that panics loses its own update only; its chat's worker goes on.
+//! - **Every button press answered exactly once** (`answer.rs`): the answer is a value that a
+//!   second answer cannot compile against and that answers with a generic message when it is
+//!   dropped unanswered (an error, a panic, a cancelled task), so no button keeps spinning.
+//! - **Sends throttled where they are made** (`limit.rs`, `bot.rs`): each message waits for
+//!   its chat's turn, then the overall turn, so a busy chat never holds up the others. The
+//!   schedule is a pure function of the time, tested without a clock, and [`SendLimit`] is
+//!   `None` in tests. Polling and startup are never throttled.
+//! - **429 handled by rule** (`retry.rs`): a "retry after N s" is waited out at most three
+//!   times and never longer than 30 s; nothing else is repeated, because a send repeated after
+//!   a network error may deliver a message twice (the outbox retries later, from the store).
+//!   A failed poll backs off from 1 s to 30 s.
+//! - **Graceful shutdown with a deadline.** On shutdown the loop stops polling, gives the
+//!   updates and the outbox batch in hand [`TelegramConfig::shutdown_grace`] to finish, and
+//!   confirms the handled updates to Telegram only after a clean finish, so updates abandoned
+//!   at the deadline come again after a restart.
+//!
 //! ```no_run
 //! # async fn example(
 //! #     flow: shopbot_core::flow::Flow,
