@@ -278,6 +278,23 @@ impl User {
         self.screen_after(sent.message_id, text).await
     }
 
+    /// Writes `text` and waits for the bot's answer saying `expected`. Deliveries from the
+    /// outbox (with buttons of their own) may arrive before or after it.
+    pub async fn send_until(&self, text: &str, expected: &str) -> ChatMessage {
+        let sent = self.api.send_text(self.id, text);
+        let (api, chat) = (&self.api, self.id);
+        self.api
+            .wait_for(
+                &format!("an answer to {text:?} saying {expected:?} in chat {chat}"),
+                |_| {
+                    api.bot_messages_after(chat, sent.message_id)
+                        .into_iter()
+                        .find(|m| m.text.contains(expected))
+                },
+            )
+            .await
+    }
+
     /// Sends a file and waits for a screen after it.
     pub async fn upload(&self, file_name: &str, bytes: &[u8]) -> ChatMessage {
         let sent = self.api.send_document(self.id, file_name, bytes);
