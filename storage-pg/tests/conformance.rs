@@ -26,7 +26,7 @@ async fn store_check_finds_nothing_in_a_sound_store_and_names_a_broken_wallet() 
         .unwrap();
     shop.shop
         .checkout()
-        .checkout(
+        .buy_cart(
             buyer,
             cart.version,
             shopbot_core::testkit::key("check-1"),
