@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod action;
 pub mod audit;
 pub mod cart;
 pub mod catalog;
@@ -20,6 +21,7 @@ pub mod flow;
 pub mod idempotency;
 pub mod ids;
 pub mod invoice;
+pub mod markup;
 pub mod money;
 pub mod order;
 pub mod outbox;

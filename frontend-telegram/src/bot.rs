@@ -26,19 +26,6 @@ use crate::limit::Limiter;
 use crate::render::Step;
 use crate::retry::{Failure, classify, with_retry};
 
-/// Parses a Bot API base URL (a trailing slash is dropped: teloxide appends path segments).
-pub(crate) fn parse_api_url(text: &str) -> Result<url::Url, TelegramError> {
-    let trimmed = text.trim().trim_end_matches('/');
-    let url = url::Url::parse(trimmed).map_err(|e| TelegramError::InvalidApiUrl(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(TelegramError::InvalidApiUrl(format!(
-            "`{}` is not an http(s) URL",
-            url.scheme()
-        )));
-    }
-    Ok(url)
-}
-
 /// The bot client `config` describes.
 pub(crate) fn bot(config: &TelegramConfig) -> Result<Bot, TelegramError> {
     // The client's timeout must outlast a long poll; teloxide widens it for getUpdates.
@@ -47,7 +34,7 @@ pub(crate) fn bot(config: &TelegramConfig) -> Result<Bot, TelegramError> {
         .map_err(|e| TelegramError::Client(e.to_string()))?;
     let bot = Bot::with_client(config.token.clone(), client);
     Ok(match &config.api_url {
-        Some(url) => bot.set_api_url(parse_api_url(url)?),
+        Some(url) => bot.set_api_url(crate::config::parse_api_url(url)?),
         None => bot,
     })
 }
@@ -234,19 +221,5 @@ mod tests {
             markup["inline_keyboard"][0][0]["callback_data"],
             Action::Cart.encode()
         );
-    }
-
-    #[test]
-    fn api_urls_must_be_http_and_lose_their_trailing_slash() {
-        assert_eq!(
-            parse_api_url("http://127.0.0.1:8081/").unwrap().as_str(),
-            "http://127.0.0.1:8081/"
-        );
-        assert_eq!(
-            parse_api_url("http://127.0.0.1:8081/tg/").unwrap().path(),
-            "/tg"
-        );
-        assert!(parse_api_url("ftp://example.com").is_err());
-        assert!(parse_api_url("127.0.0.1:8081").is_err());
     }
 }

@@ -1,15 +1,14 @@
 //! How the bot is configured: the token, where the Bot API is, how long to poll, how fast to
 //! send and how long to wait at shutdown.
 //!
-//! Owns [`TelegramConfig`] and [`SendLimit`]. The token is a secret: it is never logged and
+//! Owns [`TelegramConfig`] and the check of its Bot API URL. The token is a secret: it is never logged and
 //! never part of any `Debug` output.
 
 use std::fmt;
 use std::time::Duration;
 
-use shopbot_core::flow::RateLimit;
-
 use crate::TelegramError;
+use crate::limit::SendLimit;
 
 /// The environment variable holding the bot token (required).
 pub const TOKEN_VAR: &str = "TELEGRAM_BOT_TOKEN";
@@ -65,7 +64,7 @@ impl TelegramConfig {
         let token = set(TOKEN_VAR).ok_or(TelegramError::MissingToken)?;
         let mut config = TelegramConfig::new(token.trim());
         if let Some(url) = set(API_URL_VAR) {
-            crate::bot::parse_api_url(&url)?;
+            parse_api_url(&url)?;
             config.api_url = Some(url.trim().to_owned());
         }
         Ok(config)
@@ -85,25 +84,17 @@ impl fmt::Debug for TelegramConfig {
     }
 }
 
-/// How fast the bot sends: Telegram allows about 30 messages a second overall and about one
-/// a second in one chat, with short bursts tolerated. A message over the limit waits its
-/// turn; it is never dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SendLimit {
-    /// Messages (sends and edits) across all chats.
-    pub overall: RateLimit,
-    /// Messages (sends and edits) in one chat.
-    pub per_chat: RateLimit,
-}
-
-impl Default for SendLimit {
-    /// 30 at once and then 30 a second overall; 3 at once and then one a second per chat.
-    fn default() -> Self {
-        SendLimit {
-            overall: RateLimit::new(30, Duration::from_millis(34)),
-            per_chat: RateLimit::new(3, Duration::from_secs(1)),
-        }
+/// Parses a Bot API base URL (a trailing slash is dropped: teloxide appends path segments).
+pub(crate) fn parse_api_url(text: &str) -> Result<url::Url, TelegramError> {
+    let trimmed = text.trim().trim_end_matches('/');
+    let url = url::Url::parse(trimmed).map_err(|e| TelegramError::InvalidApiUrl(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(TelegramError::InvalidApiUrl(format!(
+            "`{}` is not an http(s) URL",
+            url.scheme()
+        )));
     }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -158,5 +149,19 @@ mod tests {
         let error = TelegramConfig::from_lookup(env).unwrap_err();
         assert!(matches!(error, TelegramError::InvalidApiUrl(_)));
         assert!(!error.to_string().contains(TOKEN));
+    }
+
+    #[test]
+    fn api_urls_must_be_http_and_lose_their_trailing_slash() {
+        assert_eq!(
+            parse_api_url("http://127.0.0.1:8081/").unwrap().as_str(),
+            "http://127.0.0.1:8081/"
+        );
+        assert_eq!(
+            parse_api_url("http://127.0.0.1:8081/tg/").unwrap().path(),
+            "/tg"
+        );
+        assert!(parse_api_url("ftp://example.com").is_err());
+        assert!(parse_api_url("127.0.0.1:8081").is_err());
     }
 }

@@ -83,8 +83,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-pub use config::{API_URL_VAR, SendLimit, TOKEN_VAR, TelegramConfig};
+pub use config::{API_URL_VAR, TOKEN_VAR, TelegramConfig};
 pub use error::TelegramError;
+pub use limit::SendLimit;
 
 use crate::bot::Sender;
 use crate::limit::Limiter;

@@ -1,5 +1,5 @@
-//! The outgoing throttle: each message waits until both the overall and its chat's
-//! [`RateLimit`] allow it.
+//! The outgoing throttle: [`SendLimit`] says how fast the bot sends, and each message waits
+//! until both the overall and its chat's [`RateLimit`] allow it.
 //!
 //! Each limit is kept as a theoretical arrival time (the generic cell rate algorithm), the
 //! same scheme the flow's per-person limits use, but here a message over the limit is
@@ -14,7 +14,26 @@ use std::time::Duration;
 use shopbot_core::flow::RateLimit;
 use tokio::time::Instant;
 
-use crate::config::SendLimit;
+/// How fast the bot sends: Telegram allows about 30 messages a second overall and about one
+/// a second in one chat, with short bursts tolerated. A message over the limit waits its
+/// turn; it is never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimit {
+    /// Messages (sends and edits) across all chats.
+    pub overall: RateLimit,
+    /// Messages (sends and edits) in one chat.
+    pub per_chat: RateLimit,
+}
+
+impl Default for SendLimit {
+    /// 30 at once and then 30 a second overall; 3 at once and then one a second per chat.
+    fn default() -> Self {
+        SendLimit {
+            overall: RateLimit::new(30, Duration::from_millis(34)),
+            per_chat: RateLimit::new(3, Duration::from_secs(1)),
+        }
+    }
+}
 
 /// Above this many remembered chats, the ones whose schedule is in the past are forgotten.
 const PRUNE_ABOVE: usize = 10_000;

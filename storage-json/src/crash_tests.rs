@@ -103,7 +103,7 @@ async fn workload(store: Arc<JsonStore>, acked: Arc<Mutex<Acked>>) {
                 let tap = IdempotencyKey::parse(&format!("tap-{b}-{round}")).unwrap();
                 let checkout = shop.checkout();
                 match checkout
-                    .checkout(user, cart.version, tap, PayWith::Wallet)
+                    .buy_cart(user, cart.version, tap, PayWith::Wallet)
                     .await
                 {
                     Ok(bought) => acked.lock().unwrap().orders.push(bought.order),

@@ -23,7 +23,7 @@ async fn a_unit_resold_after_its_order_was_cancelled_checks_clean() {
     let reserved = t
         .shop
         .checkout()
-        .checkout(ann, cart.version, key("ann-1"), PayWith::Invoice)
+        .buy_cart(ann, cart.version, key("ann-1"), PayWith::Invoice)
         .await
         .unwrap()
         .order;

@@ -122,7 +122,7 @@ async fn importing_into_a_directory_that_holds_a_store_is_refused_and_changes_no
             .unwrap();
         shop.shop
             .checkout()
-            .checkout(buyer, cart.version, key("here"), PayWith::Wallet)
+            .buy_cart(buyer, cart.version, key("here"), PayWith::Wallet)
             .await
             .unwrap();
         let dump = store.export_dump().await.unwrap();

@@ -22,8 +22,8 @@ use shopbot_core::user::User;
 use crate::convert::to_db;
 use crate::error::Attempt;
 use crate::group::Groups;
+use crate::records::write_audit;
 use crate::rows::{self, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
-use crate::users::write_audit;
 
 pub(crate) async fn create_category(
     conn: &mut PgConnection,

@@ -18,32 +18,12 @@ use shopbot_core::text::{IdempotencyKey, StockPayload};
 use shopbot_core::wallet::LedgerOp;
 
 use crate::claims::ClaimStarts;
-use crate::convert::{from_db, parsed, to_db};
+use crate::convert::{from_db, parsed, status_of, to_db};
 use crate::error::{Attempt, PgError};
 use crate::group::Groups;
-use crate::records::queue;
+use crate::records::{queue, write_audit};
 use crate::refusal;
 use crate::rows::{self, LineRow, ORDER_COLUMNS};
-use crate::users::write_audit;
-
-pub(crate) fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::AwaitingPayment => "awaiting_payment",
-        OrderStatus::Paid => "paid",
-        OrderStatus::Refunded => "refunded",
-        OrderStatus::Cancelled => "cancelled",
-    }
-}
-
-pub(crate) fn status_of(name: &str) -> Result<OrderStatus, Error> {
-    Ok(match name {
-        "awaiting_payment" => OrderStatus::AwaitingPayment,
-        "paid" => OrderStatus::Paid,
-        "refunded" => OrderStatus::Refunded,
-        "cancelled" => OrderStatus::Cancelled,
-        _ => return Err(Error::internal_msg("stored order status unknown")),
-    })
-}
 
 /// Commits a checkout as one call of `shop_commit_checkout` (see its migration) in the next
 /// group of purchase commands (`group.rs`): one round trip, shared. Everything the function

@@ -19,8 +19,8 @@ use shopbot_core::wallet::LedgerOp;
 use crate::convert::to_db;
 use crate::error::Attempt;
 use crate::records::queue;
+use crate::records::write_audit;
 use crate::rows::{self, INVOICE_COLUMNS};
-use crate::users::write_audit;
 
 pub(crate) fn provider_name(provider: PaymentProvider) -> &'static str {
     match provider {

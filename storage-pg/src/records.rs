@@ -4,23 +4,16 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 
 use shopbot_core::Error;
-use shopbot_core::audit::AuditEntry;
+use shopbot_core::audit::{AuditEntry, AuditRecord};
 use shopbot_core::dialogue::{Dialogue, MAX_STATE_BYTES};
 use shopbot_core::ids::{ChatId, OutboxId, UpdateId, UserId};
 use shopbot_core::outbox::{DeliveryOutcome, NewOutboxMessage, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Page;
 use shopbot_core::time::Timestamp;
 
-use crate::convert::to_db;
+use crate::convert::{to_db, window};
 use crate::error::Attempt;
 use crate::rows::{self, OUTBOX_COLUMNS};
-
-/// A page's limit and offset as SQL integers.
-pub(crate) fn window(page: Page) -> (i64, i64) {
-    let limit = i64::try_from(page.effective_limit()).unwrap_or(i64::MAX);
-    let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-    (limit, offset)
-}
 
 pub(crate) async fn dialogue(
     conn: &mut PgConnection,
@@ -177,4 +170,20 @@ pub(crate) async fn audit_log(conn: &mut PgConnection, page: Page) -> Attempt<Ve
     .fetch_all(conn)
     .await?;
     Ok(found.iter().map(rows::audit).collect::<Result<_, _>>()?)
+}
+
+/// Writes an audit record, if any, in the caller's transaction.
+pub(crate) async fn write_audit(
+    conn: &mut PgConnection,
+    audit: Option<&AuditRecord>,
+) -> Attempt<()> {
+    if let Some(audit) = audit {
+        sqlx::query("INSERT INTO audit_log (actor, action, at) VALUES ($1, $2, $3)")
+            .bind(audit.actor.0)
+            .bind(&audit.action)
+            .bind(to_db(audit.at))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }

@@ -291,7 +291,7 @@ pub(crate) fn order(row: &PgRow, lines: Vec<OrderLine>) -> Read<Order> {
         user: UserId(get(row, "user_id")?),
         lines,
         total: money(get(row, "total_minor")?, &currency)?,
-        status: crate::checkout::status_of(&get::<String>(row, "status")?)?,
+        status: crate::convert::status_of(&get::<String>(row, "status")?)?,
         payment: match invoice {
             Some(invoice) => OrderPayment::Invoice {
                 invoice: InvoiceId(invoice),

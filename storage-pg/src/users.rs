@@ -1,4 +1,4 @@
-//! Users, shop-wide settings (the shop's currency among them) and the audit log's writer.
+//! Users and shop-wide settings (the shop's currency among them).
 
 use sqlx::PgConnection;
 
@@ -12,6 +12,7 @@ use shopbot_core::user::{Role, User, UserProfile};
 
 use crate::convert::to_db;
 use crate::error::Attempt;
+use crate::records::write_audit;
 use crate::rows::{self, USER_COLUMNS};
 
 pub(crate) async fn upsert(
@@ -133,27 +134,11 @@ fn recorded_currency(code: &str) -> Result<Currency, Error> {
     crate::convert::parsed(Currency::recorded(code), "shop currency")
 }
 
-/// Writes an audit record, if any, in the caller's transaction.
-pub(crate) async fn write_audit(
-    conn: &mut PgConnection,
-    audit: Option<&AuditRecord>,
-) -> Attempt<()> {
-    if let Some(audit) = audit {
-        sqlx::query("INSERT INTO audit_log (actor, action, at) VALUES ($1, $2, $3)")
-            .bind(audit.actor.0)
-            .bind(&audit.action)
-            .bind(to_db(audit.at))
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
-}
-
 pub(crate) async fn list(
     conn: &mut PgConnection,
     page: shopbot_core::ports::Page,
 ) -> Attempt<Vec<User>> {
-    let (limit, offset) = crate::records::window(page);
+    let (limit, offset) = crate::convert::window(page);
     let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2");
     let found = sqlx::query(&sql)
         .bind(limit)

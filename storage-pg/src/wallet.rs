@@ -15,11 +15,10 @@ use shopbot_core::wallet::{
     self, Balance, Hold, HoldState, LedgerEntry, LedgerOp, LedgerRequest, WalletError,
 };
 
-use crate::convert::{money, to_db};
+use crate::convert::{money, to_db, window};
 use crate::error::Attempt;
-use crate::records::window;
+use crate::records::write_audit;
 use crate::rows::{self, ENTRY_COLUMNS};
-use crate::users::write_audit;
 
 /// The user's wallet in `currency`, created empty if missing and locked until the
 /// transaction ends.

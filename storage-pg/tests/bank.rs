@@ -167,7 +167,7 @@ async fn money_is_conserved_while_connections_die() {
                             }
                             let cart = shop.cart().set(user, product, Quantity::ONE).await?;
                             shop.checkout()
-                                .checkout(user, cart.version, tap.clone(), PayWith::Wallet)
+                                .buy_cart(user, cart.version, tap.clone(), PayWith::Wallet)
                                 .await
                                 .map(|bought| bought.order)
                         })

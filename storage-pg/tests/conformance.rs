@@ -26,7 +26,7 @@ async fn store_check_finds_nothing_in_a_sound_store_and_names_a_broken_wallet() 
         .unwrap();
     shop.shop
         .checkout()
-        .checkout(
+        .buy_cart(
             buyer,
             cart.version,
             shopbot_core::testkit::key("check-1"),
@@ -78,80 +78,4 @@ async fn store_check_names_a_ledger_that_sums_past_64_bits_with_its_exact_sum() 
                 .to_owned()
         ]
     );
-}
-
-/// The queries PostgreSQL answers in one statement (`user_with_settings`,
-/// `cart_with_products`, `user_with_product`, `user_with_cart`) answer exactly what the
-/// queries they stand for do.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn combined_queries_answer_what_their_parts_do() {
-    use shopbot_core::catalog::ProductPatch;
-    use shopbot_core::ids::{ProductId, UserId};
-    use shopbot_core::ports::Storage;
-    use shopbot_core::testkit::{OWNER, TestShop, qty};
-
-    let Some((store, _db)) = support::store().await else {
-        return;
-    };
-    let shop = TestShop::new(store.clone()).await;
-    let kept = shop.product("Kept key", 300).await;
-    let hidden = shop.product("Hidden key", 500).await;
-    let buyer = shop.customer(500).await;
-    let stranger = UserId(501);
-    for (product, n) in [(&hidden, 2), (&kept, 1)] {
-        shop.shop
-            .cart()
-            .add(buyer, product.id, qty(n))
-            .await
-            .unwrap();
-    }
-    let hide = ProductPatch {
-        hidden: Some(true),
-        ..ProductPatch::default()
-    };
-    let admin = shop.shop.admin();
-    admin.update_product(OWNER, hidden.id, hide).await.unwrap();
-    admin.set_maintenance(OWNER, true).await.unwrap();
-
-    for user in [buyer, stranger, OWNER] {
-        let parts = (
-            store.user(user).await.unwrap(),
-            store.settings().await.unwrap(),
-        );
-        assert_eq!(store.user_with_settings(user).await.unwrap(), parts);
-
-        let cart = store.cart(user).await.unwrap();
-        let mut products = Vec::new();
-        for line in &cart.lines {
-            products.extend(store.product(line.product).await.unwrap());
-        }
-        let (combined_cart, mut combined) = store.cart_with_products(user).await.unwrap();
-        combined.sort_by_key(|p| std::cmp::Reverse(p.id));
-        products.sort_by_key(|p| std::cmp::Reverse(p.id));
-        assert_eq!(
-            (combined_cart, combined),
-            (cart.clone(), products.clone()),
-            "user {user}"
-        );
-
-        let (caller, settings, combined_cart, mut combined) =
-            store.user_with_cart(user).await.unwrap();
-        combined.sort_by_key(|p| std::cmp::Reverse(p.id));
-        assert_eq!(
-            (caller, settings, combined_cart, combined),
-            (parts.0.clone(), parts.1, cart, products),
-            "user {user}"
-        );
-
-        for product in [kept.id, hidden.id, ProductId(999_999)] {
-            let expected = (
-                parts.0.clone(),
-                parts.1,
-                store.product(product).await.unwrap(),
-            );
-            let combined = store.user_with_product(user, product).await.unwrap();
-            assert_eq!(combined, expected, "user {user}, product {product}");
-        }
-    }
-    assert!(store.settings().await.unwrap().maintenance);
 }

@@ -55,7 +55,7 @@ async fn a_refused_checkout_rolls_back_alone_and_the_rest_of_its_group_commits()
             let bought = t
                 .shop
                 .checkout()
-                .checkout(buyer, cart.version, key("grouped"), PayWith::Wallet)
+                .buy_cart(buyer, cart.version, key("grouped"), PayWith::Wallet)
                 .await;
             (buyer, funded, cart, bought)
         }));

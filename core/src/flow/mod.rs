@@ -7,11 +7,9 @@
 //! short notice and the main menu, and changes nothing. Multi-step dialogues keep their place
 //! in storage per (chat, user), so they survive a restart and never mix two people's input.
 
-mod action;
 mod admin;
 mod dialogue;
 mod limits;
-pub mod markup;
 mod purchase;
 mod screens;
 mod steps;
@@ -19,7 +17,10 @@ mod steps;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use action::{Action, ActionError, MAX_ENCODED_LEN};
+// Re-exported where embedders and front ends have always found them; they live at the crate
+// root because the `ports` message types carry them too.
+pub use crate::action::{Action, ActionError, MAX_ENCODED_LEN};
+pub use crate::markup;
 pub use limits::RateLimit;
 
 use crate::error::{Error, Forbidden};

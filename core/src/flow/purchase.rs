@@ -70,7 +70,7 @@ impl Screens<'_> {
         let key = IdempotencyKey::parse(&format!("tap:{version}"))?;
         let checkout = self.shop.checkout();
         match checkout
-            .checkout(self.user, version, key, PayWith::Wallet)
+            .buy_cart(self.user, version, key, PayWith::Wallet)
             .await
         {
             Ok(outcome) => self.paid(outcome).await,

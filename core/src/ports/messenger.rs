@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::action::Action;
 use crate::error::Result;
-use crate::flow::Action;
 use crate::ids::ChatId;
 use crate::text::ImageRef;
 
@@ -16,7 +16,7 @@ pub struct Button {
 }
 
 /// A platform-neutral message: text in the flow's small HTML subset (see
-/// [`flow::markup`](crate::flow::markup)), rows of buttons and an optional picture.
+/// [`markup`](crate::markup)), rows of buttons and an optional picture.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OutgoingMessage {
     /// The text, as markup: user-provided parts are escaped.
@@ -39,10 +39,10 @@ impl OutgoingMessage {
     }
 
     /// The message cut into parts that each fit a messenger message of `max` code units (see
-    /// [`markup::split`](crate::flow::markup::split)); the picture goes with the first part and
+    /// [`markup::split`](crate::markup::split)); the picture goes with the first part and
     /// the buttons with the last.
     pub fn split(&self, max: usize) -> Vec<OutgoingMessage> {
-        let texts = crate::flow::markup::split(&self.text, max);
+        let texts = crate::markup::split(&self.text, max);
         let last = texts.len().saturating_sub(1);
         texts
             .into_iter()

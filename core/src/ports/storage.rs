@@ -109,7 +109,8 @@ pub trait Storage: Send + Sync {
 
     /// [`user`](Self::user) and [`settings`](Self::settings) together: what every customer
     /// operation checks first. A backend that can answer both at once overrides this, and
-    /// must answer exactly what the two queries do.
+    /// must answer exactly what the two queries do. The conformance suite (`testkit::reads`)
+    /// holds every backend to that for this and the other combined reads below.
     async fn user_with_settings(&self, id: UserId) -> Result<(Option<User>, Settings)> {
         Ok((self.user(id).await?, self.settings().await?))
     }

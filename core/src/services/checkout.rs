@@ -29,12 +29,13 @@ impl CheckoutService {
         CheckoutService { context }
     }
 
-    /// Buys the cart as it was at `cart_version`, once per `key`.
+    /// Buys the cart as it was at `cart_version`, once per `key` (to buy one product without
+    /// the cart, see [`buy_now`](Self::buy_now)).
     ///
     /// A repeat with the same key (a double tap, a retry after a lost answer) returns the order
     /// the first call made, marked [`replayed`](CheckoutOutcome::replayed). A stale version
     /// (the cart changed since the buyer looked) is a `Conflict` and buys nothing.
-    pub async fn checkout(
+    pub async fn buy_cart(
         &self,
         user: UserId,
         cart_version: u64,

@@ -170,7 +170,7 @@ async fn a_second_tap_after_the_first_committed_replays_the_same_order() {
         .returning(|_, _| Ok(Some(order_for_version(3))));
     let order = shop(storage)
         .checkout()
-        .checkout(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
+        .buy_cart(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
         .await;
     assert_eq!(
         order.map(|o| (o.order.id, o.replayed)).ok(),
@@ -184,7 +184,7 @@ async fn a_stale_cart_version_without_a_recorded_checkout_buys_nothing() {
     storage.expect_checkout_by_key().returning(|_, _| Ok(None));
     let result = shop(storage)
         .checkout()
-        .checkout(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
+        .buy_cart(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
         .await;
     assert!(matches!(result, Err(Error::Conflict(_))));
 }
@@ -197,7 +197,7 @@ async fn a_key_recorded_for_another_cart_version_is_a_conflict() {
         .returning(|_, _| Ok(Some(order_for_version(5))));
     let result = shop(storage)
         .checkout()
-        .checkout(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
+        .buy_cart(CUSTOMER, 3, key("tap-1"), PayWith::Wallet)
         .await;
     assert!(matches!(result, Err(Error::Conflict(_))));
 }

@@ -115,7 +115,7 @@ pub async fn a_banned_customer_cannot_shop(store: Arc<dyn Storage>) {
             "checkout",
             t.shop
                 .checkout()
-                .checkout(customer, cart.version, key("banned"), PayWith::Wallet)
+                .buy_cart(customer, cart.version, key("banned"), PayWith::Wallet)
                 .await
                 .map(|_| ()),
         ),
@@ -156,7 +156,7 @@ pub async fn a_banned_customer_cannot_shop(store: Arc<dyn Storage>) {
     let order = t
         .shop
         .checkout()
-        .checkout(customer, cart.version, key("pardoned"), PayWith::Wallet)
+        .buy_cart(customer, cart.version, key("pardoned"), PayWith::Wallet)
         .await
         .unwrap()
         .order;
@@ -210,7 +210,7 @@ pub async fn maintenance_mode_turns_customers_away_but_not_staff(store: Arc<dyn 
             "checkout",
             t.shop
                 .checkout()
-                .checkout(customer, cart.version, key("closed"), PayWith::Wallet)
+                .buy_cart(customer, cart.version, key("closed"), PayWith::Wallet)
                 .await
                 .map(|_| ()),
         ),
@@ -239,7 +239,7 @@ pub async fn maintenance_mode_turns_customers_away_but_not_staff(store: Arc<dyn 
     let order = t
         .shop
         .checkout()
-        .checkout(customer, cart.version, key("open-again"), PayWith::Wallet)
+        .buy_cart(customer, cart.version, key("open-again"), PayWith::Wallet)
         .await
         .unwrap()
         .order;

@@ -74,7 +74,7 @@ pub async fn buying_now_sells_at_once_and_leaves_the_cart_alone(store: Arc<dyn S
     );
 
     let from_cart = checkout
-        .checkout(buyer, cart.version, key("cart-1"), PayWith::Wallet)
+        .buy_cart(buyer, cart.version, key("cart-1"), PayWith::Wallet)
         .await
         .unwrap()
         .order;
@@ -224,7 +224,7 @@ pub async fn buying_now_races_carts_for_the_last_keys_and_sells_each_once(store:
             } else {
                 let cart = t.shop.cart().add(buyer, product.id, qty(1)).await.unwrap();
                 checkout
-                    .checkout(buyer, cart.version, key, PayWith::Wallet)
+                    .buy_cart(buyer, cart.version, key, PayWith::Wallet)
                     .await
             }
         });

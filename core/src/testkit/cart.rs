@@ -34,7 +34,7 @@ pub async fn a_stale_cart_version_conflicts_and_buys_nothing(store: Arc<dyn Stor
     let via_service = t
         .shop
         .checkout()
-        .checkout(buyer, first.version, key("stale"), PayWith::Wallet)
+        .buy_cart(buyer, first.version, key("stale"), PayWith::Wallet)
         .await;
     assert!(
         matches!(via_service, Err(Error::Conflict(_))),
@@ -70,7 +70,7 @@ pub async fn a_stale_cart_version_conflicts_and_buys_nothing(store: Arc<dyn Stor
     let order = t
         .shop
         .checkout()
-        .checkout(buyer, current.version, key("fresh"), PayWith::Wallet)
+        .buy_cart(buyer, current.version, key("fresh"), PayWith::Wallet)
         .await
         .unwrap()
         .order;
@@ -169,7 +169,7 @@ pub async fn a_cart_version_is_never_shown_twice(store: Arc<dyn Storage>) {
         let filled = cart.add(buyer, product, qty(1)).await.unwrap();
         versions.push(filled.version);
         let tap = key(&format!("tap:{}", filled.version));
-        let bought = checkout.checkout(buyer, filled.version, tap, pay).await;
+        let bought = checkout.buy_cart(buyer, filled.version, tap, pay).await;
         orders.push(bought.unwrap());
         versions.push(t.store.cart(buyer).await.unwrap().version);
     }
@@ -181,7 +181,7 @@ pub async fn a_cart_version_is_never_shown_twice(store: Arc<dyn Storage>) {
     versions.push(refilled.version);
     let tap = key(&format!("tap:{}", refilled.version));
     let bought = checkout
-        .checkout(buyer, refilled.version, tap, PayWith::Wallet)
+        .buy_cart(buyer, refilled.version, tap, PayWith::Wallet)
         .await;
     orders.push(bought.unwrap());
     versions.push(t.store.cart(buyer).await.unwrap().version);

@@ -327,7 +327,7 @@ pub async fn hidden_products_are_neither_shown_nor_sold_to_customers(store: Arc<
     let via_service = t
         .shop
         .checkout()
-        .checkout(customer, cart.version, key("hidden"), PayWith::Wallet)
+        .buy_cart(customer, cart.version, key("hidden"), PayWith::Wallet)
         .await;
     assert!(
         matches!(via_service, Err(Error::Conflict(_))),

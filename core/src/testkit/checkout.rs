@@ -71,7 +71,7 @@ pub async fn oversell_race_sells_every_key_exactly_once(store: Arc<dyn Storage>)
                 match t
                     .shop
                     .checkout()
-                    .checkout(buyer, cart.version, key, PayWith::Wallet)
+                    .buy_cart(buyer, cart.version, key, PayWith::Wallet)
                     .await
                 {
                     Ok(outcome) => {
@@ -171,7 +171,7 @@ pub async fn a_double_clicked_checkout_buys_once(store: Arc<dyn Storage>) {
             barrier.wait().await;
             t.shop
                 .checkout()
-                .checkout(buyer, cart.version, key("double-click"), PayWith::Wallet)
+                .buy_cart(buyer, cart.version, key("double-click"), PayWith::Wallet)
                 .await
         });
     }
@@ -219,7 +219,7 @@ pub async fn a_double_clicked_checkout_buys_once(store: Arc<dyn Storage>) {
     let reused = t
         .shop
         .checkout()
-        .checkout(buyer, other.version, key("double-click"), PayWith::Wallet)
+        .buy_cart(buyer, other.version, key("double-click"), PayWith::Wallet)
         .await;
     assert!(matches!(reused, Err(Error::Conflict(_))), "{reused:?}");
     let request = wallet_request(&t, &other, std::slice::from_ref(&product), "double-click");
@@ -334,7 +334,7 @@ pub async fn buying_more_than_is_in_stock_is_out_of_stock_and_changes_nothing(
     let result = t
         .shop
         .checkout()
-        .checkout(buyer, cart.version, key("too-many"), PayWith::Wallet)
+        .buy_cart(buyer, cart.version, key("too-many"), PayWith::Wallet)
         .await;
     match result {
         Err(Error::OutOfStock {
@@ -364,7 +364,7 @@ pub async fn a_short_wallet_is_insufficient_funds_and_changes_nothing(store: Arc
     let result = t
         .shop
         .checkout()
-        .checkout(buyer, cart.version, key("short"), PayWith::Wallet)
+        .buy_cart(buyer, cart.version, key("short"), PayWith::Wallet)
         .await;
     match result {
         Err(Error::InsufficientFunds { needed, available })
@@ -392,7 +392,7 @@ pub async fn checkout_keys_belong_to_one_buyer(store: Arc<dyn Storage>) {
         let order = t
             .shop
             .checkout()
-            .checkout(buyer, cart.version, key("same-key"), PayWith::Wallet)
+            .buy_cart(buyer, cart.version, key("same-key"), PayWith::Wallet)
             .await
             .unwrap()
             .order;

@@ -215,7 +215,7 @@ impl TestShop {
         let key = key(&format!("buy:{user}:{}", self.serial()));
         self.shop
             .checkout()
-            .checkout(user, cart.version, key, PayWith::Wallet)
+            .buy_cart(user, cart.version, key, PayWith::Wallet)
             .await
             .unwrap()
             .order

@@ -35,6 +35,7 @@ mod fixture;
 pub mod invoice;
 pub mod order_invoice;
 pub mod outbox;
+pub mod reads;
 pub mod refund;
 pub mod sample;
 pub mod wallet;
@@ -185,6 +186,9 @@ macro_rules! conformance_suite {
                 a_checkout_queues_a_delivery_that_is_claimed_once_per_lease,
                 concurrent_claimers_never_get_the_same_message,
                 completed_messages_follow_their_outcome,
+            }
+            reads {
+                combined_reads_answer_exactly_what_their_parts_do,
             }
         }
     };

@@ -26,7 +26,7 @@ async fn checkout_by_invoice(
     let order = t
         .shop
         .checkout()
-        .checkout(buyer, cart.version, key, PayWith::Invoice)
+        .buy_cart(buyer, cart.version, key, PayWith::Invoice)
         .await
         .unwrap()
         .order;
@@ -78,7 +78,7 @@ pub async fn an_order_paid_by_invoice_is_delivered_when_the_invoice_is_paid(
     let taken = t
         .shop
         .checkout()
-        .checkout(rival, cart.version, key("rival"), PayWith::Wallet)
+        .buy_cart(rival, cart.version, key("rival"), PayWith::Wallet)
         .await;
     assert!(
         matches!(taken, Err(Error::OutOfStock { .. })),

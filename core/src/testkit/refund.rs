@@ -114,7 +114,7 @@ pub async fn only_paid_orders_can_be_refunded(store: Arc<dyn Storage>) {
     let order = t
         .shop
         .checkout()
-        .checkout(buyer, cart.version, key("by-invoice"), PayWith::Invoice)
+        .buy_cart(buyer, cart.version, key("by-invoice"), PayWith::Invoice)
         .await
         .unwrap()
         .order;

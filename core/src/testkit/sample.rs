@@ -75,7 +75,7 @@ pub async fn busy_shop(t: &TestShop) -> Sample {
     let order = t
         .shop
         .checkout()
-        .checkout(
+        .buy_cart(
             buyer,
             cart.version,
             key("sample-by-invoice"),
@@ -150,7 +150,7 @@ pub async fn cancelled_order(t: &TestShop, sample: &Sample) -> OrderId {
     let order = t
         .shop
         .checkout()
-        .checkout(
+        .buy_cart(
             sample.buyer,
             cart.version,
             key("sample-cancelled"),

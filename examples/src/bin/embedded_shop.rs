@@ -85,11 +85,11 @@ async fn main() -> Result<()> {
     let confirm = IdempotencyKey::parse("confirm-tap-1")?;
     let first = shop
         .checkout()
-        .checkout(CUSTOMER, cart.version, confirm.clone(), PayWith::Wallet)
+        .buy_cart(CUSTOMER, cart.version, confirm.clone(), PayWith::Wallet)
         .await?;
     let second = shop
         .checkout()
-        .checkout(CUSTOMER, cart.version, confirm, PayWith::Wallet)
+        .buy_cart(CUSTOMER, cart.version, confirm, PayWith::Wallet)
         .await?;
     // The second tap made nothing: it returns the first tap's order, marked as a replay, so
     // a front end says "already paid" rather than "paid" again.

@@ -292,7 +292,7 @@ impl TestShop {
             let key = IdempotencyKey::parse(&format!("test-{user}-{}", cart.version)).unwrap();
             let order = shop
                 .checkout()
-                .checkout(id, cart.version, key, pay)
+                .buy_cart(id, cart.version, key, pay)
                 .await
                 .unwrap()
                 .order;

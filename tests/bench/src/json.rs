@@ -362,7 +362,7 @@ pub async fn filled_cart_checkouts_on(
                 let t = Instant::now();
                 let key = IdempotencyKey::parse(&format!("filled-{i}"))?;
                 shop.checkout()
-                    .checkout(buyer(first + i), *version, key, PayWith::Wallet)
+                    .buy_cart(buyer(first + i), *version, key, PayWith::Wallet)
                     .await?;
                 latencies.push(t.elapsed());
             }
@@ -392,7 +392,7 @@ async fn buy(shop: &Shop, user: UserId, product: ProductId, key: &str) -> Result
     let cart = shop.cart().add(user, product, Quantity::ONE).await?;
     let key = IdempotencyKey::parse(key)?;
     shop.checkout()
-        .checkout(user, cart.version, key, PayWith::Wallet)
+        .buy_cart(user, cart.version, key, PayWith::Wallet)
         .await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use shopbot_core::text::Note;
 use shopbot_core::wallet::HoldState;
 
 use super::{CHUNK, col, int, int32};
-use crate::checkout::status_name;
+use crate::convert::status_name;
 use crate::convert::to_db;
 use crate::error::Attempt;
 use crate::invoices::provider_name;

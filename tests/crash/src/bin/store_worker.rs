@@ -84,7 +84,7 @@ async fn work(store: Arc<JsonStore>, round: u32) -> Result<()> {
                 let tap = IdempotencyKey::parse(&format!("tap-{round}-{task}-{i}"))?;
                 let checkout = shop.checkout();
                 match checkout
-                    .checkout(user, cart.version, tap, PayWith::Wallet)
+                    .buy_cart(user, cart.version, tap, PayWith::Wallet)
                     .await
                 {
                     Ok(bought) => {
