@@ -128,19 +128,21 @@ impl Durable {
         let recovery = recovery::recover(fs.as_ref(), dir, mode)?;
         let mut report = RecoveryReport::default();
         for cut in &recovery.set_aside {
-            set_aside(fs.as_ref(), cut).map_err(io(&cut.segment))?;
-            let described = cut.describe();
+            let moved_to = set_aside(fs.as_ref(), cut).map_err(io(&cut.segment))?;
+            let described = cut.describe(&moved_to);
             tracing::warn!(
                 file = %cut.segment.display(),
                 offset = cut.offset,
                 records = cut.records,
-                moved_to = %cut.target().display(),
+                moved_to = %moved_to.display(),
                 "journal damage set aside: {described}"
             );
             report.set_aside.push(described);
         }
         if let Some(damaged) = &recovery.damaged_snapshot {
-            let target = free_name(fs.as_ref(), damaged, ".damaged").map_err(io(damaged))?;
+            let mut preferred = damaged.clone().into_os_string();
+            preferred.push(".damaged");
+            let target = free_name(fs.as_ref(), &PathBuf::from(preferred)).map_err(io(damaged))?;
             fs.rename(damaged, &target).map_err(io(damaged))?;
             tracing::warn!(file = %damaged.display(), moved_to = %target.display(),
                 "damaged snapshot moved aside; rebuilt from the previous snapshot and the journal");
@@ -445,13 +447,13 @@ fn create_segment(
 }
 
 /// Moves the bytes of `cut` into their own file beside the segment, then cuts the segment (or
-/// removes it, when all of it goes).
-fn set_aside(fs: &dyn Fs, cut: &SetAside) -> std::io::Result<()> {
+/// removes it, when all of it goes). Returns the file the bytes went to.
+fn set_aside(fs: &dyn Fs, cut: &SetAside) -> std::io::Result<PathBuf> {
     let bytes = fs.read(&cut.segment)?.unwrap_or_default();
     let tail = bytes
         .get(usize::try_from(cut.offset).unwrap_or(usize::MAX)..)
         .unwrap_or_default();
-    let target = free_name(fs, &cut.segment, &format!(".damaged-at-{}", cut.offset))?;
+    let target = free_name(fs, &cut.target())?;
     fs.write_synced(&target, tail)?;
     if cut.offset == 0 {
         fs.remove(&cut.segment)?;
@@ -461,15 +463,14 @@ fn set_aside(fs: &dyn Fs, cut: &SetAside) -> std::io::Result<()> {
     if let Some(dir) = cut.segment.parent() {
         fs.sync_dir(dir)?;
     }
-    Ok(())
+    Ok(target)
 }
 
-/// `path` with `suffix`, or with `suffix-2`, `suffix-3`, … when that file exists already:
-/// what was set aside before is never overwritten.
-fn free_name(fs: &dyn Fs, path: &Path, suffix: &str) -> std::io::Result<PathBuf> {
+/// `preferred`, or `preferred-2`, `preferred-3`, … when that file exists already: what was set
+/// aside before is never overwritten.
+fn free_name(fs: &dyn Fs, preferred: &Path) -> std::io::Result<PathBuf> {
     let with = |extra: String| {
-        let mut name = path.as_os_str().to_os_string();
-        name.push(suffix);
+        let mut name = preferred.as_os_str().to_os_string();
         name.push(extra);
         PathBuf::from(name)
     };

@@ -49,22 +49,23 @@ pub(crate) struct SetAside {
 }
 
 impl SetAside {
-    /// The file the bytes go to: `<segment>.damaged-at-<offset>`.
+    /// The file the bytes go to, `<segment>.damaged-at-<offset>`, unless a file of that name
+    /// exists already (then a numbered one beside it).
     pub(crate) fn target(&self) -> PathBuf {
         let mut name = self.segment.clone().into_os_string();
         name.push(format!(".damaged-at-{}", self.offset));
         PathBuf::from(name)
     }
 
-    /// How an operator is told about it.
-    pub(crate) fn describe(&self) -> String {
+    /// How an operator is told that it went to `moved_to`.
+    pub(crate) fn describe(&self, moved_to: &Path) -> String {
         format!(
             "{} from byte {} ({}; {} record(s) recognisable) moved to {}",
             self.segment.display(),
             self.offset,
             self.detail,
             self.records,
-            self.target().display()
+            moved_to.display()
         )
     }
 }

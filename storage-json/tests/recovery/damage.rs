@@ -261,3 +261,25 @@ async fn a_large_import_cut_short_by_a_crash_is_set_aside_whole_and_the_rest_ope
         &bytes[before..cut]
     );
 }
+
+#[tokio::test]
+async fn a_second_tear_at_the_same_offset_keeps_both_set_aside_files_and_names_the_new_one() {
+    let dir = store_with_users(3).await;
+    let path = journal(dir.path());
+    let bytes = std::fs::read(&path).unwrap();
+    let last = *frame_starts(&bytes).last().unwrap();
+    std::fs::write(&path, &bytes[..last + 10]).unwrap();
+    drop(JsonStore::open(dir.path()).unwrap());
+    // The same user written again, torn again at the same place.
+    add_users(&JsonStore::open(dir.path()).unwrap(), 3..=3).await;
+    let again = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &again[..last + 20]).unwrap();
+
+    let store = JsonStore::open(dir.path()).unwrap();
+    let aside = set_aside_files(dir.path());
+    assert_eq!(aside.len(), 2, "{aside:?}");
+    assert_eq!(std::fs::read(&aside[0]).unwrap(), &bytes[last..last + 10]);
+    assert_eq!(std::fs::read(&aside[1]).unwrap(), &again[last..last + 20]);
+    let report = store.recovery_report().set_aside.join("\n");
+    assert!(report.contains(&aside[1].display().to_string()), "{report}");
+}
