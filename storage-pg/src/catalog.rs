@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
@@ -16,9 +15,10 @@ use shopbot_core::catalog::{
 use shopbot_core::ids::{CategoryId, ProductId, UserId};
 use shopbot_core::ports::Settings;
 use shopbot_core::stock::{self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport};
-use shopbot_core::text::{Quantity, StockPayload};
+use shopbot_core::text::StockPayload;
 use shopbot_core::user::User;
 
+use crate::command::EditCart;
 use crate::convert::to_db;
 use crate::error::Attempt;
 use crate::group::Groups;
@@ -414,28 +414,8 @@ fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
 /// Applies `edit` as one call of `shop_edit_cart` (see its migration) in the next group of
 /// purchase commands (`group.rs`): one round trip, shared. Core's limits go in with it.
 pub(crate) async fn edit_cart(groups: &Groups, user: UserId, edit: CartEdit) -> Attempt<Cart> {
-    let (name, product, quantity) = match edit {
-        CartEdit::Add { product, quantity } => ("add", Some(product), Some(quantity)),
-        CartEdit::Set { product, quantity } => ("set", Some(product), Some(quantity)),
-        CartEdit::Remove { product } => ("remove", Some(product), None),
-        CartEdit::Clear => ("clear", None, None),
-    };
-    let quantity = quantity
-        .map(|q| i32::try_from(q.get()))
-        .transpose()
-        .map_err(Error::internal)?;
-    let max_lines = i32::try_from(Cart::MAX_LINES).map_err(Error::internal)?;
-    let max_quantity = i32::try_from(Quantity::MAX).map_err(Error::internal)?;
-    let command = json!({
-        "op": "edit_cart",
-        "user_id": user.0,
-        "edit": name,
-        "product": product.map(|p| p.0),
-        "quantity": quantity,
-        "max_lines": max_lines,
-        "max_quantity": max_quantity,
-    });
-    let row = groups.run(command).await?;
+    let command = EditCart::new(user, &edit)?;
+    let row = groups.run(command.into()).await?;
     let row: (i64, Json<Vec<CartLine>>) = (row.try_get("version")?, row.try_get("lines")?);
     Ok(to_cart(user, Some(row)))
 }

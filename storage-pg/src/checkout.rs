@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -10,14 +9,15 @@ use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::{InvoiceId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::order::{
-    self, CheckoutError, CheckoutOutcome, CheckoutPayment, CheckoutRequest, DeliveredUnit, Order,
-    OrderFilter, OrderLine, OrderPayment, OrderStatus, RefundOutcome, RefundRequest,
+    self, CheckoutError, CheckoutOutcome, CheckoutRequest, DeliveredUnit, Order, OrderFilter,
+    OrderLine, OrderPayment, OrderStatus, RefundOutcome, RefundRequest,
 };
 use shopbot_core::outbox::{NewOutboxMessage, OutboxBody};
 use shopbot_core::text::{IdempotencyKey, StockPayload};
 use shopbot_core::wallet::LedgerOp;
 
 use crate::claims::ClaimStarts;
+use crate::command::CommitCheckout;
 use crate::convert::{from_db, parsed, status_of, to_db};
 use crate::error::{Attempt, PgError};
 use crate::group::Groups;
@@ -35,72 +35,14 @@ pub(crate) async fn commit_checkout(
     pool: &PgPool,
     request: &CheckoutRequest,
 ) -> Attempt<CheckoutOutcome> {
-    let total = order::total(&request.lines);
-    let adds_up = total.as_ref().is_ok_and(|t| *t == request.total);
     let lines = &request.lines;
-    let quantities = lines
-        .iter()
-        .map(|l| i32::try_from(l.quantity.get()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::internal)?;
-    let (ledger_key, charge, invoice) = match request.payment {
-        CheckoutPayment::Wallet => {
-            // The order's id is filled in by the function (`{charge,order}`).
-            let op = LedgerOp::Charge {
-                amount: request.total,
-                order: Some(OrderId(0)),
-                invoice: None,
-            };
-            let key = IdempotencyKey::derived("checkout", &request.key);
-            let op = serde_json::to_value(op).map_err(Error::internal)?;
-            (Some(key), Some(op), None)
-        }
-        CheckoutPayment::Invoice { .. } => {
-            // The order's id is filled in by the function (`{order}` of the purpose).
-            let new = request
-                .order_invoice(OrderId(0))?
-                .ok_or_else(|| Error::internal_msg("an invoice checkout without an invoice"))?;
-            (None, None, Some(new))
-        }
-    };
-    let tax_bp = invoice
-        .as_ref()
-        .map(|i| i32::try_from(i.tax.bp()))
-        .transpose()
-        .map_err(Error::internal)?;
-    let command = json!({
-        "op": "commit_checkout",
-        "user_id": request.user.0,
-        "key": request.key.as_str(),
-        "fingerprint": request.fingerprint().0,
-        "cart_version": request.cart_version.map(i64::try_from).transpose().map_err(Error::internal)?,
-        "products": lines.iter().map(|l| l.product.0).collect::<Vec<_>>(),
-        "names": lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
-        "kinds": lines.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>(),
-        "quantities": quantities,
-        "prices": lines.iter().map(|l| l.unit_price.minor).collect::<Vec<_>>(),
-        "currencies": lines.iter().map(|l| l.unit_price.currency.code()).collect::<Vec<_>>(),
-        "uses_stock": lines.iter().map(|l| l.kind.uses_stock()).collect::<Vec<_>>(),
-        "free_after": claim_starts.of(lines.iter().map(|l| l.product)),
-        "total": request.total.minor,
-        "currency": request.total.currency.code(),
-        "total_adds_up": adds_up,
-        "ledger_key": ledger_key.as_ref().map(IdempotencyKey::as_str),
-        "charge": charge,
-        "invoice_lines": invoice.as_ref().map(|i| &i.lines),
-        "tax_bp": tax_bp,
-        "subtotal": invoice.as_ref().map(|i| i.totals.subtotal.minor),
-        "tax": invoice.as_ref().map(|i| i.totals.tax.minor),
-        "invoice_total": invoice.as_ref().map(|i| i.totals.total.minor),
-        "purpose": invoice.as_ref().map(|i| &i.purpose),
-        "due_at_ms": invoice.as_ref().and_then(|i| i.due_at).map(|t| t.0),
-        "at_ms": request.at.0,
-    });
-    let row = match groups.run(command).await {
+    let free_after = claim_starts.of(lines.iter().map(|l| l.product));
+    let command = CommitCheckout::new(request, free_after)?;
+    let row = match groups.run(command.into()).await {
         Ok(row) => row,
         Err(PgError::Refused { code, .. }) if code == refusal::TOTAL_DOES_NOT_ADD_UP => {
             // The lines are as planned; their sum is not the request's total.
-            return Err(match total {
+            return Err(match order::total(lines) {
                 Err(e) => e.into(),
                 Ok(_) => CheckoutError::PriceChanged.into(),
             });

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
@@ -40,6 +39,7 @@ use shopbot_core::Error;
 
 use crate::ATTEMPTS;
 use crate::batch::{Gather, take_waiting};
+use crate::command::Command;
 use crate::error::{self, Attempt, PgError};
 use crate::held::Held;
 use crate::refusal;
@@ -54,7 +54,7 @@ const LONGEST_GATHER: Duration = Duration::from_millis(10);
 
 /// A command waiting for its group.
 struct Job {
-    command: Value,
+    command: Command,
     runs: usize,
     reply: oneshot::Sender<Attempt<PgRow>>,
     _counted: InFlight,
@@ -110,12 +110,7 @@ impl Groups {
 
     /// Runs `command` (a `shop_command` as JSON) in the next group: its row of `shop_run`
     /// once the group committed, or why not.
-    pub(crate) async fn run(&self, mut command: Value) -> Attempt<PgRow> {
-        // A field left out reads as NULL; the server parses the group's JSON before anything
-        // else, and a checkout's empty invoice fields were a fifth of it.
-        if let Value::Object(fields) = &mut command {
-            fields.retain(|_, value| !value.is_null());
-        }
+    pub(crate) async fn run(&self, command: Command) -> Attempt<PgRow> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             command,
@@ -167,7 +162,7 @@ impl Lane {
         for job in &mut group {
             job.runs += 1;
         }
-        let commands: Vec<&Value> = group.iter().map(|job| &job.command).collect();
+        let commands: Vec<&Command> = group.iter().map(|job| &job.command).collect();
         let ran: Result<(Vec<PgRow>, Duration), sqlx::Error> = async {
             let connection = self.held.connection().await?;
             let sent = Instant::now();
@@ -298,13 +293,16 @@ fn failure(row: &PgRow) -> Result<Option<Failed>, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::EditCart;
+    use shopbot_core::cart::CartEdit;
+    use shopbot_core::ids::UserId;
 
     #[test]
     fn a_command_counts_as_in_flight_until_its_job_is_answered_or_dropped() {
         let count = Arc::new(AtomicUsize::new(0));
         let (reply, _answer) = oneshot::channel();
         let job = Job {
-            command: Value::Null,
+            command: Command::EditCart(EditCart::new(UserId(1), &CartEdit::Clear).unwrap()),
             runs: 0,
             reply,
             _counted: InFlight::new(&count),

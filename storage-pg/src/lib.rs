@@ -26,6 +26,7 @@ mod catalog;
 mod check;
 mod checkout;
 mod claims;
+mod command;
 mod convert;
 mod dump;
 mod error;
@@ -40,6 +41,8 @@ mod refusal;
 mod rows;
 mod storage;
 mod store_url;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod users;
 mod wallet;
 

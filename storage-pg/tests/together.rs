@@ -8,58 +8,34 @@ mod support;
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{Connection, Row};
 
-use shopbot_core::cart::{Cart, CartLine};
+use shopbot_core::cart::{Cart, CartEdit, CartLine};
 use shopbot_core::ids::{OrderId, ProductId, UserId};
 use shopbot_core::order::{CheckoutRequest, Order};
 use shopbot_core::ports::{Page, Storage};
 use shopbot_core::testkit::{Snapshot, TestShop, buy_now_request, charged, qty, wallet_request};
-use shopbot_core::text::{IdempotencyKey, Quantity};
-use shopbot_core::wallet::LedgerOp;
 use shopbot_storage_pg::PgStore;
+use shopbot_storage_pg::testing::{Command, CommitCheckout, EditCart};
 
 const PRICE: i64 = 700;
 
-/// A cart edit as `shop_run` takes it (`shop_command`, migration 0003).
-fn add(user: UserId, product: ProductId) -> Value {
-    json!({
-        "op": "edit_cart", "user_id": user.0, "edit": "add", "product": product.0,
-        "quantity": 1, "max_lines": Cart::MAX_LINES, "max_quantity": Quantity::MAX,
-    })
+/// A cart edit as `shop_run` takes it.
+fn add(user: UserId, product: ProductId) -> Command {
+    let edit = CartEdit::Add {
+        product,
+        quantity: qty(1),
+    };
+    EditCart::new(user, &edit).unwrap().into()
 }
 
-/// A wallet checkout of `request` as `shop_run` takes it.
-fn checkout(request: &CheckoutRequest) -> Value {
-    let lines = &request.lines;
-    let charge = LedgerOp::Charge {
-        amount: request.total,
-        order: Some(OrderId(0)),
-        invoice: None,
-    };
-    json!({
-        "op": "commit_checkout",
-        "user_id": request.user.0,
-        "key": request.key.as_str(),
-        "fingerprint": request.fingerprint().0,
-        "cart_version": request.cart_version,
-        "products": lines.iter().map(|l| l.product.0).collect::<Vec<_>>(),
-        "names": lines.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
-        "kinds": lines.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>(),
-        "quantities": lines.iter().map(|l| l.quantity.get()).collect::<Vec<_>>(),
-        "prices": lines.iter().map(|l| l.unit_price.minor).collect::<Vec<_>>(),
-        "currencies": lines.iter().map(|l| l.unit_price.currency.code()).collect::<Vec<_>>(),
-        "uses_stock": lines.iter().map(|l| l.kind.uses_stock()).collect::<Vec<_>>(),
-        "total": request.total.minor,
-        "currency": request.total.currency.code(),
-        "total_adds_up": true,
-        "ledger_key": IdempotencyKey::derived("checkout", &request.key).as_str(),
-        "charge": serde_json::to_value(charge).unwrap(),
-        "at_ms": request.at.0,
-    })
+/// A checkout of `request` as `shop_run` takes it, claiming from each product's first unit.
+fn checkout(request: &CheckoutRequest) -> Command {
+    let from_first = vec![None; request.lines.len()];
+    CommitCheckout::new(request, from_first).unwrap().into()
 }
 
 /// A shop with a product of `keys` units and `funded` buyers who can pay for one, then
@@ -118,7 +94,7 @@ async fn edits_and_checkouts_of_different_buyers_run_together_and_sell_each_a_ke
     let Some((store, t, product, buyers, _db)) = shop(5, 3, 0).await else {
         return;
     };
-    let edits: Vec<Value> = buyers.iter().map(|b| add(*b, product)).collect();
+    let edits: Vec<Command> = buyers.iter().map(|b| add(*b, product)).collect();
     let rows = sqlx::query("SELECT n, version, lines FROM shop_run_together($1) ORDER BY n")
         .bind(Json(&edits))
         .fetch_all(store.pool())
@@ -137,7 +113,7 @@ async fn edits_and_checkouts_of_different_buyers_run_together_and_sell_each_a_ke
     }
 
     let requests = requests(&store, &t, &buyers).await;
-    let checkouts: Vec<Value> = requests.iter().map(checkout).collect();
+    let checkouts: Vec<Command> = requests.iter().map(checkout).collect();
     let rows = sqlx::query("SELECT n, order_id, unit_ids FROM shop_run_together($1) ORDER BY n")
         .bind(Json(&checkouts))
         .fetch_all(store.pool())
@@ -179,7 +155,7 @@ async fn a_group_with_a_buyer_who_cannot_pay_changes_nothing_together_then_runs_
         t.shop.cart().add(*buyer, product, qty(1)).await.unwrap();
     }
     let requests = requests(&store, &t, &buyers).await;
-    let group: Vec<Value> = requests.iter().map(checkout).collect();
+    let group: Vec<Command> = requests.iter().map(checkout).collect();
     let before = Snapshot::take(store.as_ref()).await;
 
     let together = sqlx::query("SELECT * FROM shop_run_together($1)")
@@ -217,7 +193,7 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
     for buyer in &buyers[2..] {
         requests.push(buy_now_request(&t, *buyer, &listed, 1, "at-once"));
     }
-    let group: Vec<Value> = requests.iter().map(checkout).collect();
+    let group: Vec<Command> = requests.iter().map(checkout).collect();
     // `shop_run_together` raises rather than fall back, so rows mean the group ran together.
     let rows = sqlx::query("SELECT n, order_id, unit_ids FROM shop_run_together($1) ORDER BY n")
         .bind(Json(&group))
@@ -256,7 +232,7 @@ async fn purchases_bought_at_once_run_together_beside_cart_checkouts_and_leave_c
 /// running beside it change their own schemas, the server can reset this session's catalog
 /// caches and cached plans, and rebuilding them reads catalog blocks, which count too (one run
 /// of an otherwise green suite read 423 blocks where runs alone read 170).
-async fn buffers_of(url: &str, group: &[Value]) -> u64 {
+async fn buffers_of(url: &str, group: &[Command]) -> u64 {
     let mut session = sqlx::PgConnection::connect(url).await.unwrap();
     let mut fewest = u64::MAX;
     for run in 0..4 {
@@ -417,9 +393,9 @@ async fn history_order(store: &PgStore, buyer: UserId) -> i64 {
 }
 
 /// `command` with its one line's claim starting after unit `newest`.
-fn starting_after(mut command: Value, newest: i64) -> Value {
-    if let Some(fields) = command.as_object_mut() {
-        fields.insert("free_after".to_owned(), json!([newest]));
+fn starting_after(mut command: Command, newest: i64) -> Command {
+    if let Command::CommitCheckout(checkout) = &mut command {
+        checkout.free_after = vec![Some(newest)];
     }
     command
 }
