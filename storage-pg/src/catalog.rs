@@ -21,7 +21,7 @@ use shopbot_core::user::User;
 use crate::command::EditCart;
 use crate::convert::to_db;
 use crate::error::Attempt;
-use crate::group::Groups;
+use crate::purchases::Purchases;
 use crate::records::write_audit;
 use crate::rows::{self, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
 
@@ -325,7 +325,7 @@ pub(crate) async fn users_with_carts(
 }
 
 /// What a cart edit reads, for one caller.
-async fn user_with_product(
+pub(crate) async fn user_with_product(
     connection: &mut PgConnection,
     user: UserId,
     product: ProductId,
@@ -349,7 +349,10 @@ async fn user_with_product(
 }
 
 /// What a checkout reads, for one caller.
-async fn user_with_cart(connection: &mut PgConnection, user: UserId) -> Attempt<CallerAndCart> {
+pub(crate) async fn user_with_cart(
+    connection: &mut PgConnection,
+    user: UserId,
+) -> Attempt<CallerAndCart> {
     let (caller, columns) = (rows::caller_columns(), cart_columns());
     let sql = format!(
         "SELECT {caller}, {columns} FROM settings s \
@@ -413,9 +416,13 @@ fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
 
 /// Applies `edit` as one call of `shop_edit_cart` (see its migration) in the next group of
 /// purchase commands (`group.rs`): one round trip, shared. Core's limits go in with it.
-pub(crate) async fn edit_cart(groups: &Groups, user: UserId, edit: CartEdit) -> Attempt<Cart> {
+pub(crate) async fn edit_cart(
+    purchases: &Purchases,
+    user: UserId,
+    edit: CartEdit,
+) -> Attempt<Cart> {
     let command = EditCart::new(user, &edit)?;
-    let row = groups.run(command.into()).await?;
+    let row = purchases.run(command.into()).await?;
     let row: (i64, Json<Vec<CartLine>>) = (row.try_get("version")?, row.try_get("lines")?);
     Ok(to_cart(user, Some(row)))
 }

@@ -20,7 +20,7 @@ use crate::claims::ClaimStarts;
 use crate::command::CommitCheckout;
 use crate::convert::{from_db, parsed, status_of, to_db};
 use crate::error::{Attempt, PgError};
-use crate::group::Groups;
+use crate::purchases::Purchases;
 use crate::records::{queue, write_audit};
 use crate::refusal;
 use crate::rows::{self, LineRow, ORDER_COLUMNS};
@@ -30,7 +30,7 @@ use crate::rows::{self, LineRow, ORDER_COLUMNS};
 /// needs from core's rules (the fingerprint, which kinds keep stock, whether the total adds
 /// up, the invoice's lines and totals, the ledger key and operation) is worked out here first.
 pub(crate) async fn commit_checkout(
-    groups: &Groups,
+    purchases: &Purchases,
     claim_starts: &ClaimStarts,
     pool: &PgPool,
     request: &CheckoutRequest,
@@ -38,7 +38,7 @@ pub(crate) async fn commit_checkout(
     let lines = &request.lines;
     let free_after = claim_starts.of(lines.iter().map(|l| l.product));
     let command = CommitCheckout::new(request, free_after)?;
-    let row = match groups.run(command.into()).await {
+    let row = match purchases.run(command.into()).await {
         Ok(row) => row,
         Err(PgError::Refused { code, .. }) if code == refusal::TOTAL_DOES_NOT_ADD_UP => {
             // The lines are as planned; their sum is not the request's total.

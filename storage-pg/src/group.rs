@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -40,9 +39,9 @@ use shopbot_core::Error;
 use crate::ATTEMPTS;
 use crate::batch::{Gather, take_waiting};
 use crate::command::Command;
-use crate::error::{self, Attempt, PgError};
+use crate::error::{Attempt, PgError};
 use crate::held::Held;
-use crate::refusal;
+use crate::shop_run::failure;
 
 /// The most commands in one group: each is a subtransaction, and a backend keeps at most 64
 /// of them in shared memory before every other session's snapshots get slower.
@@ -244,50 +243,6 @@ fn answer(group: Vec<Job>, rows: Result<Vec<PgRow>, sqlx::Error>) -> Vec<Job> {
         }
     }
     again
-}
-
-/// Why one command of a group rolled back, as the server reported it.
-struct Failed {
-    code: String,
-    message: String,
-    detail: Option<String>,
-    constraint: Option<String>,
-}
-
-impl Failed {
-    fn lost_race(&self) -> bool {
-        error::lost_race(Some(&self.code), self.constraint.as_deref())
-    }
-
-    fn into_error(self) -> PgError {
-        if refusal::is_refusal(&self.code) {
-            return refusal::read(&self.code, &self.message, self.detail.as_deref());
-        }
-        let error = match self.code.as_str() {
-            "23505" => error::conflict(self.constraint.as_deref()),
-            code => Error::internal_msg(format!("{code}: {}", self.message)),
-        };
-        PgError::Rule(error)
-    }
-}
-
-/// The command's failure in `row`, if it failed.
-fn failure(row: &PgRow) -> Result<Option<Failed>, sqlx::Error> {
-    let Some(code) = row.try_get::<Option<String>, _>("code")? else {
-        return Ok(None);
-    };
-    Ok(Some(Failed {
-        code,
-        message: row
-            .try_get::<Option<String>, _>("message")?
-            .unwrap_or_default(),
-        detail: row
-            .try_get::<Option<String>, _>("detail")?
-            .filter(|d| !d.is_empty()),
-        constraint: row
-            .try_get::<Option<String>, _>("constraint_name")?
-            .filter(|c| !c.is_empty()),
-    }))
 }
 
 #[cfg(test)]

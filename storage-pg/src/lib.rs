@@ -36,9 +36,11 @@ mod invoices;
 mod leader;
 mod migrate;
 mod open;
+mod purchases;
 mod records;
 mod refusal;
 mod rows;
+mod shop_run;
 mod storage;
 mod store_url;
 #[cfg(feature = "testing")]
@@ -53,16 +55,15 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 
-use shopbot_core::ids::{ProductId, UserId};
 use shopbot_core::{Error, Result};
 
-use batch::Batcher;
 use claims::ClaimStarts;
-use group::Groups;
+use purchases::Purchases;
 use store_url::Target;
 
 pub use leader::{Fenced, Leader};
 pub use open::PgOpenError;
+pub use purchases::PurchasePath;
 pub use store_url::redact_url;
 
 /// The embedded migrations (`storage-pg/migrations/`).
@@ -78,16 +79,15 @@ pub struct PgOptions {
     pub acquire_timeout: Duration,
     /// How long one statement may run before the server cancels it.
     pub statement_timeout: Duration,
-    /// How many groups of purchase commands (cart edits and checkouts) may be in flight at
-    /// once, and as many batches of each read a purchase makes first. Fewer lanes gather
-    /// bigger groups under load, sharing each round trip, commit and statement among more
-    /// buyers; more lanes let a group that waits (for a lock another instance holds) hold up
-    /// fewer buyers. A quiet store sends every command at once either way. At least one lane
-    /// runs whatever this says.
+    /// How purchases reach the server: each read and command on its own, or through lanes
+    /// shared by concurrent buyers. Fewer lanes gather bigger groups under load, sharing each
+    /// round trip, commit and statement among more buyers; more lanes let a group that waits
+    /// (for a lock another instance holds) hold up fewer buyers. A quiet store sends every
+    /// command at once either way. At least one lane runs whatever this says.
     ///
     /// Each lane keeps a connection of the pool for itself, so `max_connections` must be
-    /// more than three times `lanes` (commands and the two reads), leaving some for the rest.
-    pub lanes: usize,
+    /// more than three times the lanes (commands and the two reads), leaving some for the rest.
+    pub purchases: PurchasePath,
 }
 
 impl Default for PgOptions {
@@ -96,7 +96,7 @@ impl Default for PgOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
-            lanes: 1,
+            purchases: PurchasePath::Lanes(1),
         }
     }
 }
@@ -105,30 +105,10 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
-    groups: Arc<Groups>,
+    purchases: Arc<Purchases>,
     claim_starts: Arc<ClaimStarts>,
-    reads: Arc<Reads>,
     options: PgConnectOptions,
     password: Option<String>,
-}
-
-/// The reads a purchase makes before its commands, shared by concurrent callers (`batch.rs`).
-struct Reads {
-    products: Batcher<(UserId, ProductId), catalog::CallerAndProduct>,
-    carts: Batcher<UserId, catalog::CallerAndCart>,
-}
-
-impl Reads {
-    fn start(pool: &PgPool, lanes: usize) -> Reads {
-        Reads {
-            products: Batcher::start(pool, lanes, |c, asked| {
-                Box::pin(catalog::users_with_products(c, asked))
-            }),
-            carts: Batcher::start(pool, lanes, |c, asked| {
-                Box::pin(catalog::users_with_carts(c, asked))
-            }),
-        }
-    }
 }
 
 /// The kinds of lane, each keeping a connection per lane: purchase commands, and the two reads.
@@ -183,14 +163,16 @@ impl PgStore {
         install: bool,
     ) -> std::result::Result<Self, PgOpenError> {
         let mut target = Target::parse(url)?;
-        let lanes = options.lanes.max(1);
-        let kept = lanes.saturating_mul(LANE_KINDS);
-        if usize::try_from(options.max_connections).is_ok_and(|max| max <= kept) {
-            return Err(PgOpenError::TooFewConnections {
-                lanes,
-                kept,
-                max_connections: options.max_connections,
-            });
+        if let PurchasePath::Lanes(lanes) = options.purchases {
+            let lanes = lanes.max(1);
+            let kept = lanes.saturating_mul(LANE_KINDS);
+            if usize::try_from(options.max_connections).is_ok_and(|max| max <= kept) {
+                return Err(PgOpenError::TooFewConnections {
+                    lanes,
+                    kept,
+                    max_connections: options.max_connections,
+                });
+            }
         }
         let timeout = options.statement_timeout.as_millis().to_string();
         // The store's statements are short key lookups and writes. A plan the server thinks
@@ -226,9 +208,8 @@ impl PgStore {
             .await
             .map_err(|error| open::connect_error(&target, error, options.acquire_timeout))?;
         Ok(PgStore {
-            groups: Arc::new(Groups::start(&pool, lanes)),
+            purchases: Arc::new(Purchases::start(&pool, options.purchases)),
             claim_starts: Arc::default(),
-            reads: Arc::new(Reads::start(&pool, lanes)),
             pool,
             options: target.options,
             password: target.password,
@@ -296,7 +277,7 @@ mod tests {
         let url = "postgres://nobody@127.0.0.1:1/shop";
         for (lanes, max_connections) in [(1, 3), (2, 6), (0, 2)] {
             let options = PgOptions {
-                lanes,
+                purchases: PurchasePath::Lanes(lanes),
                 max_connections,
                 ..PgOptions::default()
             };
@@ -310,7 +291,7 @@ mod tests {
             }
         }
         let enough = PgOptions {
-            lanes: 1,
+            purchases: PurchasePath::Lanes(1),
             max_connections: 4,
             acquire_timeout: Duration::from_millis(50),
             ..PgOptions::default()

@@ -116,14 +116,14 @@ impl Storage for PgStore {
         id: UserId,
         product: ProductId,
     ) -> Result<(Option<User>, Settings, Option<Product>)> {
-        self.reads.products.ask((id, product)).await
+        self.purchases.user_with_product(id, product).await
     }
 
     async fn user_with_cart(
         &self,
         id: UserId,
     ) -> Result<(Option<User>, Settings, Cart, Vec<Product>)> {
-        self.reads.carts.ask(id).await
+        self.purchases.user_with_cart(id).await
     }
 
     async fn set_maintenance(&self, on: bool, audit: AuditRecord) -> Result<Settings> {
@@ -188,13 +188,13 @@ impl Storage for PgStore {
     }
 
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
-        catalog::edit_cart(&self.groups, user, edit)
+        catalog::edit_cart(&self.purchases, user, edit)
             .await
             .map_err(PgError::into_core)
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome> {
-        checkout::commit_checkout(&self.groups, &self.claim_starts, &self.pool, &request)
+        checkout::commit_checkout(&self.purchases, &self.claim_starts, &self.pool, &request)
             .await
             .map_err(PgError::into_core)
     }

@@ -15,7 +15,7 @@ use shopbot_core::money::Currency;
 use shopbot_core::ports::Storage;
 use shopbot_core::services::PayWith;
 use shopbot_core::testkit::{TestShop, key, qty, usd};
-use shopbot_storage_pg::PgOptions;
+use shopbot_storage_pg::{PgOptions, PurchasePath};
 
 const BUYERS: i64 = 32;
 const PRICE: i64 = 500;
@@ -25,7 +25,7 @@ async fn a_refused_checkout_rolls_back_alone_and_the_rest_of_its_group_commits()
     // One lane: while it runs a group, every other buyer's command waits for the next one.
     let options = PgOptions {
         max_connections: 8,
-        lanes: 1,
+        purchases: PurchasePath::Lanes(1),
         ..PgOptions::default()
     };
     let Some((store, _db)) = support::store_with(options).await else {
@@ -97,7 +97,7 @@ async fn a_refused_checkout_rolls_back_alone_and_the_rest_of_its_group_commits()
 async fn a_lane_sends_its_groups_and_reads_down_the_connection_it_keeps() {
     let options = PgOptions {
         max_connections: 16,
-        lanes: 1,
+        purchases: PurchasePath::Lanes(1),
         ..PgOptions::default()
     };
     let Some((store, _db)) = support::store_with(options).await else {
@@ -153,7 +153,7 @@ async fn a_lane_sends_its_groups_and_reads_down_the_connection_it_keeps() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn closing_the_store_stops_its_lanes_and_closes_the_connections_they_kept() {
     let options = PgOptions {
-        lanes: 1,
+        purchases: PurchasePath::Lanes(1),
         ..PgOptions::default()
     };
     let Some((store, _db)) = support::store_with(options).await else {

@@ -14,13 +14,13 @@ use shopbot_core::catalog::ProductPatch;
 use shopbot_core::ids::{ProductId, UserId};
 use shopbot_core::ports::Storage;
 use shopbot_core::testkit::{OWNER, TestShop, qty};
-use shopbot_storage_pg::PgOptions;
+use shopbot_storage_pg::{PgOptions, PurchasePath};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn buyers_reading_at_once_each_get_their_own_caller_cart_and_product() {
     // One lane: while it answers a batch, everyone else's questions gather for the next.
     let options = PgOptions {
-        lanes: 1,
+        purchases: PurchasePath::Lanes(1),
         ..PgOptions::default()
     };
     let Some((store, _db)) = support::store_with(options).await else {

@@ -12,13 +12,24 @@ use sqlx::{Connection, PgConnection};
 
 use shopbot_core::ports::Storage;
 use shopbot_core::{Error, Result};
-use shopbot_storage_pg::{PgOptions, PgStore};
+use shopbot_storage_pg::{PgOptions, PgStore, PurchasePath};
 
 use crate::json::{Purchase, checkouts_on, filled_cart_checkouts_on, stocked_shop_with};
 use crate::report::{CpuSpent, Throughput, emit, with};
 
 /// The concurrencies measured, pgbench's clients and shopbot's buyers alike.
 pub const CONCURRENCIES: [u32; 2] = [8, 64];
+
+/// The purchase paths measured side by side: through the lanes, and each command on its own.
+const PATHS: [PurchasePath; 2] = [PurchasePath::Lanes(1), PurchasePath::Direct];
+
+/// `path` as the JSON lines name it.
+fn path_name(path: PurchasePath) -> &'static str {
+    match path {
+        PurchasePath::Lanes(_) => "lanes",
+        PurchasePath::Direct => "direct",
+    }
+}
 
 /// How long each measurement runs.
 pub struct Scale {
@@ -102,7 +113,8 @@ fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
 }
 
 /// Runs the measurements. At each concurrency pgbench runs before shopbot's measurements on
-/// one hot product, between them and those spread over many products, and after those, and
+/// one hot product (each purchase path in turn), between them and those spread over many
+/// products, and after those, and
 /// each ratio is to the mean of the two runs on either side: this machine's speed drifts over
 /// minutes, and an anchor taken minutes away would drift with it.
 pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()> {
@@ -133,7 +145,10 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
     for &clients in concurrencies {
         let mut before = anchor(clients, "before");
         for (spread, when) in [(false, "between"), (true, "after")] {
-            let lines = shopbot(scale, clients as usize, spread).await?;
+            let mut lines = Vec::new();
+            for path in PATHS {
+                lines.extend(shopbot(scale, clients as usize, spread, path).await?);
+            }
             let after = anchor(clients, when);
             let tps = before.zip(after).map(|(b, a)| (b + a) / 2.0);
             for line in lines {
@@ -146,19 +161,23 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
     Ok(())
 }
 
-/// shopbot's measurements at `concurrency`, on one hot product or `spread` over many.
+/// shopbot's measurements at `concurrency` through `path`, on one hot product or `spread` over
+/// many.
 async fn shopbot(
     scale: &Scale,
     concurrency: usize,
     spread: bool,
+    path: PurchasePath,
 ) -> Result<Vec<serde_json::Value>> {
     let mut lines = Vec::new();
     let products = if spread { "spread" } else { "hot" };
-    let name = format!("shopbot_bench_c{concurrency}_{products}");
+    let path_name = path_name(path);
+    let name = format!("shopbot_bench_c{concurrency}_{products}_{path_name}");
     let url = fresh_database(&name).await?;
     let options = PgOptions {
         max_connections: 64,
         acquire_timeout: Duration::from_secs(30),
+        purchases: path,
         ..PgOptions::default()
     };
     let store = Arc::new(
@@ -195,7 +214,7 @@ async fn shopbot(
         let cpu = CpuSpent::now();
         let run = checkouts_on(&shop, &product_ids, concurrency, total, steps, how).await?;
         let cpu = cpu.per_op_since(run.ops);
-        lines.push(measured(steps, concurrency, products, run, cpu));
+        lines.push(measured(steps, path_name, concurrency, products, run, cpu));
     }
     // The buyers after the first `concurrency` have had no cart yet.
     let filled = filled_cart_checkouts_on(&shop, &product_ids, concurrency, concurrency, total);
@@ -204,14 +223,17 @@ async fn shopbot(
     let cpu = cpu.per_op_since(run.ops);
     lines.push(measured(
         "checkout_of_filled_cart",
+        path_name,
         concurrency,
         products,
         run,
         cpu,
     ));
     let oversold = oversold(store.pool()).await?;
-    lines.push(json!({"bench": "pg_oversold", "concurrency": concurrency,
-                      "products": products, "oversold_units": oversold}));
+    lines.push(
+        json!({"bench": "pg_oversold", "path": path_name, "concurrency": concurrency,
+                      "products": products, "oversold_units": oversold}),
+    );
     store.close().await;
     drop_database(&name).await;
     Ok(lines)
@@ -220,12 +242,14 @@ async fn shopbot(
 /// One measurement's JSON line: how the buyers bought (`steps`) and the run's figures.
 fn measured(
     steps: &str,
+    path: &str,
     concurrency: usize,
     products: &str,
     run: Throughput,
     cpu: serde_json::Value,
 ) -> serde_json::Value {
-    let line = json!({"bench": "pg_checkout", "steps": steps, "concurrency": concurrency,
+    let line = json!({"bench": "pg_checkout", "steps": steps, "path": path,
+                      "concurrency": concurrency,
                       "products": products, "orders": run.ops});
     with(line, with(run.fields(), cpu))
 }
