@@ -415,7 +415,7 @@ fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
 }
 
 /// Applies `edit` as one call of `shop_edit_cart` (see its migration) in the next group of
-/// purchase commands (`group.rs`): one round trip, shared. Core's limits go in with it.
+/// purchase commands (`lanes/commands.rs`): one round trip, shared. Core's limits go in with it.
 pub(crate) async fn edit_cart(
     purchases: &Purchases,
     user: UserId,

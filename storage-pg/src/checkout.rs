@@ -26,7 +26,7 @@ use crate::refusal;
 use crate::rows::{self, LineRow, ORDER_COLUMNS};
 
 /// Commits a checkout as one call of `shop_commit_checkout` (see its migration) in the next
-/// group of purchase commands (`group.rs`): one round trip, shared. Everything the function
+/// group of purchase commands (`lanes/commands.rs`): one round trip, shared. Everything the function
 /// needs from core's rules (the fingerprint, which kinds keep stock, whether the total adds
 /// up, the invoice's lines and totals, the ledger key and operation) is worked out here first.
 pub(crate) async fn commit_checkout(

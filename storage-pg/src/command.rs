@@ -24,7 +24,7 @@ pub enum Command {
     /// A cart edit (`shop_edit_cart`).
     EditCart(EditCart),
     /// A checkout (`shop_commit_checkout`).
-    CommitCheckout(CommitCheckout),
+    CommitCheckout(Box<CommitCheckout>),
 }
 
 /// A cart edit, with core's limits on a cart.
@@ -213,7 +213,7 @@ impl From<EditCart> for Command {
 
 impl From<CommitCheckout> for Command {
     fn from(checkout: CommitCheckout) -> Self {
-        Command::CommitCheckout(checkout)
+        Command::CommitCheckout(Box::new(checkout))
     }
 }
 

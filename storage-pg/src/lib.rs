@@ -2,7 +2,7 @@
 //!
 //! shopbot's PostgreSQL store, for operators who run several bot instances on one database.
 //! Every storage command is atomic: one transaction, or for the purchase commands part of a
-//! group that commits together (`group.rs`), each command whole or not at all; the schema
+//! group that commits together (`lanes/commands.rs`), each command whole or not at all; the schema
 //! itself holds the invariants (balances that cannot go negative, one order per unit, unique
 //! idempotency keys and payment charges), so even a bug in a caller cannot break them.
 //! Migrations are embedded and applied at start under an advisory lock.
@@ -21,7 +21,6 @@
 
 #![warn(missing_docs)]
 
-mod batch;
 mod catalog;
 mod check;
 mod checkout;
@@ -30,9 +29,8 @@ mod command;
 mod convert;
 mod dump;
 mod error;
-mod group;
-mod held;
 mod invoices;
+mod lanes;
 mod leader;
 mod migrate;
 mod open;

@@ -3,7 +3,7 @@
 //!
 //! [`PurchasePath::Direct`] sends each on its own, on a pooled connection. [`PurchasePath::Lanes`]
 //! hands them to lanes that share one round trip and one commit among every caller waiting
-//! (`group.rs`, `batch.rs`). Both run the same SQL and give the same answers.
+//! (`lanes/`). Both run the same SQL and give the same answers.
 
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
@@ -12,11 +12,10 @@ use shopbot_core::Error;
 use shopbot_core::ids::{ProductId, UserId};
 
 use crate::ATTEMPTS;
-use crate::batch::Batcher;
 use crate::catalog::{self, CallerAndCart, CallerAndProduct};
 use crate::command::Command;
 use crate::error::{Attempt, PgError};
-use crate::group::Groups;
+use crate::lanes::{Batcher, Groups};
 use crate::shop_run::failure;
 
 /// How purchases reach the server (`PgOptions::purchases`).

@@ -2,7 +2,7 @@
 //! of times) only when it lost a race and rolled back; each query one statement or a few on one
 //! connection. The commands of a purchase (`edit_cart`, `commit_checkout`) are each one call of
 //! a server-side function, run atomically inside a group of concurrent purchase commands that
-//! shares one round trip and one commit (`group.rs`).
+//! shares one round trip and one commit (`lanes/commands.rs`).
 
 use async_trait::async_trait;
 use sqlx::PgConnection;

@@ -37,11 +37,12 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use shopbot_core::Error;
 
 use crate::ATTEMPTS;
-use crate::batch::{Gather, take_waiting};
 use crate::command::Command;
 use crate::error::{Attempt, PgError};
-use crate::held::Held;
 use crate::shop_run::failure;
+
+use super::held::Held;
+use super::queue::{Gather, take_waiting};
 
 /// The most commands in one group: each is a subtransaction, and a backend keeps at most 64
 /// of them in shared memory before every other session's snapshots get slower.
