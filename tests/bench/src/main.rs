@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p shopbot-bench -- json [--quick] [--dir DIR] [--only PART]…
-//! cargo run --release -p shopbot-bench -- pg [--quick] [--concurrency N]…
+//! cargo run --release -p shopbot-bench -- pg [--quick] [--runs N] [--concurrency N]…
 //! ```
 //!
 //! `pg` uses the PostgreSQL server named by `DATABASE_URL` (default the local one), creating
@@ -11,7 +11,8 @@
 //!
 //! `--quick` runs in under a minute with the large stores scaled down; `--only` (anchor,
 //! checkout, latency, recovery) runs some measurements; `--dir` chooses the disk measured;
-//! `--concurrency` (8, 64) runs the `pg` measurements at that concurrency only.
+//! `--concurrency` (8, 64) runs the `pg` measurements at that concurrency only; `--runs N`
+//! repeats them N times and ends with the median of each figure.
 
 mod json;
 mod pg;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: shopbot-bench json [--quick] [--dir DIR] \
-                     [--only anchor|checkout|latency|recovery]… | pg [--quick] [--concurrency 8|64]…";
+                     [--only anchor|checkout|latency|recovery]… | pg [--quick] [--runs N] [--concurrency 8|64]…";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -86,10 +87,15 @@ fn json_bench(args: &[String]) -> shopbot_core::Result<()> {
 fn pg_bench(args: &[String]) -> shopbot_core::Result<()> {
     let mut scale = pg::Scale::full();
     let mut only = Vec::new();
+    let mut runs = 1;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => scale = pg::Scale::quick(),
+            "--runs" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) if n > 0 => runs = n,
+                _ => return Err(shopbot_core::Error::invalid(USAGE)),
+            },
             "--concurrency" => match args
                 .next()
                 .and_then(|c| pg::CONCURRENCIES.iter().find(|k| k.to_string() == *c))
@@ -113,5 +119,5 @@ fn pg_bench(args: &[String]) -> shopbot_core::Result<()> {
         .enable_all()
         .build()
         .map_err(shopbot_core::Error::internal)?;
-    runtime.block_on(pg::run(&scale, temp.path(), concurrencies))
+    runtime.block_on(pg::run(&scale, temp.path(), concurrencies, runs))
 }

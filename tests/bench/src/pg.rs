@@ -2,6 +2,7 @@
 //! spread over many, each between two runs of pgbench's TPC-B-like load at the same
 //! concurrency, the anchor.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -112,12 +113,29 @@ fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// Runs the measurements. At each concurrency pgbench runs before shopbot's measurements on
-/// one hot product (each purchase path in turn), between them and those spread over many
-/// products, and after those, and
-/// each ratio is to the mean of the two runs on either side: this machine's speed drifts over
-/// minutes, and an anchor taken minutes away would drift with it.
-pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()> {
+/// Runs the measurements `runs` times, then prints the median of each figure over the runs
+/// (`pg_median`) and, for each purchase, how many times faster the lanes were than the direct
+/// path (`pg_lanes_vs_direct`, the ratio of the medians).
+pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32], runs: usize) -> Result<()> {
+    let mut measured = Vec::new();
+    for run in 1..=runs.max(1) {
+        for line in run_once(scale, concurrencies).await? {
+            emit(with(line.clone(), json!({ "run": run })));
+            measured.push(line);
+        }
+    }
+    for line in medians(&measured) {
+        emit(line);
+    }
+    Ok(())
+}
+
+/// One full run. At each concurrency pgbench runs before shopbot's measurements on one hot
+/// product (each purchase path in turn), between them and those spread over many products,
+/// and after those, and each ratio is to the mean of the two runs on either side: this
+/// machine's speed drifts over minutes, and an anchor taken minutes away would drift with it.
+async fn run_once(scale: &Scale, concurrencies: &[u32]) -> Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
     let anchor_db = "shopbot_bench_pgbench";
     let url = fresh_database(anchor_db).await?;
     let init = Command::new("pgbench")
@@ -130,12 +148,12 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
             None
         }
     };
-    let anchor = |clients: u32, when: &str| {
+    let anchor = |clients: u32, when: &str, out: &mut Vec<serde_json::Value>| {
         let tps = anchor_url
             .as_ref()
             .and_then(|url| pgbench(url, clients, scale));
         if anchor_url.is_some() {
-            emit(
+            out.push(
                 json!({"bench": "pgbench_tpcb", "concurrency": clients, "when": when,
                         "tps": tps}),
             );
@@ -143,22 +161,105 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32]) -> Result<()
         tps
     };
     for &clients in concurrencies {
-        let mut before = anchor(clients, "before");
+        let mut before = anchor(clients, "before", &mut out);
         for (spread, when) in [(false, "between"), (true, "after")] {
             let mut lines = Vec::new();
             for path in PATHS {
                 lines.extend(shopbot(scale, clients as usize, spread, path).await?);
             }
-            let after = anchor(clients, when);
+            let after = anchor(clients, when, &mut out);
             let tps = before.zip(after).map(|(b, a)| (b + a) / 2.0);
-            for line in lines {
-                emit(against(line, tps));
-            }
+            out.extend(lines.into_iter().map(|line| against(line, tps)));
             before = after;
         }
     }
     drop_database(anchor_db).await;
-    Ok(())
+    Ok(out)
+}
+
+/// The median over the runs of each measurement's checkouts per second and ratio to pgbench,
+/// and of pgbench's TPS; then the lanes against the direct path for each purchase.
+fn medians(lines: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let text = |line: &serde_json::Value, key: &str| {
+        line.get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let number = |line: &serde_json::Value, key: &str| line.get(key).and_then(|v| v.as_f64());
+    let mut runs: BTreeMap<Measurement, Vec<(f64, Option<f64>)>> = BTreeMap::new();
+    let mut anchors: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for line in lines {
+        let concurrency = line
+            .get("concurrency")
+            .and_then(|v| v.as_u64())
+            .unwrap_or_default();
+        match line.get("bench").and_then(|v| v.as_str()) {
+            Some("pg_checkout") => {
+                let key = (
+                    concurrency,
+                    text(line, "products"),
+                    text(line, "steps"),
+                    text(line, "path"),
+                );
+                if let Some(ops) = number(line, "ops_per_sec") {
+                    let ratio = number(line, "vs_pgbench_tps");
+                    runs.entry(key).or_default().push((ops, ratio));
+                }
+            }
+            Some("pgbench_tpcb") => {
+                if let Some(tps) = number(line, "tps") {
+                    anchors.entry(concurrency).or_default().push(tps);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (concurrency, tps) in anchors {
+        out.push(json!({"bench": "pg_median", "of": "pgbench_tpcb",
+                        "concurrency": concurrency, "tps": median(tps)}));
+    }
+    let mut of_path: BTreeMap<(u64, String, String), BTreeMap<String, f64>> = BTreeMap::new();
+    for ((concurrency, products, steps, path), figures) in runs {
+        let ops = median(figures.iter().map(|(ops, _)| *ops).collect());
+        let ratios: Vec<f64> = figures.iter().filter_map(|(_, ratio)| *ratio).collect();
+        out.push(
+            json!({"bench": "pg_median", "of": "pg_checkout", "concurrency": concurrency,
+                        "products": products, "steps": steps, "path": path,
+                        "runs": figures.len(), "ops_per_sec": ops,
+                        "vs_pgbench_tps": (!ratios.is_empty()).then(|| median(ratios))}),
+        );
+        of_path
+            .entry((concurrency, products, steps))
+            .or_default()
+            .insert(path, ops);
+    }
+    for ((concurrency, products, steps), paths) in of_path {
+        if let (Some(lanes), Some(direct)) = (paths.get("lanes"), paths.get("direct")) {
+            let times = (lanes / direct * 100.0).round() / 100.0;
+            out.push(
+                json!({"bench": "pg_lanes_vs_direct", "concurrency": concurrency,
+                            "products": products, "steps": steps, "lanes_ops_per_sec": lanes,
+                            "direct_ops_per_sec": direct, "lanes_times_direct": times}),
+            );
+        }
+    }
+    out
+}
+
+/// Which measurement a figure belongs to: concurrency, products, steps and path.
+type Measurement = (u64, String, String, String);
+
+/// The middle of `figures` (the mean of the two middle ones for an even count).
+fn median(mut figures: Vec<f64>) -> f64 {
+    figures.sort_by(f64::total_cmp);
+    let middle = figures.len() / 2;
+    match (figures.get(middle.wrapping_sub(1)), figures.get(middle)) {
+        (Some(low), Some(high)) if figures.len().is_multiple_of(2) => (low + high) / 2.0,
+        (_, Some(middle)) => *middle,
+        _ => 0.0,
+    }
 }
 
 /// shopbot's measurements at `concurrency` through `path`, on one hot product or `spread` over
@@ -275,4 +376,41 @@ async fn oversold(pool: &sqlx::PgPool) -> Result<i64> {
     .await
     .map(|diff: i64| diff.abs())
     .map_err(Error::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_figure_or_the_mean_of_the_two_middle_ones() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![7.0]), 7.0);
+        assert_eq!(median(Vec::new()), 0.0);
+    }
+
+    #[test]
+    fn the_lanes_are_compared_with_the_direct_path_on_the_medians_of_the_same_purchase() {
+        let line = |path: &str, ops: f64| {
+            json!({"bench": "pg_checkout", "concurrency": 8, "products": "hot",
+                   "steps": "buy_now", "path": path, "ops_per_sec": ops})
+        };
+        let lines = [
+            line("lanes", 300.0),
+            line("direct", 100.0),
+            line("lanes", 200.0),
+            line("direct", 110.0),
+            line("lanes", 250.0),
+            line("direct", 90.0),
+        ];
+        let summary = medians(&lines);
+        let compared = summary
+            .iter()
+            .find(|l| l["bench"] == "pg_lanes_vs_direct")
+            .unwrap();
+        assert_eq!(compared["lanes_ops_per_sec"], 250.0);
+        assert_eq!(compared["direct_ops_per_sec"], 100.0);
+        assert_eq!(compared["lanes_times_direct"], 2.5);
+    }
 }
