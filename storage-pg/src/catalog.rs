@@ -274,7 +274,8 @@ pub(crate) type CallerAndProduct = (Option<User>, Settings, Option<Product>);
 pub(crate) type CallerAndCart = (Option<User>, Settings, Cart, Vec<Product>);
 
 /// What cart edits read, for several callers at once: one call of a function that keeps one
-/// plan (migration 0007; a plainer statement for one caller, whose plan is cheaper).
+/// plan (`shop_callers_with_products`, in the shared reads section of the migration; a plainer
+/// statement for one caller, whose plan is cheaper).
 pub(crate) async fn users_with_products(
     connection: &mut PgConnection,
     asked: Vec<(UserId, ProductId)>,
@@ -297,7 +298,8 @@ pub(crate) async fn users_with_products(
 }
 
 /// What checkouts read, for several callers at once: one call of a function that keeps one
-/// plan (migration 0007; a plainer statement for one caller, whose plan is cheaper).
+/// plan (`shop_callers_with_carts`, in the shared reads section of the migration; a plainer
+/// statement for one caller, whose plan is cheaper).
 pub(crate) async fn users_with_carts(
     connection: &mut PgConnection,
     asked: Vec<UserId>,
@@ -414,8 +416,8 @@ fn to_cart(user: UserId, row: Option<(i64, Json<Vec<CartLine>>)>) -> Cart {
     }
 }
 
-/// Applies `edit` as one call of `shop_edit_cart` (see its migration) in the next group of
-/// purchase commands (`lanes/commands.rs`): one round trip, shared. Core's limits go in with it.
+/// Applies `edit` as one call of `shop_edit_cart` (see the purchase commands in the migration)
+/// through the store's purchase path (`purchases.rs`). Core's limits go in with it.
 pub(crate) async fn edit_cart(
     purchases: &Purchases,
     user: UserId,

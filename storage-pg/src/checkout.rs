@@ -25,10 +25,11 @@ use crate::records::{queue, write_audit};
 use crate::refusal;
 use crate::rows::{self, LineRow, ORDER_COLUMNS};
 
-/// Commits a checkout as one call of `shop_commit_checkout` (see its migration) in the next
-/// group of purchase commands (`lanes/commands.rs`): one round trip, shared. Everything the function
-/// needs from core's rules (the fingerprint, which kinds keep stock, whether the total adds
-/// up, the invoice's lines and totals, the ledger key and operation) is worked out here first.
+/// Commits a checkout as one call of `shop_commit_checkout` (see the purchase commands in the
+/// migration) through the store's purchase path (`purchases.rs`). Everything the function needs
+/// from core's rules (the fingerprint, which kinds keep stock, whether the total adds up, the
+/// invoice's lines and totals, the ledger key and operation) is worked out first
+/// (`command.rs`).
 pub(crate) async fn commit_checkout(
     purchases: &Purchases,
     claim_starts: &ClaimStarts,

@@ -8,7 +8,8 @@
 //! starting there skips the sold ones. A unit freed below that point (a released reservation,
 //! a claim another instance rolled back) is still sold, by a claim that starts from the
 //! product's first unit: an invoice checkout's, or that of a group which found too few units
-//! above the point and so runs one command at a time (migration `0006`).
+//! above the point and so runs one command at a time (see `shop_run_together` in the group
+//! runner section of `migrations/0001_shop.sql`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,6 +1,6 @@
 //! The purchase commands as the server-side functions take them: one JSON object per command,
-//! read into the SQL type `shop_command` (see the migration) and passed on to
-//! `shop_edit_cart` or `shop_commit_checkout`.
+//! read into the SQL type `shop_command` (see the group runner in the migration) and passed
+//! on to `shop_edit_cart` or `shop_commit_checkout`.
 //!
 //! Everything core's rules decide (the fingerprint, which kinds keep stock, whether the total
 //! adds up, an invoice's lines and totals, the ledger key and operation) is worked out here,

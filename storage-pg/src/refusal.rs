@@ -1,7 +1,7 @@
-//! Refusals raised by the server-side functions (`migrations/0002_*.sql`): a SQLSTATE of class
-//! `SB` with the numbers a core error needs in its detail. Raising rolls back the command (its
-//! subtransaction in a group, see `lanes/commands.rs`), so a refusal leaves no trace, and the store
-//! turns it back into the core error here.
+//! Refusals raised by the server-side functions (listed at the top of
+//! `migrations/0001_shop.sql`): a SQLSTATE of class `SB` with the numbers a core error needs in
+//! its detail. Raising rolls back the command (its subtransaction in `shop_run`), so a refusal
+//! leaves no trace, and the store turns it back into the core error here.
 
 use shopbot_core::Error;
 use shopbot_core::cart::CartError;

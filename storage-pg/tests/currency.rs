@@ -1,13 +1,10 @@
-//! A database made before shops recorded their currency (migrated up to 0007) opens with none
-//! recorded, adopts one at its first settling and keeps it, whatever is configured later.
+//! A database whose shop records no currency yet (migrated, with customers, but never settled
+//! by `shopbot init` or a first open) opens with none recorded, adopts one at its first settling
+//! and keeps it, whatever is configured later.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail by panicking.
 
 mod support;
-
-use std::borrow::Cow;
-
-use sqlx::migrate::Migrator;
 
 use shopbot_core::Error;
 use shopbot_core::money::Currency;
@@ -15,27 +12,13 @@ use shopbot_core::ports::Storage;
 use shopbot_core::services::settle_currency;
 use shopbot_storage_pg::{MIGRATOR, PgStore};
 
-/// The migrations of the release before shops recorded their currency.
-fn migrations_before_currency() -> Migrator {
-    let before: Vec<_> = MIGRATOR
-        .iter()
-        .filter(|m| m.version <= 7)
-        .cloned()
-        .collect();
-    assert_eq!(before.len(), 7);
-    Migrator {
-        migrations: Cow::Owned(before),
-        ..Migrator::DEFAULT
-    }
-}
-
 #[tokio::test]
 async fn a_database_from_before_shop_currencies_adopts_one_at_first_open_and_keeps_it() {
     let Some(db) = support::database().await else {
         return;
     };
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    migrations_before_currency().run(&pool).await.unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
     sqlx::query(
         "INSERT INTO users (id, name, role, banned, created_at) \
          VALUES (1001, 'Old customer', 'customer', FALSE, now())",

@@ -215,23 +215,20 @@ async fn a_migration_changed_since_it_was_applied_is_refused_with_our_advice() {
         return;
     };
     PgStore::connect(&db.url).await.unwrap().close().await;
+    let migration = MIGRATOR.iter().next().unwrap();
+    let (version, description) = (migration.version, migration.description.to_string());
     execute(
         &db.url,
-        "UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = 2",
+        &format!("UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = {version}"),
     )
     .await;
-    let description = MIGRATOR
-        .iter()
-        .find(|m| m.version == 2)
-        .map(|m| m.description.to_string())
-        .unwrap();
 
     let error = match PgStore::connect(&db.url).await {
         Ok(_) => panic!("a changed migration must not open"),
         Err(error) => error.to_string(),
     };
     assert!(
-        error.contains(&format!("migration 2 ({description})")),
+        error.contains(&format!("migration {version} ({description})")),
         "{error}"
     );
     assert!(error.contains("different edition"), "{error}");
@@ -247,9 +244,10 @@ async fn a_migration_that_never_finished_is_refused_with_our_advice() {
         return;
     };
     PgStore::connect(&db.url).await.unwrap().close().await;
+    let version = MIGRATOR.iter().next().unwrap().version;
     execute(
         &db.url,
-        "UPDATE _sqlx_migrations SET success = FALSE WHERE version = 3",
+        &format!("UPDATE _sqlx_migrations SET success = FALSE WHERE version = {version}"),
     )
     .await;
 
@@ -257,7 +255,7 @@ async fn a_migration_that_never_finished_is_refused_with_our_advice() {
         Ok(_) => panic!("a half-applied migration must not open"),
         Err(error) => error.to_string(),
     };
-    assert!(error.contains("migration 3 ("), "{error}");
+    assert!(error.contains(&format!("migration {version} (")), "{error}");
     assert!(error.contains("did not finish"), "{error}");
     assert!(
         !error.contains("partially applied"),

@@ -1,6 +1,6 @@
-//! A group of purchase commands runs together (`shop_run_together`, migration 0004): a fixed
-//! number of set-based statements for the whole group, or an exception and nothing done, after
-//! which `shop_run` runs the group one command at a time.
+//! A group of purchase commands runs together (`shop_run_together`, in the migration's group
+//! runner section): a fixed number of set-based statements for the whole group, or an
+//! exception and nothing done, after which `shop_run` runs the group one command at a time.
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
@@ -264,7 +264,8 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
     };
     // 300,000 units, the 20,000 oldest of them sold after the statistics were taken, when all
     // were free. A claim that walked units in id order, filtering for free ones, would read
-    // every sold unit on every checkout (27,835 blocks, measured so before migration 0005).
+    // every sold unit on every checkout (27,835 blocks, measured with a plain `product_id = …`
+    // claim; see `shop_commit_checkout`).
     history(
         &store,
         product,

@@ -3,12 +3,12 @@
 //! Callers hand their command in; the lanes (one by default) each take whatever is waiting
 //! (up to [`MOST_PER_GROUP`]) and run it, on the connection the lane keeps (`held.rs`), as one
 //! call of `shop_run`: one round trip and one commit for the whole group. `shop_run` first
-//! runs the group together (migration `0004`): a fixed number of set-based statements,
+//! runs the group together (`shop_run_together`): a fixed number of set-based statements,
 //! whatever the group's size, that either carry out every command or raise and roll back
 //! whole; then, only if that failed, one command at a time, each in its own subtransaction
-//! (migration `0003`). When the store is quiet a command goes alone and at once; under load,
-//! commands gather while the lanes are busy, so a round trip, a WAL flush and the statements
-//! are shared by everyone waiting.
+//! (`shop_run_one_by_one`; both in the group runner section of the migration). When the store
+//! is quiet a command goes alone and at once; under load, commands gather while the lanes are
+//! busy, so a round trip, a WAL flush and the statements are shared by everyone waiting.
 //!
 //! Most of a group's cost does not grow with its size (the round trip, the statements'
 //! start-up, the commit's flush): at 8 buyers a group of one command took about 1.0 ms from
