@@ -283,7 +283,9 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
     let listed = store.product(product).await.unwrap().unwrap();
     let request = buy_now_request(&t, buyers[0], &listed, 1, "history-buy");
     let blocks = buffers_of(&db.url, &[checkout(&request)]).await;
-    assert!(blocks < 300, "one checkout read or wrote {blocks} blocks");
+    // Alone it reads about 170; on a busy server, rebuilding the session's catalog caches can
+    // add a few hundred more (see `buffers_of`). Either is far from a walk over the sold units.
+    assert!(blocks < 1_000, "one checkout read or wrote {blocks} blocks");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
