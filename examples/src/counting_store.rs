@@ -5,7 +5,7 @@
 //! store, and do the extra work around the call. The wrapper must never change what a call
 //! answers, so the inner store's contract (atomicity, idempotency, which error when) carries
 //! over unchanged, and the whole conformance suite passes through it
-//! (`examples/tests/conformance.rs`).
+//! (`examples/tests/examples/conformance.rs`).
 
 use std::future::Future;
 use std::sync::Arc;

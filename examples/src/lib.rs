@@ -4,11 +4,11 @@
 //! * `embedded_shop` uses the services from your own code: a whole purchase, no messenger.
 //! * `counted_shop` runs a shop on a custom [`Storage`](shopbot_core::ports::Storage), the
 //!   [`CountingStore`] of this crate: a wrapper around any store, which passes the whole
-//!   storage conformance suite (`tests/conformance.rs`).
+//!   storage conformance suite (`tests/examples/conformance.rs`).
 //! * `line_chat` is a custom front end: a line protocol on standard input and output that
 //!   drives the conversation ([`Flow`](shopbot_core::flow::Flow)) as a messenger adapter does.
 //!
-//! `tests/examples_run.rs` runs every program and checks what it prints.
+//! `tests/examples/examples_run.rs` runs every program and checks what it prints.
 
 pub mod counting_store;
 pub mod sample;

@@ -70,7 +70,7 @@ use crate::time::Timestamp;
 ///
 /// # Example
 ///
-/// In `storage-json/tests/conformance.rs`:
+/// In `storage-json/tests/json/conformance.rs`:
 ///
 /// ```ignore
 /// use std::sync::Arc;

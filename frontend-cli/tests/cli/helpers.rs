@@ -13,6 +13,7 @@ use shopbot_core::services::{PayWith, Shop, ShopConfig};
 use shopbot_core::text::{IdempotencyKey, PersonName, Quantity};
 use shopbot_core::user::UserProfile;
 use shopbot_storage_json::JsonStore;
+use shopbot_storage_pg::testing::TestDatabase;
 use tempfile::TempDir;
 
 mod pg;
@@ -28,38 +29,17 @@ pub const CUSTOMER: i64 = 1001;
 /// and any files a test writes.
 pub struct TestShop {
     dir: TempDir,
-    database: Option<PgDatabase>,
+    database: Option<TestDatabase>,
 }
 
-/// A PostgreSQL database created for one test and dropped after it.
-struct PgDatabase {
-    name: String,
-    url: String,
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
+/// Runs `future` to its end on a runtime of its own: the tests are synchronous, like the
+/// binary's users.
 fn on_runtime<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(future)
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        on_runtime(async {
-            if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                let _ = sqlx::query(&sql).execute(&mut admin).await;
-            }
-        });
-    }
 }
 
 /// What one run of the binary did.
@@ -157,33 +137,13 @@ impl TestShop {
         found
     }
 
-    /// A new, empty PostgreSQL database for the store, or `None` outside CI when no server
-    /// answers (after one line on stderr saying how to start one).
+    /// A new, empty PostgreSQL database for the store, dropped with the shop, or `None` outside
+    /// CI when no server answers (after one line on stderr saying how to start one).
     pub fn postgres() -> Option<TestShop> {
-        use sqlx::Connection;
-        let admin_url = pg_admin_url();
-        let name = format!("shopbot_cli_test_{}_{}", std::process::id(), rand_suffix());
-        let created = on_runtime(async {
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut admin)
-                .await
-                .map(drop)
-        });
-        if let Err(e) = created {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PostgreSQL at {admin_url} is required in CI: {e}"
-            );
-            eprintln!(
-                "skipping: no PostgreSQL at {admin_url} ({e}); start one or set DATABASE_URL"
-            );
-            return None;
-        }
-        let url = pg_database_url(&name);
+        let database = on_runtime(TestDatabase::create())?;
         Some(TestShop {
             dir: tempfile::tempdir().unwrap(),
-            database: Some(PgDatabase { name, url }),
+            database: Some(database),
         })
     }
 
@@ -207,7 +167,7 @@ impl TestShop {
     /// `json:<store dir>`, or the test's PostgreSQL database.
     pub fn store_url(&self) -> String {
         match &self.database {
-            Some(database) => database.url.clone(),
+            Some(database) => database.url().to_owned(),
             None => format!("json:{}", self.store_dir().display()),
         }
     }
@@ -365,11 +325,4 @@ pub fn available(shop: &TestShop, product: i64) -> u64 {
     shop.json(&["stock", "count", "--product", &product])["available"]
         .as_u64()
         .unwrap()
-}
-
-/// A suffix that differs between tests of one process.
-fn rand_suffix() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }

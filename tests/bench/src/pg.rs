@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use sqlx::{Connection, PgConnection};
 
 use shopbot_core::ports::Storage;
 use shopbot_core::{Error, Result};
+use shopbot_storage_pg::testing::TestDatabase;
 use shopbot_storage_pg::{PgOptions, PgStore, PurchasePath};
 
 use crate::json::{Purchase, checkouts_on, filled_cart_checkouts_on, stocked_shop_with};
@@ -61,44 +61,6 @@ impl Scale {
     }
 }
 
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn database_url(name: &str) -> String {
-    let admin = admin_url();
-    match admin.rsplit_once('/') {
-        Some((server, _)) if server.contains("://") && !server.ends_with('/') => {
-            format!("{server}/{name}")
-        }
-        _ => format!("{admin}/{name}"),
-    }
-}
-
-async fn fresh_database(name: &str) -> Result<String> {
-    let mut admin = PgConnection::connect(&admin_url())
-        .await
-        .map_err(Error::internal)?;
-    for sql in [
-        format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        format!("CREATE DATABASE \"{name}\""),
-    ] {
-        sqlx::query(&sql)
-            .execute(&mut admin)
-            .await
-            .map_err(Error::internal)?;
-    }
-    Ok(database_url(name))
-}
-
-async fn drop_database(name: &str) {
-    if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
-        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        let _ = sqlx::query(&sql).execute(&mut admin).await;
-    }
-}
-
 /// pgbench TPC-B-like TPS at `clients`, or `None` when pgbench is not installed.
 fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
     let output = Command::new("pgbench")
@@ -136,8 +98,11 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32], runs: usize)
 /// machine's speed drifts over minutes, and an anchor taken minutes away would drift with it.
 async fn run_once(scale: &Scale, concurrencies: &[u32]) -> Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
-    let anchor_db = "shopbot_bench_pgbench";
-    let url = fresh_database(anchor_db).await?;
+    // Fixed names: a run clears away what an interrupted one left; each is dropped when done.
+    let anchor_db = TestDatabase::recreate("shopbot_bench_pgbench")
+        .await
+        .map_err(Error::internal)?;
+    let url = anchor_db.url().to_owned();
     let init = Command::new("pgbench")
         .args(["-i", "-q", "-s", &scale.pgbench_scale.to_string(), &url])
         .output();
@@ -173,7 +138,7 @@ async fn run_once(scale: &Scale, concurrencies: &[u32]) -> Result<Vec<serde_json
             before = after;
         }
     }
-    drop_database(anchor_db).await;
+    drop(anchor_db);
     Ok(out)
 }
 
@@ -274,7 +239,9 @@ async fn shopbot(
     let products = if spread { "spread" } else { "hot" };
     let path_name = path_name(path);
     let name = format!("shopbot_bench_c{concurrency}_{products}_{path_name}");
-    let url = fresh_database(&name).await?;
+    let database = TestDatabase::recreate(&name)
+        .await
+        .map_err(Error::internal)?;
     let options = PgOptions {
         max_connections: 64,
         acquire_timeout: Duration::from_secs(30),
@@ -282,7 +249,7 @@ async fn shopbot(
         ..PgOptions::default()
     };
     let store = Arc::new(
-        PgStore::connect_with(&url, options)
+        PgStore::connect_with(database.url(), options)
             .await
             .map_err(Error::internal)?,
     );
@@ -336,7 +303,7 @@ async fn shopbot(
                       "products": products, "oversold_units": oversold}),
     );
     store.close().await;
-    drop_database(&name).await;
+    drop(database);
     Ok(lines)
 }
 

@@ -1,9 +1,6 @@
 //! What every scenario starts from: a fake Bot API, a shop over a JSON store, and the real
 //! Telegram adapter running against both; people who write and press buttons and wait for
 //! the bot to answer, never for a fixed time.
-//!
-//! Shared by the `bot` and `admin` test binaries; each uses only part of it.
-#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

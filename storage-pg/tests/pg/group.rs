@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
-mod support;
-
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
@@ -16,6 +14,8 @@ use shopbot_core::ports::Storage;
 use shopbot_core::services::PayWith;
 use shopbot_core::testkit::{TestShop, key, qty, usd};
 use shopbot_storage_pg::{PgOptions, PurchasePath};
+
+use crate::support;
 
 const BUYERS: i64 = 32;
 const PRICE: i64 = 500;

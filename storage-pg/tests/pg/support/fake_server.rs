@@ -5,7 +5,7 @@
 //! startup message and answers with an error response carrying the SQLSTATE it was given. A
 //! silent one accepts connections and never says a word.
 
-#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)] // Test support fails by panicking.
+#![allow(clippy::unwrap_used)] // Test support fails by panicking.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -4,17 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail by panicking.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
 
+use shopbot_storage_pg::testing::{TestDatabase, with_database};
 use shopbot_storage_pg::{PgOptions, PgStore};
 
-use support::fake_server;
+use crate::support::fake_server;
 
 /// Why opening `url` failed, as the operator reads it (message and structure).
 async fn refusal(url: &str, options: PgOptions) -> (String, String) {
@@ -117,12 +116,12 @@ async fn a_client_the_server_does_not_admit_is_told_where_that_is_decided() {
 
 #[tokio::test]
 async fn a_database_that_does_not_exist_is_named_with_the_createdb_that_makes_it() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let missing = format!("{}_missing", db.name);
-    let url = support::with_database(&db.url, &missing);
-    let server: PgConnectOptions = support::admin_url().parse().unwrap();
+    let missing = format!("{}_missing", db.name());
+    let url = with_database(db.url(), &missing);
+    let server: PgConnectOptions = db.server_url().parse().unwrap();
     let port = match server.get_port() {
         5432 => String::new(),
         port => format!(" -p {port}"),
@@ -184,15 +183,15 @@ async fn no_secret_of_the_url_appears_in_any_refusal() {
         "postgres://shop:Userinfo-s3cret@[::1/shop?password=Param-s3cret".to_owned(),
         "postgres://shop:Userinfo-s3cret/x@127.0.0.1/shop".to_owned(),
     ];
-    if let Some(db) = support::database().await {
+    if let Some(db) = TestDatabase::create().await {
         // A database that does not exist on a real server.
-        let server: PgConnectOptions = support::admin_url().parse().unwrap();
+        let server: PgConnectOptions = db.server_url().parse().unwrap();
         urls.push(format!(
             "postgres://{}:Userinfo-s3cret@{}:{}/{}_missing?password=Param-s3cret",
             server.get_username(),
             server.get_host(),
             server.get_port(),
-            db.name
+            db.name()
         ));
     }
     for url in urls {

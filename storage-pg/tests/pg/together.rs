@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
-mod support;
-
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -19,7 +17,9 @@ use shopbot_core::order::{CheckoutRequest, Order};
 use shopbot_core::ports::{Page, Storage};
 use shopbot_core::testkit::{Snapshot, TestShop, buy_now_request, charged, qty, wallet_request};
 use shopbot_storage_pg::PgStore;
-use shopbot_storage_pg::testing::{Command, CommitCheckout, EditCart};
+use shopbot_storage_pg::testing::{Command, CommitCheckout, EditCart, TestDatabase};
+
+use crate::support;
 
 const PRICE: i64 = 700;
 
@@ -44,13 +44,7 @@ async fn shop(
     keys: usize,
     funded: i64,
     broke: i64,
-) -> Option<(
-    Arc<PgStore>,
-    TestShop,
-    ProductId,
-    Vec<UserId>,
-    support::TestDatabase,
-)> {
+) -> Option<(Arc<PgStore>, TestShop, ProductId, Vec<UserId>, TestDatabase)> {
     let (store, db) = support::store().await?;
     let t = TestShop::new(store.clone()).await;
     let product = t.product("Together key", PRICE).await.id;
@@ -282,7 +276,7 @@ async fn claiming_units_reads_the_free_ones_only_however_many_were_sold_before_t
 
     let listed = store.product(product).await.unwrap().unwrap();
     let request = buy_now_request(&t, buyers[0], &listed, 1, "history-buy");
-    let blocks = buffers_of(&db.url, &[checkout(&request)]).await;
+    let blocks = buffers_of(db.url(), &[checkout(&request)]).await;
     // Alone it reads about 170; on a busy server, rebuilding the session's catalog caches can
     // add a few hundred more (see `buffers_of`). Either is far from a walk over the sold units.
     assert!(blocks < 1_000, "one checkout read or wrote {blocks} blocks");
@@ -317,8 +311,8 @@ async fn a_claim_that_starts_after_the_newest_unit_sold_does_not_read_the_units_
     let newest = first.lines[0].units[0].unit.0;
 
     let next = checkout(&buy_now_request(&t, buyers[1], &listed, 1, "next"));
-    let from_first_unit = buffers_of(&db.url, std::slice::from_ref(&next)).await;
-    let from_newest_sold = buffers_of(&db.url, &[starting_after(next, newest)]).await;
+    let from_first_unit = buffers_of(db.url(), std::slice::from_ref(&next)).await;
+    let from_newest_sold = buffers_of(db.url(), &[starting_after(next, newest)]).await;
     assert!(
         from_newest_sold * 2 < from_first_unit,
         "from the newest unit sold: {from_newest_sold} blocks, from the first: {from_first_unit}"

@@ -3,14 +3,11 @@
 //! by their encoded [`Action`], so only the screens' wording ties the tests to the flow.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
 
-#[path = "bot/helpers.rs"]
-mod helpers;
-
 use shopbot_core::catalog::ProductFilter;
 use shopbot_core::flow::Action;
 use shopbot_core::ids::ProductId;
 
-use helpers::{ADMIN, BotOptions, TestBot, User};
+use crate::helpers::{ADMIN, BotOptions, TestBot, User};
 
 async fn products_named(bot: &TestBot, name: &str) -> Vec<shopbot_core::catalog::Product> {
     let filter = ProductFilter {

@@ -5,21 +5,20 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
-mod support;
-
 use sqlx::{Connection, PgConnection};
 
 use shopbot_core::ids::UpdateId;
 use shopbot_core::ports::Storage;
 use shopbot_core::time::Timestamp;
+use shopbot_storage_pg::testing::{self, TestDatabase};
 use shopbot_storage_pg::{MIGRATOR, PgOpenError, PgStore};
 
 #[tokio::test]
 async fn a_schema_migrated_by_a_newer_shopbot_is_refused_with_advice() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let store = PgStore::connect(&db.url).await.unwrap();
+    let store = PgStore::connect(db.url()).await.unwrap();
     sqlx::query(
         "INSERT INTO _sqlx_migrations \
          (version, description, success, checksum, execution_time) \
@@ -30,7 +29,7 @@ async fn a_schema_migrated_by_a_newer_shopbot_is_refused_with_advice() {
     .unwrap();
     store.close().await;
 
-    match PgStore::connect(&db.url).await {
+    match PgStore::connect(db.url()).await {
         Err(error @ PgOpenError::NewerSchema(9999)) => {
             assert!(error.to_string().contains("upgrade"), "{error}");
         }
@@ -41,11 +40,11 @@ async fn a_schema_migrated_by_a_newer_shopbot_is_refused_with_advice() {
 
 #[tokio::test]
 async fn a_redelivered_update_counts_once_across_instances() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let first = PgStore::connect(&db.url).await.unwrap();
-    let second = PgStore::connect(&db.url).await.unwrap();
+    let first = PgStore::connect(db.url()).await.unwrap();
+    let second = PgStore::connect(db.url()).await.unwrap();
     assert!(
         first
             .mark_update_processed(UpdateId(7001), Timestamp(1))
@@ -66,54 +65,32 @@ async fn a_redelivered_update_counts_once_across_instances() {
     );
 }
 
-/// Every relation (table, view, …) in the database's own schemas, as `schema.name`.
-async fn relations(url: &str) -> Vec<String> {
-    let mut conn = PgConnection::connect(url).await.unwrap();
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT n.nspname || '.' || c.relname FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
-         AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-         AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    names
-}
-
-async fn execute(url: &str, sql: &str) {
-    let mut conn = PgConnection::connect(url).await.unwrap();
-    sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
-}
-
 #[tokio::test]
 async fn a_database_of_another_application_is_refused_and_left_as_it_was() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     // One of its tables has the name of one of ours, one lives in a schema of its own.
-    execute(
-        &db.url,
+    testing::execute(
+        db.url(),
         "CREATE TABLE users (login TEXT PRIMARY KEY); \
          CREATE SCHEMA billing; CREATE TABLE billing.charges (id BIGINT); \
          CREATE VIEW active_users AS SELECT login FROM users",
     )
-    .await;
-    let before = relations(&db.url).await;
+    .await
+    .unwrap();
+    let before = testing::relations(db.url()).await.unwrap();
 
-    let error = match PgStore::connect(&db.url).await {
+    let error = match PgStore::connect(db.url()).await {
         Ok(_) => panic!("another application's database must not be migrated"),
         Err(error) => error.to_string(),
     };
-    assert!(error.contains(&format!("`{}`", db.name)), "{error}");
+    assert!(error.contains(&format!("`{}`", db.name())), "{error}");
     assert!(error.contains("billing.charges"), "{error}");
     assert!(error.contains("public.users"), "{error}");
     assert!(error.contains("nothing was changed"), "{error}");
     assert_eq!(
-        relations(&db.url).await,
+        testing::relations(db.url()).await.unwrap(),
         before,
         "no _sqlx_migrations, no table"
     );
@@ -121,63 +98,67 @@ async fn a_database_of_another_application_is_refused_and_left_as_it_was() {
 
 #[tokio::test]
 async fn a_stray_migrations_table_of_another_application_counts_as_foreign() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    execute(
-        &db.url,
+    testing::execute(
+        db.url(),
         "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
          installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, \
          checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL); \
          INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES (20240101, 'create accounts', TRUE, '\\x01', 1)",
     )
-    .await;
-    let before = relations(&db.url).await;
+    .await
+    .unwrap();
+    let before = testing::relations(db.url()).await.unwrap();
 
-    let error = match PgStore::connect(&db.url).await {
+    let error = match PgStore::connect(db.url()).await {
         Ok(_) => panic!("another application's migrations must not be extended"),
         Err(error) => error.to_string(),
     };
     assert!(error.contains("another application"), "{error}");
-    assert_eq!(relations(&db.url).await, before);
+    assert_eq!(testing::relations(db.url()).await.unwrap(), before);
 }
 
 #[tokio::test]
 async fn a_shop_database_with_tables_of_the_operators_own_still_opens() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    PgStore::connect(&db.url).await.unwrap().close().await;
-    execute(&db.url, "CREATE TABLE monthly_report (month DATE)").await;
+    PgStore::connect(db.url()).await.unwrap().close().await;
+    testing::execute(db.url(), "CREATE TABLE monthly_report (month DATE)")
+        .await
+        .unwrap();
 
-    let store = PgStore::connect(&db.url).await.unwrap();
+    let store = PgStore::connect(db.url()).await.unwrap();
     store.health().await.unwrap();
 }
 
 #[tokio::test]
 async fn an_empty_database_left_with_only_an_empty_migrations_table_still_opens() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     // What a first migration that failed half way leaves: sqlx's table, no rows.
-    execute(
-        &db.url,
+    testing::execute(
+        db.url(),
         "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
          installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, \
          checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)",
     )
-    .await;
-    PgStore::connect(&db.url).await.unwrap().close().await;
+    .await
+    .unwrap();
+    PgStore::connect(db.url()).await.unwrap().close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn instances_starting_together_on_an_empty_database_migrate_it_once() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let starts = (0..4).map(|_| {
-        let url = db.url.clone();
+        let url = db.url().to_owned();
         async move { PgStore::connect(&url).await }
     });
     let stores = futures_join_all(starts).await;
@@ -185,7 +166,7 @@ async fn instances_starting_together_on_an_empty_database_migrate_it_once() {
         assert!(store.is_ok(), "{:?}", store.as_ref().err());
     }
 
-    let mut conn = PgConnection::connect(&db.url).await.unwrap();
+    let mut conn = PgConnection::connect(db.url()).await.unwrap();
     let recorded: Vec<(i64, bool)> =
         sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
             .fetch_all(&mut conn)
@@ -211,19 +192,20 @@ where
 
 #[tokio::test]
 async fn a_migration_changed_since_it_was_applied_is_refused_with_our_advice() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    PgStore::connect(&db.url).await.unwrap().close().await;
+    PgStore::connect(db.url()).await.unwrap().close().await;
     let migration = MIGRATOR.iter().next().unwrap();
     let (version, description) = (migration.version, migration.description.to_string());
-    execute(
-        &db.url,
+    testing::execute(
+        db.url(),
         &format!("UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = {version}"),
     )
-    .await;
+    .await
+    .unwrap();
 
-    let error = match PgStore::connect(&db.url).await {
+    let error = match PgStore::connect(db.url()).await {
         Ok(_) => panic!("a changed migration must not open"),
         Err(error) => error.to_string(),
     };
@@ -240,18 +222,19 @@ async fn a_migration_changed_since_it_was_applied_is_refused_with_our_advice() {
 
 #[tokio::test]
 async fn a_migration_that_never_finished_is_refused_with_our_advice() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    PgStore::connect(&db.url).await.unwrap().close().await;
+    PgStore::connect(db.url()).await.unwrap().close().await;
     let version = MIGRATOR.iter().next().unwrap().version;
-    execute(
-        &db.url,
+    testing::execute(
+        db.url(),
         &format!("UPDATE _sqlx_migrations SET success = FALSE WHERE version = {version}"),
     )
-    .await;
+    .await
+    .unwrap();
 
-    let error = match PgStore::connect(&db.url).await {
+    let error = match PgStore::connect(db.url()).await {
         Ok(_) => panic!("a half-applied migration must not open"),
         Err(error) => error.to_string(),
     };

@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
-mod support;
-
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
@@ -15,6 +13,8 @@ use shopbot_core::ids::{ProductId, UserId};
 use shopbot_core::ports::Storage;
 use shopbot_core::testkit::{OWNER, TestShop, qty};
 use shopbot_storage_pg::{PgOptions, PurchasePath};
+
+use crate::support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn buyers_reading_at_once_each_get_their_own_caller_cart_and_product() {

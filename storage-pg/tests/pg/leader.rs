@@ -4,14 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
 use tokio::sync::Mutex;
 
+use shopbot_storage_pg::testing::TestDatabase;
 use shopbot_storage_pg::{Leader, PgStore};
 
 /// A candidate that keeps trying to lead, reconnecting when its connection dies.
@@ -47,14 +46,16 @@ async fn leaders(slots: &[Arc<Mutex<Leader>>]) -> Vec<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_leader_at_a_time_and_a_quick_handover_when_it_dies() {
-    let Some(db) = support::database().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let mut slots = Vec::new();
     let mut stores = Vec::new();
     let mut tasks = Vec::new();
     for i in 0..3 {
-        let store = PgStore::connect(&db.url).await.expect("an instance starts");
+        let store = PgStore::connect(db.url())
+            .await
+            .expect("an instance starts");
         let name = format!("instance-{i}");
         let slot = Arc::new(Mutex::new(Leader::new(&store, &name).await.unwrap()));
         tasks.push(campaign(store.clone(), name, slot.clone()));
@@ -84,7 +85,7 @@ async fn one_leader_at_a_time_and_a_quick_handover_when_it_dies() {
     let old_epoch = slots[first].lock().await.epoch().unwrap();
 
     let pid = slots[first].lock().await.backend_pid().await.unwrap();
-    let mut admin = PgConnection::connect(&support::admin_url()).await.unwrap();
+    let mut admin = PgConnection::connect(db.server_url()).await.unwrap();
     sqlx::query("SELECT pg_terminate_backend($1)")
         .bind(pid)
         .execute(&mut admin)

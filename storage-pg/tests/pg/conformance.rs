@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
-mod support;
+use crate::support;
 
 shopbot_core::conformance_suite!(support::store);
 

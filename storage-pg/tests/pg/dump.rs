@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
 
-mod support;
-
 use std::sync::Arc;
 
 use shopbot_core::Error;
@@ -16,6 +14,8 @@ use shopbot_core::order::OrderStatus;
 use shopbot_core::ports::Storage;
 use shopbot_core::testkit::{CURRENCY, TestShop, sample};
 use shopbot_storage_json::JsonStore;
+
+use crate::support;
 
 /// The dump of an in-memory JSON store filled by [`sample::busy_shop`], then by
 /// [`sample::cancelled_order`] when `cancel` is set.

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // Tests fail by panicking.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -24,6 +22,8 @@ use shopbot_core::services::{PayWith, Shop, ShopConfig};
 use shopbot_core::text::{Description, IdempotencyKey, Note, PersonName, ProductName, Quantity};
 use shopbot_core::user::UserProfile;
 use shopbot_storage_pg::PgOptions;
+
+use crate::support;
 
 const OWNER: UserId = UserId(1);
 const CLIENTS: i64 = 64;
@@ -116,9 +116,10 @@ async fn money_is_conserved_while_connections_die() {
     let done = Arc::new(AtomicBool::new(false));
     let kills = Arc::new(AtomicUsize::new(0));
     let killer = {
-        let (done, kills, name) = (done.clone(), kills.clone(), db.name.clone());
+        let (done, kills) = (done.clone(), kills.clone());
+        let (name, server) = (db.name().to_owned(), db.server_url().to_owned());
         tokio::spawn(async move {
-            let mut admin = PgConnection::connect(&support::admin_url()).await.unwrap();
+            let mut admin = PgConnection::connect(&server).await.unwrap();
             let mut tick = tokio::time::interval(Duration::from_millis(1500));
             tick.tick().await;
             while !done.load(Ordering::Relaxed) {
@@ -209,7 +210,7 @@ async fn money_is_conserved_while_connections_die() {
     done.store(true, Ordering::Relaxed);
     killer.await.unwrap();
 
-    let mut admin = PgConnection::connect(&db.url).await.unwrap();
+    let mut admin = PgConnection::connect(db.url()).await.unwrap();
     let (sum, lowest) = books(&mut admin).await.unwrap();
     assert_eq!(sum, total, "the final books balance");
     assert!(lowest >= 0);

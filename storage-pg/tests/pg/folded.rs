@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -13,6 +11,7 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
 use shopbot_storage_pg::MIGRATOR;
+use shopbot_storage_pg::testing::TestDatabase;
 
 /// The migrations as they were before they were folded into one.
 static BEFORE_FOLD: Migrator = sqlx::migrate!("tests/fixtures/migrations-before-fold");
@@ -103,12 +102,13 @@ const KINDS: &[&str] = &[
 
 #[tokio::test]
 async fn the_one_migration_builds_the_schema_the_migrations_before_the_fold_built() {
-    let (Some(folded_db), Some(before_db)) = (support::database().await, support::database().await)
+    let (Some(folded_db), Some(before_db)) =
+        (TestDatabase::create().await, TestDatabase::create().await)
     else {
         return;
     };
-    let folded = migrated_schema(&MIGRATOR, &folded_db.url).await;
-    let before = migrated_schema(&BEFORE_FOLD, &before_db.url).await;
+    let folded = migrated_schema(&MIGRATOR, folded_db.url()).await;
+    let before = migrated_schema(&BEFORE_FOLD, before_db.url()).await;
     for kind in KINDS {
         assert!(
             folded.keys().any(|key| key.starts_with(kind)),
