@@ -20,9 +20,6 @@ use shopbot_core::wallet::LedgerOp;
 /// One purchase command, tagged with its kind (`op`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-// A command lives only while its caller waits for it to run, one per purchase in flight: boxing
-// the larger variant would cost an allocation per checkout to save a few hundred bytes each.
-#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// A cart edit (`shop_edit_cart`).
     EditCart(EditCart),

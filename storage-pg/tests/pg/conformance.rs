@@ -1,10 +1,17 @@
-//! The whole storage conformance suite against PostgreSQL, one fresh database per test.
+//! The whole storage conformance suite against PostgreSQL, one fresh database per test, on
+//! each purchase path: through the lanes (the default) and direct.
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
 use crate::support;
 
-shopbot_core::conformance_suite!(support::store);
+mod lanes {
+    shopbot_core::conformance_suite!(super::support::store);
+}
+
+mod direct {
+    shopbot_core::conformance_suite!(super::support::direct_store);
+}
 
 /// A store that went through checkouts, refunds and invoices checks clean, and a broken
 /// wallet is reported.

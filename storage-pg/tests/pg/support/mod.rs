@@ -9,13 +9,23 @@ pub mod fake_server;
 use std::sync::Arc;
 
 use shopbot_storage_pg::testing::TestDatabase;
-use shopbot_storage_pg::{PgOptions, PgStore};
+use shopbot_storage_pg::{PgOptions, PgStore, PurchasePath};
 
 /// A store on a fresh database, with the guard that drops the database; `None` outside CI
 /// when no server answers.
 pub async fn store() -> Option<(Arc<PgStore>, TestDatabase)> {
     store_with(PgOptions {
         max_connections: 12,
+        ..PgOptions::default()
+    })
+    .await
+}
+
+/// A store on a fresh database whose purchases go direct, each read and command on its own.
+pub async fn direct_store() -> Option<(Arc<PgStore>, TestDatabase)> {
+    store_with(PgOptions {
+        max_connections: 12,
+        purchases: PurchasePath::Direct,
         ..PgOptions::default()
     })
     .await
