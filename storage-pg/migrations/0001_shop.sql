@@ -13,7 +13,8 @@
 --   - The group runner, `shop_run`: the purchase commands of several concurrent callers in one
 --     statement, sharing one round trip and one commit. It tries `shop_run_together` (the whole
 --     group in a fixed number of set-based statements) and falls back to `shop_run_one_by_one`
---     (each command in its own subtransaction). Its helper: `shop_one_by_one`.
+--     (each command in its own subtransaction). Its helper: `shop_one_by_one`. The store's
+--     direct purchase path calls it with one command at a time.
 --   - The shared reads, `shop_callers_with_products` and `shop_callers_with_carts`: the reads a
 --     purchase makes first, for several callers at once.
 --
