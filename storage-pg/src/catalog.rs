@@ -13,15 +13,13 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::ids::{CategoryId, ProductId, UserId};
-use shopbot_core::ports::Settings;
 use shopbot_core::stock::{self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport};
 use shopbot_core::text::StockPayload;
-use shopbot_core::user::User;
 
 use crate::command::EditCart;
 use crate::convert::to_db;
 use crate::error::Attempt;
-use crate::purchases::Purchases;
+use crate::purchases::{CallerAndCart, CallerAndProduct, Purchases};
 use crate::records::write_audit;
 use crate::rows::{self, CATEGORY_COLUMNS, PRODUCT_COLUMNS};
 
@@ -267,12 +265,6 @@ pub(crate) async fn cart_with_products(
     cart_and_products(user, &found)
 }
 
-/// What a cart edit reads: the caller, the settings and the product.
-pub(crate) type CallerAndProduct = (Option<User>, Settings, Option<Product>);
-
-/// What a checkout reads: the caller, the settings, the cart and its products.
-pub(crate) type CallerAndCart = (Option<User>, Settings, Cart, Vec<Product>);
-
 /// What cart edits read, for several callers at once: one call of a function that keeps one
 /// plan (`shop_callers_with_products`, in the shared reads section of the migration; a plainer
 /// statement for one caller, whose plan is cheaper).
@@ -327,7 +319,7 @@ pub(crate) async fn users_with_carts(
 }
 
 /// What a cart edit reads, for one caller.
-pub(crate) async fn user_with_product(
+async fn user_with_product(
     connection: &mut PgConnection,
     user: UserId,
     product: ProductId,
@@ -351,10 +343,7 @@ pub(crate) async fn user_with_product(
 }
 
 /// What a checkout reads, for one caller.
-pub(crate) async fn user_with_cart(
-    connection: &mut PgConnection,
-    user: UserId,
-) -> Attempt<CallerAndCart> {
+async fn user_with_cart(connection: &mut PgConnection, user: UserId) -> Attempt<CallerAndCart> {
     let (caller, columns) = (rows::caller_columns(), cart_columns());
     let sql = format!(
         "SELECT {caller}, {columns} FROM settings s \

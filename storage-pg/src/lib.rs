@@ -56,7 +56,7 @@ use sqlx::{ConnectOptions, Connection};
 use shopbot_core::{Error, Result};
 
 use claims::ClaimStarts;
-use purchases::Purchases;
+use purchases::{Purchases, ReadSql};
 use store_url::Target;
 
 pub use leader::{Fenced, Leader};
@@ -108,6 +108,12 @@ pub struct PgStore {
     options: PgConnectOptions,
     password: Option<String>,
 }
+
+/// The SQL of the reads before a purchase's commands.
+const READS: ReadSql = ReadSql {
+    products: |c, asked| Box::pin(catalog::users_with_products(c, asked)),
+    carts: |c, asked| Box::pin(catalog::users_with_carts(c, asked)),
+};
 
 /// The kinds of lane, each keeping a connection per lane: purchase commands, and the two reads.
 const LANE_KINDS: usize = 3;
@@ -206,7 +212,7 @@ impl PgStore {
             .await
             .map_err(|error| open::connect_error(&target, error, options.acquire_timeout))?;
         Ok(PgStore {
-            purchases: Arc::new(Purchases::start(&pool, options.purchases)),
+            purchases: Arc::new(Purchases::start(&pool, options.purchases, READS)),
             claim_starts: Arc::default(),
             pool,
             options: target.options,

@@ -9,13 +9,16 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
 
 use shopbot_core::Error;
+use shopbot_core::cart::Cart;
+use shopbot_core::catalog::Product;
 use shopbot_core::ids::{ProductId, UserId};
+use shopbot_core::ports::Settings;
+use shopbot_core::user::User;
 
 use crate::ATTEMPTS;
-use crate::catalog::{self, CallerAndCart, CallerAndProduct};
 use crate::command::Command;
 use crate::error::{Attempt, PgError};
-use crate::lanes::{Batcher, Groups};
+use crate::lanes::{Answer, Batcher, Groups};
 use crate::shop_run::failure;
 
 /// How purchases reach the server (`PgOptions::purchases`).
@@ -29,45 +32,63 @@ pub enum PurchasePath {
     Lanes(usize),
 }
 
+/// What a cart edit reads: the caller, the settings and the product.
+pub(crate) type CallerAndProduct = (Option<User>, Settings, Option<Product>);
+
+/// What a checkout reads: the caller, the settings, the cart and its products.
+pub(crate) type CallerAndCart = (Option<User>, Settings, Cart, Vec<Product>);
+
+/// The SQL of the reads a purchase makes, answering a batch of questions at a time (a batch of
+/// one as the plain query): the same on either path.
+#[derive(Clone, Copy)]
+pub(crate) struct ReadSql {
+    pub(crate) products: Answer<(UserId, ProductId), CallerAndProduct>,
+    pub(crate) carts: Answer<UserId, CallerAndCart>,
+}
+
 /// A store's way of running purchases.
-pub(crate) enum Purchases {
-    Direct(PgPool),
-    Lanes {
-        commands: Groups,
-        products: Batcher<(UserId, ProductId), CallerAndProduct>,
-        carts: Batcher<UserId, CallerAndCart>,
-    },
+pub(crate) struct Purchases {
+    pool: PgPool,
+    sql: ReadSql,
+    /// The lanes, unless the path is direct.
+    lanes: Option<Lanes>,
+}
+
+struct Lanes {
+    commands: Groups,
+    products: Batcher<(UserId, ProductId), CallerAndProduct>,
+    carts: Batcher<UserId, CallerAndCart>,
 }
 
 impl Purchases {
-    /// Starts `path` on `pool` (lanes are tasks on the current runtime).
-    pub(crate) fn start(pool: &PgPool, path: PurchasePath) -> Purchases {
-        match path {
-            PurchasePath::Direct => Purchases::Direct(pool.clone()),
-            PurchasePath::Lanes(lanes) => Purchases::Lanes {
+    /// Starts `path` on `pool`, reading with `sql` (lanes are tasks on the current runtime).
+    pub(crate) fn start(pool: &PgPool, path: PurchasePath, sql: ReadSql) -> Purchases {
+        let lanes = match path {
+            PurchasePath::Direct => None,
+            PurchasePath::Lanes(lanes) => Some(Lanes {
                 commands: Groups::start(pool, lanes),
-                products: Batcher::start(pool, lanes, |c, asked| {
-                    Box::pin(catalog::users_with_products(c, asked))
-                }),
-                carts: Batcher::start(pool, lanes, |c, asked| {
-                    Box::pin(catalog::users_with_carts(c, asked))
-                }),
-            },
+                products: Batcher::start(pool, lanes, sql.products),
+                carts: Batcher::start(pool, lanes, sql.carts),
+            }),
+        };
+        Purchases {
+            pool: pool.clone(),
+            sql,
+            lanes,
         }
     }
 
     /// Runs `command`: its row of `shop_run` once committed, or why not.
     pub(crate) async fn run(&self, command: Command) -> Attempt<PgRow> {
-        let pool = match self {
-            Purchases::Lanes { commands, .. } => return commands.run(command).await,
-            Purchases::Direct(pool) => pool,
-        };
+        if let Some(lanes) = &self.lanes {
+            return lanes.commands.run(command).await;
+        }
         let mut runs = 0;
         loop {
             runs += 1;
             let row = sqlx::query("SELECT * FROM shop_run($1)")
                 .bind(Json([&command]))
-                .fetch_one(pool)
+                .fetch_one(&self.pool)
                 .await
                 .map_err(PgError::Db)?;
             match failure(&row)? {
@@ -86,31 +107,30 @@ impl Purchases {
         user: UserId,
         product: ProductId,
     ) -> Result<CallerAndProduct, Error> {
-        match self {
-            Purchases::Lanes { products, .. } => products.ask((user, product)).await,
-            Purchases::Direct(pool) => {
-                let attempt: Attempt<_> = async {
-                    let mut connection = pool.acquire().await?;
-                    catalog::user_with_product(&mut connection, user, product).await
-                }
-                .await;
-                attempt.map_err(PgError::into_core)
-            }
+        match &self.lanes {
+            Some(lanes) => lanes.products.ask((user, product)).await,
+            None => self.ask_direct(self.sql.products, (user, product)).await,
         }
     }
 
     /// The caller, the settings, the cart and its products.
     pub(crate) async fn user_with_cart(&self, user: UserId) -> Result<CallerAndCart, Error> {
-        match self {
-            Purchases::Lanes { carts, .. } => carts.ask(user).await,
-            Purchases::Direct(pool) => {
-                let attempt: Attempt<_> = async {
-                    let mut connection = pool.acquire().await?;
-                    catalog::user_with_cart(&mut connection, user).await
-                }
-                .await;
-                attempt.map_err(PgError::into_core)
-            }
+        match &self.lanes {
+            Some(lanes) => lanes.carts.ask(user).await,
+            None => self.ask_direct(self.sql.carts, user).await,
         }
+    }
+
+    /// `question` answered by `sql` as a batch of one, on a pooled connection.
+    async fn ask_direct<Q, A>(&self, sql: Answer<Q, A>, question: Q) -> Result<A, Error> {
+        let attempt: Attempt<A> = async {
+            let mut connection = self.pool.acquire().await?;
+            sql(&mut connection, vec![question])
+                .await?
+                .pop()
+                .ok_or_else(|| Error::internal_msg("a read answered nothing").into())
+        }
+        .await;
+        attempt.map_err(PgError::into_core)
     }
 }

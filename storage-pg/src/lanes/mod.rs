@@ -13,4 +13,4 @@ mod queue;
 mod reads;
 
 pub(crate) use commands::Groups;
-pub(crate) use reads::Batcher;
+pub(crate) use reads::{Answer, Batcher};

@@ -81,10 +81,7 @@ fn pgbench(url: &str, clients: u32, scale: &Scale) -> Option<f64> {
 pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32], runs: usize) -> Result<()> {
     let mut measured = Vec::new();
     for run in 1..=runs.max(1) {
-        for line in run_once(scale, concurrencies).await? {
-            emit(with(line.clone(), json!({ "run": run })));
-            measured.push(line);
-        }
+        measured.extend(run_once(scale, concurrencies, run).await?);
     }
     for line in medians(&measured) {
         emit(line);
@@ -96,7 +93,11 @@ pub async fn run(scale: &Scale, _dir: &Path, concurrencies: &[u32], runs: usize)
 /// product (each purchase path in turn), between them and those spread over many products,
 /// and after those, and each ratio is to the mean of the two runs on either side: this
 /// machine's speed drifts over minutes, and an anchor taken minutes away would drift with it.
-async fn run_once(scale: &Scale, concurrencies: &[u32]) -> Result<Vec<serde_json::Value>> {
+async fn run_once(
+    scale: &Scale,
+    concurrencies: &[u32],
+    run: usize,
+) -> Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
     // Fixed names: a run clears away what an interrupted one left; each is dropped when done.
     let anchor_db = TestDatabase::recreate("shopbot_bench_pgbench")
@@ -118,9 +119,11 @@ async fn run_once(scale: &Scale, concurrencies: &[u32]) -> Result<Vec<serde_json
             .as_ref()
             .and_then(|url| pgbench(url, clients, scale));
         if anchor_url.is_some() {
-            out.push(
+            keep(
                 json!({"bench": "pgbench_tpcb", "concurrency": clients, "when": when,
                         "tps": tps}),
+                run,
+                out,
             );
         }
         tps
@@ -134,12 +137,20 @@ async fn run_once(scale: &Scale, concurrencies: &[u32]) -> Result<Vec<serde_json
             }
             let after = anchor(clients, when, &mut out);
             let tps = before.zip(after).map(|(b, a)| (b + a) / 2.0);
-            out.extend(lines.into_iter().map(|line| against(line, tps)));
+            for line in lines {
+                keep(against(line, tps), run, &mut out);
+            }
             before = after;
         }
     }
     drop(anchor_db);
     Ok(out)
+}
+
+/// Prints `line` as it comes, with its run's number, and keeps it for the medians.
+fn keep(line: serde_json::Value, run: usize, out: &mut Vec<serde_json::Value>) {
+    emit(with(line.clone(), json!({ "run": run })));
+    out.push(line);
 }
 
 /// The median over the runs of each measurement's checkouts per second and ratio to pgbench,
