@@ -86,11 +86,16 @@ impl Purchases {
         let mut runs = 0;
         loop {
             runs += 1;
-            let row = sqlx::query("SELECT * FROM shop_run($1)")
+            let ran = sqlx::query("SELECT * FROM shop_run($1)")
                 .bind(Json([&command]))
                 .fetch_one(&self.pool)
                 .await
-                .map_err(PgError::Db)?;
+                .map_err(PgError::Db);
+            // As a lane does: run again only what certainly rolled back.
+            let row = match ran {
+                Err(e) if e.retryable() && runs < ATTEMPTS => continue,
+                ran => ran?,
+            };
             match failure(&row)? {
                 None => return Ok(row),
                 Some(failed) if failed.lost_race() && runs < ATTEMPTS => {
