@@ -225,6 +225,7 @@ pub fn shop_config(settings: &Settings, currency: Currency) -> ShopConfig {
         max_manual_credit: settings.max_manual_credit.clone(),
         invoice_ttl: settings.shop.invoice_expiry,
         dialogue_timeout: settings.shop.dialogue_timeout,
+        low_stock_threshold: u64::from(settings.shop.low_stock_threshold),
     }
 }
 

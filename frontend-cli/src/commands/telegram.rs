@@ -43,6 +43,7 @@ pub async fn run(_args: &TelegramArgs, ctx: &Ctx, out: &mut impl Write) -> CliRe
     let stop = stop_signal()?;
     let flow_config = FlowConfig {
         updates: settings.telegram.rate_limit,
+        support: settings.shop.support_contact.clone(),
         ..FlowConfig::default()
     };
     let flow = Flow::with_config(ctx.shop().await?.clone(), flow_config);

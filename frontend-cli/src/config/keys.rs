@@ -237,7 +237,7 @@ pub static KEYS: &[Key] = &[
         secret: false,
         redact: None,
         accepted: "one line of text up to 200 characters, such as @shop_support",
-        help: "How customers reach a person. Carried in the settings for the bot's Help.",
+        help: "How customers reach a person, shown on the bot's Help screen.",
         apply: |s, t| {
             if t.chars().count() > 200 || t.chars().any(char::is_control) {
                 return Err("it must be one line of at most 200 characters".into());
@@ -256,7 +256,8 @@ pub static KEYS: &[Key] = &[
         secret: false,
         redact: None,
         accepted: "a whole number from 0 to 1000000",
-        help: "A product with this many units or fewer left is low on stock.",
+        help: "A product with this many units or fewer left is low on stock (the staff's \
+               low-stock list).",
         apply: |s, t| {
             s.shop.low_stock_threshold = parse_count(t, 0, 1_000_000)?;
             Ok(())

@@ -292,3 +292,47 @@ fn an_unknown_variable_or_a_bad_value_stops_any_command_with_exit_2() {
     run.fails(2, "postgres.pool_size");
     assert!(run.stderr.contains("`lots`"), "{}", run.stderr);
 }
+
+#[test]
+fn the_support_contact_is_shown_on_the_help_screen() {
+    let shop = TestShop::demo();
+    std::fs::write(
+        shop.path("shopbot.toml"),
+        "[shop]\nsupport_contact = \"@shop_help\"\n",
+    )
+    .unwrap();
+    let run = shop.run_with_input(&["chat", "--user", "1001"], b"/help\n");
+    run.ok();
+    assert!(
+        run.stdout.contains("Questions? Write to @shop_help."),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_low_stock_threshold_decides_the_staff_low_stock_list() {
+    // The demo shop has three units of each product.
+    let shop = TestShop::demo();
+    let low_stock = |threshold: &str| {
+        let mut command = shop.command(&["chat", "--user", "1001"]);
+        command
+            .env("SHOPBOT_SHOP_ADMINS", "1001")
+            .env("SHOPBOT_SHOP_LOW_STOCK_THRESHOLD", threshold)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        // /admin, then its third button: Low stock.
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"/admin\n3\n").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let below = low_stock("2");
+    assert!(
+        below.contains("Every product has more than 2 units in stock."),
+        "{below}"
+    );
+    let at = low_stock("3");
+    assert!(at.contains("Low on stock (4): 3 units or fewer."), "{at}");
+}
