@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, chat, demo, export, init, invoice, order, product, stock, store_check,
-    telegram, user,
+    backup, category, chat, config, demo, export, init, invoice, order, product, stock,
+    store_check, telegram, user,
 };
 
 const ABOUT: &str = "Run a shop that lives inside a messenger: admin commands on its store.";
@@ -36,12 +36,10 @@ Exit codes:
   5  refused by a business rule (out of stock, insufficient funds, forbidden, conflict),
      `store check` found problems, or the PostgreSQL database belongs to another application
 
-Configuration: flags, then environment (SHOPBOT_STORE, SHOPBOT_LOG_LEVEL, SHOPBOT_LOG_FORMAT,
-SHOPBOT_CURRENCY (the shop's currency, checked: a shop selling in another is refused),
-SHOPBOT_ADMINS, SHOPBOT_MAX_MANUAL_CREDIT; TELEGRAM_BOT_TOKEN and TELEGRAM_API_URL for `shopbot
-telegram`), then ./shopbot.toml (or --config PATH) with the keys store, log_level, log_format,
-currency, admins and max_manual_credit (the largest manual credit given without confirming it, as
-text such as \"5000.00\"; default 1000000 in the shop currency).
+Configuration: flags, then environment (SHOPBOT_<SECTION>_<KEY>, e.g. SHOPBOT_TELEGRAM_TOKEN;
+older names such as SHOPBOT_ADMINS and TELEGRAM_BOT_TOKEN stay accepted), then ./shopbot.toml (or
+--config PATH) with [shop], [telegram], [postgres], [jobs] and [http] sections, then defaults.
+Every key is listed in docs/configuration.md; `shopbot config check` shows what is in effect.
 
 Every command but `init` and `demo` needs an existing shop: create one with `shopbot init`.
 
@@ -81,13 +79,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Where the shop's data lives: json:PATH or postgres://USER@HOST/DB
     /// [default: json:./shopbot-data]
-    #[arg(
-        long,
-        global = true,
-        env = "SHOPBOT_STORE",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    #[arg(long, global = true, value_name = "URL")]
     pub store: Option<String>,
 
     /// Configuration file [default: ./shopbot.toml, if it exists]
@@ -101,23 +93,11 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 
     /// How much to log on stderr [default: warn]
-    #[arg(
-        long,
-        global = true,
-        env = "SHOPBOT_LOG_LEVEL",
-        hide_env_values = true,
-        value_enum
-    )]
+    #[arg(long, global = true, value_enum)]
     pub log_level: Option<LogLevel>,
 
     /// How to write log lines [default: text]
-    #[arg(
-        long,
-        global = true,
-        env = "SHOPBOT_LOG_FORMAT",
-        hide_env_values = true,
-        value_enum
-    )]
+    #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormat>,
 
     /// Print exactly one JSON document on stdout instead of tables
@@ -187,6 +167,9 @@ pub enum Command {
     Store(store_check::StoreCommand),
     /// Use the shop as a customer from the terminal, through the bot's conversation
     Chat(chat::ChatArgs),
+    /// The configuration: check (what is in effect, and where each value came from)
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Run the Telegram bot on the store until SIGINT or SIGTERM
     Telegram(telegram::TelegramArgs),
     // Still to come from its own work: `tui` (the admin console), one variant here and one

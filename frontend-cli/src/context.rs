@@ -166,7 +166,12 @@ impl Ctx {
     async fn open(&self, mode: OpenMode) -> CliResult<&Opened> {
         self.opened
             .get_or_try_init(|| async {
-                let backend = Backend::open(&self.settings.store, mode).await?;
+                let backend = Backend::open_with(
+                    &self.settings.store,
+                    mode,
+                    self.settings.postgres.options(),
+                )
+                .await?;
                 Ok::<_, CliError>(Opened::new(backend))
             })
             .await
@@ -197,8 +202,8 @@ impl Ctx {
     fn currency_error(&self, error: Error) -> CliError {
         match error {
             Error::Conflict(mismatch) => CliError::refused(format!(
-                "{}: {mismatch} (the configured currency comes from SHOPBOT_CURRENCY or \
-                 `currency` in the configuration file); nothing was changed",
+                "{}: {mismatch} (the configured currency is shop.currency: SHOPBOT_SHOP_CURRENCY, \
+                 SHOPBOT_CURRENCY, or `currency` in the configuration file); nothing was changed",
                 self.settings.store
             )),
             other => CliError::from(other),
@@ -218,7 +223,9 @@ pub fn shop_config(settings: &Settings, currency: Currency) -> ShopConfig {
             ..PriceLimits::default()
         },
         max_manual_credit: settings.max_manual_credit.clone(),
-        ..ShopConfig::default()
+        invoice_ttl: settings.shop.invoice_expiry,
+        dialogue_timeout: settings.shop.dialogue_timeout,
+        low_stock_threshold: u64::from(settings.shop.low_stock_threshold),
     }
 }
 

@@ -93,7 +93,7 @@ pub fn one_line_usage_error(rendered: &str) -> String {
 
 /// Runs a parsed command line, writing to stdout.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let settings = Settings::resolve(&cli.global, |key| std::env::var(key).ok())?;
+    let settings = Settings::resolve(&cli.global, &config::process_env())?;
     logging::init(settings.log_level, settings.log_format);
     tracing::debug!(store = %settings.store, "starting");
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -130,10 +130,16 @@ impl Backend {
     /// Opens the store `url` names, as `mode` says. A PostgreSQL database must exist; its
     /// schema is brought up to date.
     pub async fn open(url: &StoreUrl, mode: OpenMode) -> CliResult<Backend> {
+        Backend::open_with(url, mode, PgOptions::default()).await
+    }
+
+    /// As [`open`](Self::open), with `pg` as the PostgreSQL pool's options (the embedded
+    /// store ignores them).
+    pub async fn open_with(url: &StoreUrl, mode: OpenMode, pg: PgOptions) -> CliResult<Backend> {
         match url {
             StoreUrl::Json(dir) => open_json(dir, mode).map_err(|e| open_error(url, e)),
             StoreUrl::Postgres(database) => {
-                let backend = open_postgres(url, database, mode).await?;
+                let backend = open_postgres(url, database, mode, pg).await?;
                 let holds_shop = match mode {
                     OpenMode::CreateIfMissing => return Ok(backend),
                     OpenMode::Create | OpenMode::Existing => {
@@ -309,10 +315,15 @@ impl Backend {
 
 /// Opens a PostgreSQL store; only `Create` and `CreateIfMissing` install shopbot's schema
 /// into a database that has none.
-async fn open_postgres(url: &StoreUrl, database: &str, mode: OpenMode) -> CliResult<Backend> {
+async fn open_postgres(
+    url: &StoreUrl,
+    database: &str,
+    mode: OpenMode,
+    pg: PgOptions,
+) -> CliResult<Backend> {
     let opened = match mode {
-        OpenMode::Existing => PgStore::open_existing(database, PgOptions::default()).await,
-        OpenMode::Create | OpenMode::CreateIfMissing => PgStore::connect(database).await,
+        OpenMode::Existing => PgStore::open_existing(database, pg).await,
+        OpenMode::Create | OpenMode::CreateIfMissing => PgStore::connect_with(database, pg).await,
     };
     let store = opened.map_err(|error| pg_open_error(url, &error))?;
     Ok(Backend::Postgres(Arc::new(store)))

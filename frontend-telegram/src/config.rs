@@ -85,7 +85,7 @@ impl fmt::Debug for TelegramConfig {
 }
 
 /// Parses a Bot API base URL (a trailing slash is dropped: teloxide appends path segments).
-pub(crate) fn parse_api_url(text: &str) -> Result<url::Url, TelegramError> {
+pub fn parse_api_url(text: &str) -> Result<url::Url, TelegramError> {
     let trimmed = text.trim().trim_end_matches('/');
     let url = url::Url::parse(trimmed).map_err(|e| TelegramError::InvalidApiUrl(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {

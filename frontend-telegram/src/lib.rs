@@ -83,7 +83,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-pub use config::{API_URL_VAR, TOKEN_VAR, TelegramConfig};
+pub use config::{API_URL_VAR, TOKEN_VAR, TelegramConfig, parse_api_url};
 pub use error::TelegramError;
 pub use limit::SendLimit;
 

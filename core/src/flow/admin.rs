@@ -16,9 +16,6 @@ use super::markup::{bold, escape};
 use super::screens::{Screens, button, page_of, pager, reply, short};
 use super::{Action, Reply};
 
-/// Products at or below this many available units count as low on stock.
-pub(super) const LOW_STOCK: u64 = 5;
-
 /// The staff side of the conversation for one person.
 pub(super) struct Admin<'a> {
     pub(super) screens: &'a Screens<'a>,
@@ -213,7 +210,8 @@ impl<'a> Admin<'a> {
     }
 
     async fn low_stock(&self) -> Result<Reply> {
-        let levels = self.service().low_stock(self.user(), LOW_STOCK).await?;
+        let threshold = self.screens.shop.config().low_stock_threshold;
+        let levels = self.service().low_stock(self.user(), threshold).await?;
         let mut rows: Vec<_> = levels
             .iter()
             .take(50)
@@ -221,8 +219,8 @@ impl<'a> Admin<'a> {
             .collect();
         rows.push(vec![button("‹ Admin", Action::Admin)]);
         let text = match levels.len() {
-            0 => format!("Every product has more than {LOW_STOCK} units in stock."),
-            n => format!("<b>Low on stock</b> ({n}): {LOW_STOCK} units or fewer."),
+            0 => format!("Every product has more than {threshold} units in stock."),
+            n => format!("<b>Low on stock</b> ({n}): {threshold} units or fewer."),
         };
         reply(text, rows, None)
     }

@@ -48,6 +48,9 @@ pub struct ShopConfig {
     /// The largest manual credit staff give without confirming it (see
     /// [`AdminService::adjust_wallet`]); a million in the shop currency unless configured.
     pub max_manual_credit: CreditLimit,
+    /// Products at or below this many available units count as low on stock (the staff's
+    /// low-stock list).
+    pub low_stock_threshold: u64,
 }
 
 impl Default for ShopConfig {
@@ -58,6 +61,7 @@ impl Default for ShopConfig {
             invoice_ttl: Duration::from_secs(30 * 60),
             dialogue_timeout: Duration::from_secs(10 * 60),
             max_manual_credit: CreditLimit::default(),
+            low_stock_threshold: 5,
         }
     }
 }

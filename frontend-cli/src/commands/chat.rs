@@ -60,7 +60,7 @@ pub async fn session(
     let config = FlowConfig {
         updates: RateLimit::unlimited(),
         expensive: RateLimit::unlimited(),
-        support: None,
+        support: ctx.settings().shop.support_contact.clone(),
     };
     let flow = Flow::with_config(ctx.shop().await?.clone(), config);
     let chat = ChatId(user.0);

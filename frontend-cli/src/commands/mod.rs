@@ -6,6 +6,7 @@
 pub mod backup;
 pub mod category;
 pub mod chat;
+pub mod config;
 pub mod demo;
 pub mod export;
 pub mod init;
@@ -40,6 +41,7 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Migrate(args) => migrate::run(args, ctx, out).await,
         Command::Store(command) => store_check::run(command, ctx, out).await,
         Command::Chat(args) => chat::run(args, ctx, out).await,
+        Command::Config(command) => config::run(command, ctx, out),
         Command::Telegram(args) => telegram::run(args, ctx, out).await,
     }
 }

@@ -1,30 +1,32 @@
 //! `shopbot telegram`: runs the Telegram bot on the store until SIGINT or SIGTERM, then
 //! finishes the updates in hand and closes the store cleanly.
 //!
-//! The composition root of the bot: the token and the Bot API URL come from the environment
-//! (checked before the store is touched), the shop from the same store and configuration as
-//! every other command (`SHOPBOT_ADMINS` are owners), and the conversation is the same flow
-//! `shopbot chat` drives. It never prints or logs the token.
+//! The composition root of the bot: the token, the Bot API URL and the limits come from the
+//! `[telegram]` settings (checked before the store is touched), the shop from the same store
+//! and configuration as every other command (`shop.admins` are owners), and the conversation
+//! is the same flow `shopbot chat` drives. It never prints or logs the token.
 
 use std::future::Future;
 use std::io::Write;
 
 use clap::Args;
-use shopbot_core::flow::Flow;
+use shopbot_core::flow::{Flow, FlowConfig};
 use shopbot_telegram::{TelegramConfig, TelegramError};
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::config::Settings;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 
 /// `shopbot telegram`
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Environment:
-  TELEGRAM_BOT_TOKEN  the bot's token from BotFather (required; never printed)
-  TELEGRAM_API_URL    the Bot API base URL (optional; a local Bot API server, or a fake one
-                      in tests) [default: https://api.telegram.org]
-  SHOPBOT_ADMINS      Telegram user ids who are the shop's owners, comma-separated
+Configuration ([telegram] in shopbot.toml, or the environment; see docs/configuration.md):
+  SHOPBOT_TELEGRAM_TOKEN    the bot's token from BotFather (required; never printed);
+                            TELEGRAM_BOT_TOKEN is accepted too
+  SHOPBOT_TELEGRAM_API_URL  the Bot API base URL (optional; a local Bot API server, or a fake
+                            one in tests) [default: https://api.telegram.org]; or TELEGRAM_API_URL
+  SHOPBOT_SHOP_ADMINS       Telegram user ids who are the shop's owners, comma-separated
 
 The bot long-polls for updates. SIGINT (Ctrl-C) or SIGTERM stops it: it takes no new updates,
 finishes the ones in hand (8 s at most), closes the store and exits 0.
@@ -36,9 +38,15 @@ pub struct TelegramArgs {}
 
 /// Runs the bot until SIGINT or SIGTERM.
 pub async fn run(_args: &TelegramArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
-    let config = TelegramConfig::from_env().map_err(cli_error)?;
+    let settings = ctx.settings();
+    let config = telegram_config(settings)?;
     let stop = stop_signal()?;
-    let flow = Flow::new(ctx.shop().await?.clone());
+    let flow_config = FlowConfig {
+        updates: settings.telegram.rate_limit,
+        support: settings.shop.support_contact.clone(),
+        ..FlowConfig::default()
+    };
+    let flow = Flow::with_config(ctx.shop().await?.clone(), flow_config);
     let result = shopbot_telegram::run(config, flow, stop).await;
     // The store is closed whether the bot stopped or failed to start.
     let closed = ctx.close().await;
@@ -46,6 +54,21 @@ pub async fn run(_args: &TelegramArgs, ctx: &Ctx, out: &mut impl Write) -> CliRe
     closed?;
     writeln!(out, "Stopped.")?;
     Ok(())
+}
+
+/// The bot's configuration from the `[telegram]` settings (the API URL was checked when the
+/// settings were read).
+fn telegram_config(settings: &Settings) -> CliResult<TelegramConfig> {
+    let Some(token) = &settings.telegram.token else {
+        return Err(CliError::usage(
+            "TELEGRAM_BOT_TOKEN is not set (nor SHOPBOT_TELEGRAM_TOKEN, nor token under \
+             [telegram] in the configuration file): give the token BotFather issued for the bot",
+        ));
+    };
+    let mut config = TelegramConfig::new(token.expose());
+    config.api_url.clone_from(&settings.telegram.api_url);
+    config.send_limit = Some(settings.telegram.send_limit);
+    Ok(config)
 }
 
 /// A future that resolves at the first SIGINT or SIGTERM. The handlers are installed now, so

@@ -165,6 +165,7 @@ fn every_subcommand_has_help_with_examples() {
         &["export"],
         &["backup"],
         &["store", "check"],
+        &["config", "check"],
     ];
     for command in commands {
         let mut args = command.to_vec();
@@ -189,4 +190,149 @@ fn version_and_missing_subcommands() {
     shop.run(&[]).code(2);
     shop.run(&["frobnicate"]).code(2);
     shop.run(&["product"]).code(2);
+}
+
+/// A token in the real format.
+const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+
+#[test]
+fn config_check_shows_every_value_and_its_source_with_the_token_redacted() {
+    let shop = TestShop::without_store();
+    std::fs::write(
+        shop.path("shopbot.toml"),
+        "[postgres]\npool_size = 8\n[shop]\ninvoice_expiry = \"1h\"\n",
+    )
+    .unwrap();
+    let run = shop
+        .bare_command()
+        .args(["--log-level", "error", "config", "check"])
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("SHOPBOT_SHOP_INVOICE_EXPIRY", "2h")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    assert!(!stdout.contains("AAHdq"), "{stdout}");
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("no {key} in {stdout}"))
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("telegram.token"), "<redacted> env TELEGRAM_BOT_TOKEN");
+    assert_eq!(line("log_level"), "error flag --log-level");
+    assert_eq!(
+        line("shop.invoice_expiry"),
+        "2h env SHOPBOT_SHOP_INVOICE_EXPIRY"
+    );
+    assert_eq!(line("postgres.pool_size"), "8 file shopbot.toml");
+    assert_eq!(line("shop.dialogue_timeout"), "10m default");
+    assert_eq!(line("http.listen"), "(unset) default");
+    assert!(!shop.store_dir().exists(), "config check opens no store");
+
+    let run = shop
+        .bare_command()
+        .args(["--json", "config", "check"])
+        .env("SHOPBOT_TELEGRAM_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    assert!(!stdout.contains("AAHdq"), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let keys = doc["keys"].as_array().unwrap();
+    let token = keys.iter().find(|k| k["key"] == "telegram.token").unwrap();
+    assert_eq!(token["value"], "<redacted>");
+    assert_eq!(token["source"], "env");
+    assert_eq!(token["origin"], "SHOPBOT_TELEGRAM_TOKEN");
+    assert_eq!(token["secret"], true);
+    let pool = keys
+        .iter()
+        .find(|k| k["key"] == "postgres.pool_size")
+        .unwrap();
+    assert_eq!(pool["value"], "8");
+    assert_eq!(pool["env"], "SHOPBOT_POSTGRES_POOL_SIZE");
+}
+
+#[test]
+fn an_unknown_variable_or_a_bad_value_stops_any_command_with_exit_2() {
+    let shop = TestShop::new();
+    let run = shop
+        .command(&["product", "list"])
+        .env("SHOPBOT_TELEGRAM_TOKNE", "x")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("SHOPBOT_TELEGRAM_TOKNE"));
+    let run = shop
+        .command(&["config", "check"])
+        .env("SHOPBOT_TELEGRAM_TOKEN", "123:has a space AAHdq")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("telegram.token") && stderr.contains("<redacted>"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("AAHdq") && run.stdout.is_empty(),
+        "{stderr}"
+    );
+    std::fs::write(
+        shop.path("shopbot.toml"),
+        "[postgres]\npool_size = \"lots\"\n",
+    )
+    .unwrap();
+    let run = shop.run(&["product", "list"]);
+    run.fails(2, "postgres.pool_size");
+    assert!(run.stderr.contains("`lots`"), "{}", run.stderr);
+}
+
+#[test]
+fn the_support_contact_is_shown_on_the_help_screen() {
+    let shop = TestShop::demo();
+    std::fs::write(
+        shop.path("shopbot.toml"),
+        "[shop]\nsupport_contact = \"@shop_help\"\n",
+    )
+    .unwrap();
+    let run = shop.run_with_input(&["chat", "--user", "1001"], b"/help\n");
+    run.ok();
+    assert!(
+        run.stdout.contains("Questions? Write to @shop_help."),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_low_stock_threshold_decides_the_staff_low_stock_list() {
+    // The demo shop has three units of each product.
+    let shop = TestShop::demo();
+    let low_stock = |threshold: &str| {
+        let mut command = shop.command(&["chat", "--user", "1001"]);
+        command
+            .env("SHOPBOT_SHOP_ADMINS", "1001")
+            .env("SHOPBOT_SHOP_LOW_STOCK_THRESHOLD", threshold)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        // /admin, then its third button: Low stock.
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"/admin\n3\n").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let below = low_stock("2");
+    assert!(
+        below.contains("Every product has more than 2 units in stock."),
+        "{below}"
+    );
+    let at = low_stock("3");
+    assert!(at.contains("Low on stock (4): 3 units or fewer."), "{at}");
 }
