@@ -118,8 +118,13 @@ impl ConfigFile {
         path: String,
         value: &toml::Value,
     ) -> CliResult<()> {
-        let secret = keys::find(&path).is_some_and(|key| key.secret);
+        let key = keys::find(&path);
+        let secret = key.is_some_and(|key| key.secret);
         let as_text = value_text(value).map_err(|why| {
+            let why = match key {
+                Some(key) => format!("{why}; accepted: {}", key.accepted),
+                None => why,
+            };
             let shown = match value {
                 _ if secret => super::REDACTED.to_owned(),
                 toml::Value::Float(number) => number.to_string(),
@@ -153,9 +158,7 @@ fn value_text(value: &toml::Value) -> Result<String, String> {
         toml::Value::String(text) => Ok(text.clone()),
         toml::Value::Integer(number) => Ok(number.to_string()),
         toml::Value::Boolean(flag) => Ok(flag.to_string()),
-        toml::Value::Float(_) => {
-            Err("floats are not accepted: write the value as text, such as \"10.99\"".into())
-        }
+        toml::Value::Float(_) => Err("floats are not accepted: write the value as text".into()),
         toml::Value::Array(items) => items
             .iter()
             .map(|item| match item {
