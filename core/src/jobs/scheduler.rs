@@ -246,13 +246,19 @@ impl Scheduler {
             Ok(Ok(report)) => {
                 state.consecutive_failures = 0;
                 state.next_due = finished_at.plus(entry.job.period);
-                tracing::info!(
-                    job = name,
-                    count = report.count,
-                    summary = %report.summary,
-                    next_due = %state.next_due,
-                    "job succeeded"
-                );
+                // A round that found nothing to do is routine; logging it at info every
+                // minute would bury the rounds that did something.
+                if report.count == 0 {
+                    tracing::debug!(job = name, summary = %report.summary, "job succeeded");
+                } else {
+                    tracing::info!(
+                        job = name,
+                        count = report.count,
+                        summary = %report.summary,
+                        next_due = %state.next_due,
+                        "job succeeded"
+                    );
+                }
                 JobOutcome::Succeeded(report)
             }
             Ok(Err(error)) => {
