@@ -1,8 +1,8 @@
 //! # shopbot-core
 //!
 //! The framework-free heart of shopbot: the shop's domain (money, catalog, stock, carts, orders,
-//! wallet, invoices), the services that apply its rules, the conversation flow, and the ports
-//! through which it reaches storage, messengers, clocks and payment providers.
+//! wallet, invoices), the services that apply its rules, the conversation flow, the background
+//! jobs, and the ports through which it reaches storage, messengers, clocks and payment providers.
 //!
 //! Core never does I/O itself and depends on no bot, database or terminal framework. Front ends
 //! translate their events into service calls; storage backends implement
@@ -21,6 +21,7 @@ pub mod flow;
 pub mod idempotency;
 pub mod ids;
 pub mod invoice;
+pub mod jobs;
 pub mod markup;
 pub mod money;
 pub mod order;

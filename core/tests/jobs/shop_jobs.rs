@@ -1,0 +1,103 @@
+//! The shop's own jobs over a real (in-memory) store.
+
+use std::sync::Arc;
+
+use shopbot_core::Error;
+use shopbot_core::ids::{InvoiceId, ProductId, UserId};
+use shopbot_core::invoice::InvoiceStatus;
+use shopbot_core::jobs::{
+    EXPIRE_INVOICES, JobOutcome, JobReport, Scheduler, ShopJobPeriods, shop_jobs,
+};
+use shopbot_core::order::{OrderPayment, OrderStatus};
+use shopbot_core::ports::Storage;
+use shopbot_core::services::PayWith;
+use shopbot_core::stock::StockCounts;
+use shopbot_core::testkit::{TestShop, key, qty};
+use shopbot_storage_json::JsonStore;
+
+use crate::helpers::*;
+
+/// A buyer checks out `n` units of `product` by invoice, reserving them.
+async fn reserve_by_invoice(t: &TestShop, buyer: UserId, product: ProductId, n: u32) -> InvoiceId {
+    let cart = t.shop.cart().add(buyer, product, qty(n)).await.unwrap();
+    let order = t
+        .shop
+        .checkout()
+        .buy_cart(buyer, cart.version, key("reserve"), PayWith::Invoice)
+        .await
+        .unwrap()
+        .order;
+    let OrderPayment::Invoice { invoice } = order.payment else {
+        panic!(
+            "an invoice checkout is paid by invoice: {:?}",
+            order.payment
+        );
+    };
+    invoice
+}
+
+#[tokio::test]
+async fn the_expire_invoices_job_puts_an_unpaid_invoices_units_back_on_sale() {
+    let store: Arc<dyn Storage> = Arc::new(JsonStore::in_memory());
+    let t = TestShop::new(store).await;
+    let product = t.product("Last keys", 500).await;
+    t.keys(product.id, "LAST", 2).await;
+    let buyer = t.customer(10).await;
+    let rival = t.customer(11).await;
+    t.fund(rival, 10_000).await;
+    let invoice = reserve_by_invoice(&t, buyer, product.id, 2).await;
+    let reserved = StockCounts {
+        available: 0,
+        reserved: 2,
+        sold: 0,
+    };
+    assert_eq!(t.counts(product.id).await, reserved);
+    let scheduler = Scheduler::new(
+        t.clock.clone(),
+        shop_jobs(&t.shop, &ShopJobPeriods::default()),
+    )
+    .unwrap();
+
+    // Before the invoice falls due the job runs and leaves it open.
+    let runs = scheduler.run_due().await;
+    assert_eq!(names(&runs), [EXPIRE_INVOICES]);
+    assert_eq!(
+        runs[0].outcome,
+        JobOutcome::Succeeded(JobReport::new(0, "no overdue invoices"))
+    );
+    let cart = t.shop.cart().add(rival, product.id, qty(2)).await.unwrap();
+    let taken = t
+        .shop
+        .checkout()
+        .buy_cart(rival, cart.version, key("too-early"), PayWith::Wallet)
+        .await;
+    assert!(matches!(taken, Err(Error::OutOfStock { .. })), "{taken:?}");
+
+    // Once it is overdue, the next round expires it and the units sell again.
+    t.clock.advance(TestShop::config().invoice_ttl);
+    let runs = scheduler.run_due().await;
+    assert_eq!(
+        runs[0].outcome,
+        JobOutcome::Succeeded(JobReport::new(1, "expired 1 overdue invoice"))
+    );
+    let expired = t.store.invoice(invoice).await.unwrap().unwrap();
+    assert_eq!(expired.status, InvoiceStatus::Expired);
+    assert_eq!(
+        t.counts(product.id).await,
+        StockCounts {
+            available: 2,
+            reserved: 0,
+            sold: 0,
+        }
+    );
+    let cart = t.shop.cart().view(rival).await.unwrap();
+    let order = t
+        .shop
+        .checkout()
+        .buy_cart(rival, cart.version, key("after-expiry"), PayWith::Wallet)
+        .await
+        .unwrap()
+        .order;
+    assert_eq!(order.status, OrderStatus::Paid);
+    assert_eq!(order.delivered_units().count(), 2);
+}
