@@ -1,4 +1,4 @@
-//! Reading `shopbot.toml`: its sections and keys, checked against [`KEYS`](super::keys::KEYS).
+//! Reading `shopbot.toml`: its sections and keys, checked against [`KEYS`].
 //!
 //! Owns [`ConfigFile`]: the values the file gives, each under the path of its key and as
 //! text, so one parser per key reads the file, the environment and the flags alike. An
