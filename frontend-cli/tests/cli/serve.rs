@@ -1,6 +1,6 @@
 //! `shopbot serve`: it starts with and without Telegram, logs one start line that names what
-//! runs and shows no secret, stops cleanly on SIGTERM and SIGINT, and refuses a bad
-//! configuration value naming the key.
+//! runs and shows no secret (the token, a PostgreSQL URL), stops cleanly on SIGTERM and SIGINT,
+//! and refuses a bad configuration value naming the key.
 //!
 //! The tests synchronise on the process's own output: they wait for the start line on stderr
 //! before signalling. The 30-second bound only keeps a broken build from hanging the suite.
@@ -200,4 +200,20 @@ fn the_help_says_what_runs_and_how_it_stops() {
     ] {
         assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
     }
+}
+
+#[test]
+fn on_postgresql_serve_names_the_store_kind_but_not_its_url() {
+    let Some(shop) = TestShop::postgres() else {
+        return;
+    };
+    shop.run(&["demo"]).ok();
+    let serving = Serving::start(serve(&shop, "info"));
+    let start = serving.start_line().to_owned();
+    assert!(start.contains("store=\"postgres\""), "{start}");
+    assert!(!start.contains("postgres://"), "{start}");
+    let run = serving.stop("-TERM");
+    run.ok();
+    assert!(run.stdout.contains("Stopped."), "{run:#?}");
+    assert!(!run.stderr.contains(&shop.store_url()), "{run:#?}");
 }
