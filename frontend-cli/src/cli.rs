@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, chat, config, demo, export, init, invoice, order, product, stock,
+    backup, category, chat, config, demo, export, init, invoice, order, product, serve, stock,
     store_check, telegram, user,
 };
 
@@ -49,7 +49,7 @@ Examples:
   shopbot product list
   shopbot --store json:/var/lib/shopbot stock add --product 3 --file keys.txt
   shopbot --json order list --since 2026-01-01
-  TELEGRAM_BOT_TOKEN=123:ABC shopbot --store json:/var/lib/shopbot telegram";
+  TELEGRAM_BOT_TOKEN=123:ABC shopbot --store json:/var/lib/shopbot --log-level info serve";
 
 /// `shopbot`: the shop's command line.
 #[derive(Debug, Parser)]
@@ -170,7 +170,10 @@ pub enum Command {
     /// The configuration: check (what is in effect, and where each value came from)
     #[command(subcommand)]
     Config(config::ConfigCommand),
-    /// Run the Telegram bot on the store until SIGINT or SIGTERM
+    /// Run the shop: the Telegram bot (when a token is set) and the background jobs, until
+    /// SIGINT or SIGTERM
+    Serve(serve::ServeArgs),
+    /// Run the Telegram bot (and the background jobs) on the store until SIGINT or SIGTERM
     Telegram(telegram::TelegramArgs),
     // Still to come from its own work: `tui` (the admin console), one variant here and one
     // arm in `commands::run`.

@@ -14,6 +14,7 @@ pub mod invoice;
 pub mod migrate;
 pub mod order;
 pub mod product;
+pub mod serve;
 pub mod stock;
 pub mod store_check;
 pub mod telegram;
@@ -42,6 +43,7 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Store(command) => store_check::run(command, ctx, out).await,
         Command::Chat(args) => chat::run(args, ctx, out).await,
         Command::Config(command) => config::run(command, ctx, out),
+        Command::Serve(args) => serve::run(args, ctx, out).await,
         Command::Telegram(args) => telegram::run(args, ctx, out).await,
     }
 }

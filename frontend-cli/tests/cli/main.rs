@@ -18,6 +18,7 @@ mod migrate;
 mod orders;
 mod output_paths;
 mod postgres;
+mod serve;
 mod stock;
 mod store;
 mod telegram;
