@@ -34,7 +34,8 @@ Runs what the configuration enables, in one process:
   the Telegram bot   when a token is set (SHOPBOT_TELEGRAM_TOKEN or TELEGRAM_BOT_TOKEN, or
                      token under [telegram]); see `shopbot telegram --help`
   background jobs    always: expire-invoices (expires unpaid invoices past due and puts the
-                     units they reserved back on sale)
+                     units they reserved back on sale; every expire_invoices_every under
+                     [jobs], 1m by default)
 
 At start it logs (at info) one line: the version, the store kind, what runs and how many admins
 are configured; never a secret. A failing job is logged and retried later; it never stops the
@@ -89,7 +90,10 @@ async fn serve_shop(
 ) -> CliResult<()> {
     let settings = ctx.settings();
     let shop = ctx.shop().await?.clone();
-    let jobs = shop_jobs(&shop, &ShopJobPeriods::default());
+    let periods = ShopJobPeriods {
+        expire_invoices: settings.jobs.expire_invoices_every,
+    };
+    let jobs = shop_jobs(&shop, &periods);
     let job_names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
     let clock = Arc::clone(shop.clock());
     let scheduler = Scheduler::new(Arc::clone(&clock), jobs)?;
