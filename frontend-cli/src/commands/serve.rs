@@ -169,7 +169,16 @@ async fn run_jobs(
             leadership.step_down();
             return;
         }
-        let wait = if leadership.may_run_jobs().await {
+        // A stop signal cuts a slow leadership check short, so the process still stops in time.
+        let may_run = tokio::select! {
+            may_run = leadership.may_run_jobs() => Some(may_run),
+            _ = stop.changed() => None,
+        };
+        let Some(may_run) = may_run else {
+            leadership.step_down();
+            return;
+        };
+        let wait = if may_run {
             let round = scheduler.run_due();
             tokio::pin!(round);
             tokio::select! {
