@@ -66,7 +66,8 @@ impl Leader {
         .fetch_one(&mut self.conn)
         .await
         .map_err(Error::internal)?;
-        tracing::info!(instance = %self.name, epoch, "leading background jobs");
+        // The process that runs the jobs says so at info; this is the detail beneath it.
+        tracing::debug!(instance = %self.name, epoch, "leading background jobs");
         self.epoch = Some(epoch);
         Ok(self.epoch)
     }

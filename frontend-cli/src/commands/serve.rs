@@ -14,6 +14,7 @@ use clap::Args;
 use shopbot_core::flow::{Flow, FlowConfig};
 use shopbot_core::jobs::{Scheduler, ShopJobPeriods, shop_jobs};
 use shopbot_core::ports::Clock;
+use shopbot_storage_pg::{Leader, PgStore};
 use shopbot_telegram::{TelegramConfig, TelegramError};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -21,11 +22,19 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::store::StoreUrl;
+use crate::store::{Backend, StoreUrl};
 
 /// How long a job round in hand may go on after the stop signal before it is abandoned, so the
 /// whole process stops within 10 seconds (the bot allows itself 8 seconds the same way).
 const JOB_GRACE: Duration = Duration::from_secs(8);
+
+/// How often a process asks whether it leads the jobs on PostgreSQL, while it waits: a standby
+/// takes over this long (at most) after the leader's connection is gone, well within 10 s.
+const LEADERSHIP_CHECK_EVERY: Duration = Duration::from_secs(3);
+
+/// How long one leadership check may take before its connection is given up as dead, so an
+/// unresponsive server cannot stall the job loop.
+const LEADERSHIP_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `shopbot serve`
 #[derive(Debug, Args)]
@@ -34,12 +43,16 @@ Runs what the configuration enables, in one process:
   the Telegram bot   when a token is set (SHOPBOT_TELEGRAM_TOKEN or TELEGRAM_BOT_TOKEN, or
                      token under [telegram]); see `shopbot telegram --help`
   background jobs    always: expire-invoices (expires unpaid invoices past due and puts the
-                     units they reserved back on sale)
+                     units they reserved back on sale; every expire_invoices_every under
+                     [jobs], 1m by default). On PostgreSQL several serve processes may share
+                     the database: one is elected to run the jobs and the others stand by; one
+                     takes over within 10 s when the leader stops or loses its connection
 
 At start it logs (at info) one line: the version, the store kind, what runs and how many admins
-are configured; never a secret. A failing job is logged and retried later; it never stops the
-process. SIGINT (Ctrl-C) or SIGTERM stops it: the bot takes no new updates and the jobs start no
-new round; what is in hand finishes (8 s at most), the store is closed, and it exits 0.
+are configured; never a secret. Starting and stopping to lead the jobs, and standing by, are
+logged at info too. A failing job is logged and retried later; it never stops the process.
+SIGINT (Ctrl-C) or SIGTERM stops it: the bot takes no new updates and the jobs start no new
+round; what is in hand finishes (8 s at most), the store is closed, and it exits 0.
 
 Examples:
   shopbot --store json:/var/lib/shopbot --log-level info serve
@@ -89,7 +102,10 @@ async fn serve_shop(
 ) -> CliResult<()> {
     let settings = ctx.settings();
     let shop = ctx.shop().await?.clone();
-    let jobs = shop_jobs(&shop, &ShopJobPeriods::default());
+    let periods = ShopJobPeriods {
+        expire_invoices: settings.jobs.expire_invoices_every,
+    };
+    let jobs = shop_jobs(&shop, &periods);
     let job_names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
     let clock = Arc::clone(shop.clock());
     let scheduler = Scheduler::new(Arc::clone(&clock), jobs)?;
@@ -125,40 +141,214 @@ async fn serve_shop(
         stop_sender.send_replace(true);
         result.map_err(cli_error)
     };
-    let job_loop = run_jobs(&scheduler, clock.as_ref(), stop_receiver.clone());
+    let leadership = match ctx.existing_backend().await? {
+        Backend::Json(_) => Leadership::Always,
+        Backend::Postgres(store) => Leadership::elected(Arc::clone(store)),
+    };
+    let job_loop = run_jobs(
+        &scheduler,
+        clock.as_ref(),
+        leadership,
+        stop_receiver.clone(),
+    );
     let ((), bot_result, ()) = tokio::join!(stop_on_signal, bot, job_loop);
     bot_result
 }
 
-/// Runs the jobs as they fall due until `stop` is set. A round in hand when it is set gets
-/// [`JOB_GRACE`] to finish. The scheduler logs each run's outcome and keeps a failing job on
-/// its retry schedule, so a failure never ends this loop.
-async fn run_jobs(scheduler: &Scheduler, clock: &dyn Clock, mut stop: watch::Receiver<bool>) {
+/// Runs the jobs as they fall due, while `leadership` allows, until `stop` is set. A round in
+/// hand when it is set gets [`JOB_GRACE`] to finish. The scheduler logs each run's outcome and
+/// keeps a failing job on its retry schedule, so a failure never ends this loop.
+async fn run_jobs(
+    scheduler: &Scheduler,
+    clock: &dyn Clock,
+    mut leadership: Leadership,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         if *stop.borrow_and_update() {
+            leadership.step_down();
             return;
         }
-        let round = scheduler.run_due();
-        tokio::pin!(round);
-        tokio::select! {
-            _ = &mut round => {}
-            _ = stop.changed() => {
-                if tokio::time::timeout(JOB_GRACE, &mut round).await.is_err() {
-                    tracing::warn!("a job was still running at shutdown and was abandoned");
+        // A stop signal cuts a slow leadership check short, so the process still stops in time.
+        let may_run = tokio::select! {
+            may_run = leadership.may_run_jobs() => Some(may_run),
+            _ = stop.changed() => None,
+        };
+        let Some(may_run) = may_run else {
+            leadership.step_down();
+            return;
+        };
+        let wait = if may_run {
+            let round = scheduler.run_due();
+            tokio::pin!(round);
+            tokio::select! {
+                _ = &mut round => {}
+                _ = stop.changed() => {
+                    if tokio::time::timeout(JOB_GRACE, &mut round).await.is_err() {
+                        tracing::warn!("a job was still running at shutdown and was abandoned");
+                    }
+                    leadership.step_down();
+                    return;
                 }
-                return;
             }
-        }
-        let wait = match scheduler.next_due() {
-            Some(due) => until(clock, due.millis()),
-            // Every job is running elsewhere (a concurrent call): look again shortly.
-            None => Duration::from_secs(1),
+            let until_due = match scheduler.next_due() {
+                Some(due) => until(clock, due.millis()),
+                // Every job is running elsewhere (a concurrent call): look again shortly.
+                None => Duration::from_secs(1),
+            };
+            leadership.cap_wait(until_due)
+        } else {
+            LEADERSHIP_CHECK_EVERY
         };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                leadership.step_down();
+                return;
+            }
         }
     }
+}
+
+/// Whether this process may run the background jobs.
+///
+/// A later change can fence the jobs' writes through the storage port with the epoch
+/// [`Candidate::epoch`] holds; the loop already asks before every round.
+enum Leadership {
+    /// The JSON store: this process holds the store's lock, so it alone runs the jobs.
+    Always,
+    /// PostgreSQL: several processes may share the database; the elected leader runs them.
+    Elected(Candidate),
+}
+
+/// A process that takes part in the election of the job leader on PostgreSQL.
+struct Candidate {
+    store: Arc<PgStore>,
+    /// Which process this is, for people: host and process id, never a secret.
+    name: String,
+    /// The election's connection; `None` until made, and again after it failed.
+    leader: Option<Leader>,
+    /// The epoch this process leads under, while it leads.
+    epoch: Option<i64>,
+    /// Whether it already said that it stands by while another process leads.
+    standing_by: bool,
+}
+
+impl Leadership {
+    /// Takes part in the election on `store`.
+    fn elected(store: Arc<PgStore>) -> Leadership {
+        Leadership::Elected(Candidate {
+            store,
+            name: instance_name(),
+            leader: None,
+            epoch: None,
+            standing_by: false,
+        })
+    }
+
+    /// Whether this process may run a round of jobs now; on PostgreSQL this asks the server,
+    /// and logs when this process starts or stops leading.
+    async fn may_run_jobs(&mut self) -> bool {
+        match self {
+            Leadership::Always => true,
+            Leadership::Elected(candidate) => {
+                let epoch = candidate.check().await;
+                if epoch.is_none() && candidate.epoch.is_none() && !candidate.standing_by {
+                    tracing::info!(
+                        instance = %candidate.name,
+                        "standing by: another process leads the background jobs"
+                    );
+                    candidate.standing_by = true;
+                }
+                candidate.note(epoch);
+                epoch.is_some()
+            }
+        }
+    }
+
+    /// `wait`, cut short on PostgreSQL so leadership is checked every
+    /// [`LEADERSHIP_CHECK_EVERY`] even when no job is due for long.
+    fn cap_wait(&self, wait: Duration) -> Duration {
+        match self {
+            Leadership::Always => wait,
+            Leadership::Elected(_) => wait.min(LEADERSHIP_CHECK_EVERY),
+        }
+    }
+
+    /// Gives up leading at shutdown: the election's connection closes with it, so another
+    /// process can take over at its next check.
+    fn step_down(&mut self) {
+        if let Leadership::Elected(candidate) = self {
+            candidate.note(None);
+            candidate.leader = None;
+        }
+    }
+}
+
+impl Candidate {
+    /// The epoch this process leads under now, or `None` while another leads or the server
+    /// cannot be asked (then the connection is dropped and made again at the next check).
+    async fn check(&mut self) -> Option<i64> {
+        let asked = tokio::time::timeout(LEADERSHIP_CHECK_TIMEOUT, async {
+            if self.leader.is_none() {
+                self.leader = Some(Leader::new(&self.store, &self.name).await?);
+            }
+            match self.leader.as_mut() {
+                Some(leader) => leader.try_lead().await,
+                None => Ok(None),
+            }
+        })
+        .await;
+        match asked {
+            Ok(Ok(epoch)) => epoch,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot check the job leadership; will try again");
+                self.leader = None;
+                None
+            }
+            Err(_) => {
+                tracing::warn!("the job leadership check timed out; will try again");
+                self.leader = None;
+                None
+            }
+        }
+    }
+
+    /// Logs one line when this process starts or stops leading, and remembers `epoch`.
+    fn note(&mut self, epoch: Option<i64>) {
+        // After either line, a later spell without leadership needs no line of its own.
+        self.standing_by = true;
+        match (self.epoch, epoch) {
+            (None, Some(epoch)) => tracing::info!(
+                instance = %self.name,
+                epoch,
+                "started leading the background jobs"
+            ),
+            (Some(epoch), None) => tracing::info!(
+                instance = %self.name,
+                epoch,
+                "stopped leading the background jobs"
+            ),
+            // A new epoch without a gap seen here: another process led in between.
+            (Some(old), Some(new)) if old != new => tracing::info!(
+                instance = %self.name,
+                epoch = new,
+                "started leading the background jobs again"
+            ),
+            _ => {}
+        }
+        self.epoch = epoch;
+    }
+}
+
+/// This process's name in the election: the host name and the process id.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    format!("{host}/{}", std::process::id())
 }
 
 /// How long from the clock's now until `due_millis` (zero when it has passed).

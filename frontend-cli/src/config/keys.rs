@@ -441,6 +441,23 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         section: "jobs",
+        name: "expire_invoices_every",
+        flag: None,
+        legacy_env: None,
+        legacy_file: None,
+        default: Some("1m"),
+        secret: false,
+        redact: None,
+        accepted: DURATION,
+        help: "How often the expire-invoices job runs: unpaid invoices past due are expired and \
+               the units they reserved go back on sale at most this long after they fall due.",
+        apply: |s, t| {
+            s.jobs.expire_invoices_every = parse_duration(t)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: "jobs",
         name: "backup_dir",
         flag: None,
         legacy_env: None,

@@ -113,6 +113,8 @@ impl PostgresSettings {
 /// The `[jobs]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobSettings {
+    /// How often the expire-invoices job runs.
+    pub expire_invoices_every: Duration,
     /// Where scheduled backups go; `None`: no scheduled backups.
     pub backup_dir: Option<PathBuf>,
     /// How often a backup is taken.
@@ -247,6 +249,7 @@ impl Settings {
                 statement_timeout: pg.statement_timeout,
             },
             jobs: JobSettings {
+                expire_invoices_every: shopbot_core::jobs::EXPIRE_INVOICES_EVERY,
                 backup_dir: None,
                 backup_every: Duration::from_secs(24 * 3600),
                 backup_keep: 7,

@@ -201,6 +201,7 @@ fn every_key_refuses_a_bad_value_naming_the_key_the_value_and_what_is_accepted()
         ("postgres.pool_size", "2"),
         ("postgres.acquire_timeout", "0s"),
         ("postgres.statement_timeout", "forever"),
+        ("jobs.expire_invoices_every", "0s"),
         ("jobs.backup_dir", ""),
         ("jobs.backup_every", "1w"),
         ("jobs.backup_keep", "0"),
@@ -345,6 +346,7 @@ pool_size = 8
 acquire_timeout = \"2s\"
 statement_timeout = \"1m\"
 [jobs]
+expire_invoices_every = \"5m\"
 backup_dir = \"/var/backups/shop\"
 backup_every = \"6h\"
 backup_keep = 3
@@ -378,6 +380,10 @@ listen = \"127.0.0.1:8080\"
     assert_eq!(
         settings.jobs.backup_dir,
         Some(PathBuf::from("/var/backups/shop"))
+    );
+    assert_eq!(
+        settings.jobs.expire_invoices_every,
+        Duration::from_secs(300)
     );
     assert_eq!(settings.jobs.backup_every, Duration::from_secs(6 * 3600));
     assert_eq!(settings.jobs.backup_keep, 3);

@@ -64,6 +64,21 @@ impl Serving {
         }
     }
 
+    /// Waits for a line of stderr containing `needle` and returns it.
+    fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            let line = self
+                .stderr_lines
+                .recv_timeout(GUARD)
+                .unwrap_or_else(|e| panic!("no line with {needle:?} ({e}): {}", self.stderr));
+            self.stderr.push_str(&line);
+            self.stderr.push('\n');
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
     /// The start line.
     fn start_line(&self) -> &str {
         self.stderr
@@ -216,4 +231,37 @@ fn on_postgresql_serve_names_the_store_kind_but_not_its_url() {
     run.ok();
     assert!(run.stdout.contains("Stopped."), "{run:#?}");
     assert!(!run.stderr.contains(&shop.store_url()), "{run:#?}");
+}
+
+#[test]
+fn on_postgresql_one_serve_leads_the_jobs_and_another_takes_over_when_it_stops() {
+    const LEADS: &str = "started leading the background jobs";
+    const STANDS_BY: &str = "standing by: another process leads the background jobs";
+    let Some(shop) = TestShop::postgres() else {
+        return;
+    };
+    shop.run(&["demo"]).ok();
+    let mut first = Serving::start(serve(&shop, "info"));
+    let leads = first.wait_for(LEADS);
+    assert!(!leads.contains("postgres://"), "{leads}");
+    let mut second = Serving::start(serve(&shop, "info"));
+    second.wait_for(STANDS_BY);
+    assert!(!second.stderr.contains(LEADS), "{}", second.stderr);
+
+    let run = first.stop("-TERM");
+    run.ok();
+    assert_eq!(run.stderr.matches(LEADS).count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stopped leading the background jobs"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(STANDS_BY), "{}", run.stderr);
+
+    // The standby checks every few seconds: it takes over well within the 30 s guard.
+    second.wait_for(LEADS);
+    let run = second.stop("-TERM");
+    run.ok();
+    assert_eq!(run.stderr.matches(LEADS).count(), 1, "{}", run.stderr);
+    assert_eq!(run.stderr.matches(STANDS_BY).count(), 1, "{}", run.stderr);
 }
