@@ -16,7 +16,9 @@ use crate::catalog::{Category, Product, ProductFilter, ProductKind};
 use crate::ids::{ProductId, UserId};
 use crate::invoice::{Invoice, InvoiceFilter};
 use crate::money::{Currency, Money};
-use crate::order::{self, CheckoutPayment, CheckoutRequest, Order, OrderFilter, PlannedLine};
+use crate::order::{
+    self, CheckoutPayment, CheckoutRequest, Order, OrderFilter, OrderPayment, PlannedLine,
+};
 use crate::outbox::{OutboxClaim, OutboxMessage};
 use crate::ports::{Page, Settings, Storage};
 use crate::services::{PayWith, Shop, ShopConfig};
@@ -219,6 +221,33 @@ impl TestShop {
             .await
             .unwrap()
             .order
+    }
+
+    /// `user` puts `n` of `product` in the cart and checks it out by invoice, reserving the
+    /// units: the order awaiting payment and its open invoice.
+    pub async fn buy_by_invoice(
+        &self,
+        user: UserId,
+        product: ProductId,
+        n: u32,
+    ) -> (Order, Invoice) {
+        let cart = self.shop.cart().add(user, product, qty(n)).await.unwrap();
+        let key = key(&format!("invoice-checkout:{}", self.serial()));
+        let order = self
+            .shop
+            .checkout()
+            .buy_cart(user, cart.version, key, PayWith::Invoice)
+            .await
+            .unwrap()
+            .order;
+        let OrderPayment::Invoice { invoice } = order.payment else {
+            panic!(
+                "an invoice checkout is paid by invoice: {:?}",
+                order.payment
+            );
+        };
+        let invoice = self.store.invoice(invoice).await.unwrap().unwrap();
+        (order, invoice)
     }
 
     /// `user`'s wallet in the shop currency, read from the store.

@@ -7,38 +7,12 @@ use std::sync::Arc;
 use super::invoice::paying;
 use super::{OWNER, TestShop, claim_all, key, qty, usd};
 use crate::error::Error;
-use crate::ids::{ProductId, UserId};
-use crate::invoice::{Invoice, InvoicePurpose, InvoiceStatus, PaymentProvider};
-use crate::order::{Order, OrderPayment, OrderStatus};
+use crate::invoice::{InvoicePurpose, InvoiceStatus, PaymentProvider};
+use crate::order::OrderStatus;
 use crate::outbox::OutboxBody;
 use crate::ports::Storage;
 use crate::services::PayWith;
 use crate::stock::StockCounts;
-
-async fn checkout_by_invoice(
-    t: &TestShop,
-    buyer: UserId,
-    product: ProductId,
-    n: u32,
-) -> (Order, Invoice) {
-    let cart = t.shop.cart().add(buyer, product, qty(n)).await.unwrap();
-    let key = key(&format!("invoice-checkout:{}", t.serial()));
-    let order = t
-        .shop
-        .checkout()
-        .buy_cart(buyer, cart.version, key, PayWith::Invoice)
-        .await
-        .unwrap()
-        .order;
-    let OrderPayment::Invoice { invoice } = order.payment else {
-        panic!(
-            "an invoice checkout is paid by invoice: {:?}",
-            order.payment
-        );
-    };
-    let invoice = t.store.invoice(invoice).await.unwrap().unwrap();
-    (order, invoice)
-}
 
 /// Checkout by invoice reserves the units and issues an open invoice for the order's total;
 /// nobody else can take the reserved units; paying the invoice sells them, marks the order paid
@@ -50,7 +24,7 @@ pub async fn an_order_paid_by_invoice_is_delivered_when_the_invoice_is_paid(
     let product = t.product("Invoiced key", 500).await;
     let imported: BTreeSet<String> = t.keys(product.id, "INV", 5).await.into_iter().collect();
     let buyer = t.customer(10).await;
-    let (order, invoice) = checkout_by_invoice(&t, buyer, product.id, 2).await;
+    let (order, invoice) = t.buy_by_invoice(buyer, product.id, 2).await;
 
     assert_eq!(order.status, OrderStatus::AwaitingPayment);
     assert_eq!(
@@ -161,7 +135,7 @@ pub async fn a_voided_or_expired_order_invoice_cancels_the_order_and_returns_its
         sold: 0,
     };
 
-    let (voided_order, invoice) = checkout_by_invoice(&t, buyer, product.id, 2).await;
+    let (voided_order, invoice) = t.buy_by_invoice(buyer, product.id, 2).await;
     assert_eq!(t.counts(product.id).await.reserved, 2);
     let voided = t.shop.invoices().void(OWNER, invoice.id).await.unwrap();
     assert_eq!(voided.status, InvoiceStatus::Void);
@@ -181,7 +155,7 @@ pub async fn a_voided_or_expired_order_invoice_cancels_the_order_and_returns_its
     assert_eq!(t.store.order(voided_order.id).await.unwrap(), Some(order));
     assert_eq!(t.counts(product.id).await, all_back);
 
-    let (expiring_order, invoice) = checkout_by_invoice(&t, buyer, product.id, 3).await;
+    let (expiring_order, invoice) = t.buy_by_invoice(buyer, product.id, 3).await;
     assert_eq!(t.counts(product.id).await.reserved, 3);
     let early = t.shop.invoices().expire_overdue().await.unwrap();
     assert!(early.is_empty(), "nothing is due yet: {early:?}");

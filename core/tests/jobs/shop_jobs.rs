@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use shopbot_core::Error;
-use shopbot_core::ids::{InvoiceId, ProductId, UserId};
 use shopbot_core::invoice::InvoiceStatus;
 use shopbot_core::jobs::{
     EXPIRE_INVOICES, JobOutcome, JobReport, Scheduler, ShopJobPeriods, shop_jobs,
 };
-use shopbot_core::order::{OrderPayment, OrderStatus};
+use shopbot_core::order::OrderStatus;
 use shopbot_core::ports::Storage;
 use shopbot_core::services::PayWith;
 use shopbot_core::stock::StockCounts;
@@ -16,25 +15,6 @@ use shopbot_core::testkit::{TestShop, key, qty};
 use shopbot_storage_json::JsonStore;
 
 use crate::helpers::*;
-
-/// A buyer checks out `n` units of `product` by invoice, reserving them.
-async fn reserve_by_invoice(t: &TestShop, buyer: UserId, product: ProductId, n: u32) -> InvoiceId {
-    let cart = t.shop.cart().add(buyer, product, qty(n)).await.unwrap();
-    let order = t
-        .shop
-        .checkout()
-        .buy_cart(buyer, cart.version, key("reserve"), PayWith::Invoice)
-        .await
-        .unwrap()
-        .order;
-    let OrderPayment::Invoice { invoice } = order.payment else {
-        panic!(
-            "an invoice checkout is paid by invoice: {:?}",
-            order.payment
-        );
-    };
-    invoice
-}
 
 #[tokio::test]
 async fn the_expire_invoices_job_puts_an_unpaid_invoices_units_back_on_sale() {
@@ -45,7 +25,7 @@ async fn the_expire_invoices_job_puts_an_unpaid_invoices_units_back_on_sale() {
     let buyer = t.customer(10).await;
     let rival = t.customer(11).await;
     t.fund(rival, 10_000).await;
-    let invoice = reserve_by_invoice(&t, buyer, product.id, 2).await;
+    let (_, invoice) = t.buy_by_invoice(buyer, product.id, 2).await;
     let reserved = StockCounts {
         available: 0,
         reserved: 2,
@@ -80,7 +60,7 @@ async fn the_expire_invoices_job_puts_an_unpaid_invoices_units_back_on_sale() {
         runs[0].outcome,
         JobOutcome::Succeeded(JobReport::new(1, "expired 1 overdue invoice"))
     );
-    let expired = t.store.invoice(invoice).await.unwrap().unwrap();
+    let expired = t.store.invoice(invoice.id).await.unwrap().unwrap();
     assert_eq!(expired.status, InvoiceStatus::Expired);
     assert_eq!(
         t.counts(product.id).await,
