@@ -142,7 +142,8 @@ impl Ctx {
         if let Some(opened) = self.opened.get() {
             return opened.backend.check().await;
         }
-        match Backend::open_for_check(&self.settings.store).await? {
+        let pg = self.settings.postgres.options();
+        match Backend::open_for_check(&self.settings.store, pg).await? {
             CheckOpen::Damaged(reason) => Ok(vec![reason]),
             CheckOpen::Opened(backend) => {
                 let opened = self
@@ -166,12 +167,9 @@ impl Ctx {
     async fn open(&self, mode: OpenMode) -> CliResult<&Opened> {
         self.opened
             .get_or_try_init(|| async {
-                let backend = Backend::open_with(
-                    &self.settings.store,
-                    mode,
-                    self.settings.postgres.options(),
-                )
-                .await?;
+                let backend =
+                    Backend::open(&self.settings.store, mode, self.settings.postgres.options())
+                        .await?;
                 Ok::<_, CliError>(Opened::new(backend))
             })
             .await

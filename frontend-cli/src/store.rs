@@ -127,15 +127,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Opens the store `url` names, as `mode` says. A PostgreSQL database must exist; its
-    /// schema is brought up to date.
-    pub async fn open(url: &StoreUrl, mode: OpenMode) -> CliResult<Backend> {
-        Backend::open_with(url, mode, PgOptions::default()).await
-    }
-
-    /// As [`open`](Self::open), with `pg` as the PostgreSQL pool's options (the embedded
-    /// store ignores them).
-    pub async fn open_with(url: &StoreUrl, mode: OpenMode, pg: PgOptions) -> CliResult<Backend> {
+    /// Opens the store `url` names, as `mode` says, with `pg` as the PostgreSQL pool's options
+    /// (the embedded store ignores them). A PostgreSQL database must exist; its schema is
+    /// brought up to date.
+    pub async fn open(url: &StoreUrl, mode: OpenMode, pg: PgOptions) -> CliResult<Backend> {
         match url {
             StoreUrl::Json(dir) => open_json(dir, mode).map_err(|e| open_error(url, e)),
             StoreUrl::Postgres(database) => {
@@ -225,8 +220,9 @@ impl Backend {
     }
 
     /// Opens an existing store for `store check`: a JSON store read-only, so that checking
-    /// it changes no byte (what opening it for use would change is among its findings).
-    pub async fn open_for_check(url: &StoreUrl) -> CliResult<CheckOpen> {
+    /// it changes no byte (what opening it for use would change is among its findings); a
+    /// PostgreSQL one with `pg` as its pool's options.
+    pub async fn open_for_check(url: &StoreUrl, pg: PgOptions) -> CliResult<CheckOpen> {
         match url {
             StoreUrl::Json(dir) => {
                 require_json_store(url, dir)?;
@@ -238,7 +234,7 @@ impl Backend {
                     Err(error) => Err(open_error(url, JsonOpenFailure::Open(error))),
                 }
             }
-            StoreUrl::Postgres(_) => Backend::open(url, OpenMode::Existing)
+            StoreUrl::Postgres(_) => Backend::open(url, OpenMode::Existing, pg)
                 .await
                 .map(CheckOpen::Opened),
         }
