@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{InvoiceId, OrderId, OutboxId, UserId};
+use crate::notice::Notice;
 use crate::time::Timestamp;
 
 /// What a message is about; the front end renders it.
@@ -32,6 +33,12 @@ pub enum OutboxBody {
     OrderRefunded {
         /// The order.
         order: OrderId,
+    },
+    /// A notice to a staff member who opted into its kind
+    /// ([`Storage::notify_staff`](crate::ports::Storage::notify_staff)).
+    StaffNotice {
+        /// What they are told.
+        notice: Notice,
     },
 }
 

@@ -7,6 +7,9 @@
 //! over unchanged, and the whole conformance suite passes through it
 //! (`examples/tests/examples/conformance.rs`).
 
+use shopbot_core::housekeeping::{Sweep, SweepReport};
+use shopbot_core::jobs::{JobRecord, JobRound};
+use shopbot_core::notice::{Notice, NoticeKinds};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -307,5 +310,39 @@ impl Storage for CountingStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         self.read(self.inner.audit_log(page)).await
+    }
+
+    async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {
+        self.read(self.inner.notice_kinds(user)).await
+    }
+
+    async fn set_notice_kinds(
+        &self,
+        user: UserId,
+        kinds: NoticeKinds,
+        audit: AuditRecord,
+    ) -> Result<NoticeKinds> {
+        self.write(self.inner.set_notice_kinds(user, kinds, audit))
+            .await
+    }
+
+    async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64> {
+        self.write(self.inner.notify_staff(notice, key, at)).await
+    }
+
+    async fn record_job_round(&self, round: JobRound) -> Result<JobRecord> {
+        self.write(self.inner.record_job_round(round)).await
+    }
+
+    async fn job_records(&self) -> Result<Vec<JobRecord>> {
+        self.read(self.inner.job_records()).await
+    }
+
+    async fn request_job_run(&self, name: String, at: Timestamp) -> Result<JobRecord> {
+        self.write(self.inner.request_job_run(name, at)).await
+    }
+
+    async fn sweep(&self, sweep: Sweep) -> Result<SweepReport> {
+        self.write(self.inner.sweep(sweep)).await
     }
 }

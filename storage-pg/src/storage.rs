@@ -5,6 +5,9 @@
 //! shares one round trip and one commit (`lanes/commands.rs`).
 
 use async_trait::async_trait;
+use shopbot_core::housekeeping::{Sweep, SweepReport};
+use shopbot_core::jobs::{JobRecord, JobRound};
+use shopbot_core::notice::{Notice, NoticeKinds};
 use sqlx::PgConnection;
 
 use shopbot_core::Result;
@@ -303,4 +306,43 @@ impl Storage for PgStore {
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         query!(self, |c| records::audit_log(c, page))
     }
+
+    // Staff notices, job records and housekeeping land in their own commits; until then the
+    // store refuses them rather than pretend.
+    async fn notice_kinds(&self, _user: UserId) -> Result<NoticeKinds> {
+        Err(not_yet())
+    }
+
+    async fn set_notice_kinds(
+        &self,
+        _user: UserId,
+        _kinds: NoticeKinds,
+        _audit: AuditRecord,
+    ) -> Result<NoticeKinds> {
+        Err(not_yet())
+    }
+
+    async fn notify_staff(&self, _notice: Notice, _key: String, _at: Timestamp) -> Result<u64> {
+        Err(not_yet())
+    }
+
+    async fn record_job_round(&self, _round: JobRound) -> Result<JobRecord> {
+        Err(not_yet())
+    }
+
+    async fn job_records(&self) -> Result<Vec<JobRecord>> {
+        Err(not_yet())
+    }
+
+    async fn request_job_run(&self, _name: String, _at: Timestamp) -> Result<JobRecord> {
+        Err(not_yet())
+    }
+
+    async fn sweep(&self, _sweep: Sweep) -> Result<SweepReport> {
+        Err(not_yet())
+    }
+}
+
+fn not_yet() -> shopbot_core::Error {
+    shopbot_core::Error::internal_msg("not supported by this store yet")
 }

@@ -421,6 +421,7 @@ impl Screens<'_> {
                     invoice.number, invoice.totals.total
                 )
             }
+            OutboxBody::StaffNotice { notice } => format!("{notice:?}"),
         };
         Ok(OutgoingMessage::new(text, menu))
     }

@@ -32,6 +32,7 @@
 
 mod backoff;
 mod catch_panic;
+mod record;
 mod scheduler;
 mod shop_jobs;
 
@@ -42,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use backoff::{MAX_RETRY_DELAY, RETRY_DELAY, retry_delay};
+pub use record::{JobRecord, JobRound, MAX_JOB_NAME, check_job_name};
 pub use scheduler::{JobOutcome, JobRun, JobStatus, Scheduler};
 pub use shop_jobs::{
     EXPIRE_INVOICES, EXPIRE_INVOICES_EVERY, ShopJobPeriods, expire_invoices, shop_jobs,

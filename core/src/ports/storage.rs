@@ -38,11 +38,14 @@ use crate::cart::{Cart, CartEdit};
 use crate::catalog::{Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch};
 use crate::dialogue::Dialogue;
 use crate::error::Result;
+use crate::housekeeping::{Sweep, SweepReport};
 use crate::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
 use crate::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
+use crate::jobs::{JobRecord, JobRound};
 use crate::money::Currency;
+use crate::notice::{Notice, NoticeKinds};
 use crate::order::{
     CheckoutOutcome, CheckoutRequest, Order, OrderFilter, RefundOutcome, RefundRequest,
 };
@@ -343,6 +346,55 @@ pub trait Storage: Send + Sync {
 
     /// The audit log, newest first.
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
+
+    // ----- staff notices -----
+
+    /// The kinds of notice `user` opted into: none for a user who never chose, or an unknown
+    /// one.
+    async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds>;
+
+    /// Replaces the kinds of notice `user` gets and writes `audit`; returns the new kinds.
+    /// `NotFound` for an unknown user. Who may opt in is the services' rule (staff only);
+    /// [`set_role`](Self::set_role) to `Customer` clears a user's kinds in the same command.
+    async fn set_notice_kinds(
+        &self,
+        user: UserId,
+        kinds: NoticeKinds,
+        audit: AuditRecord,
+    ) -> Result<NoticeKinds>;
+
+    /// Queues `notice` as one [`StaffNotice`](crate::outbox::OutboxBody::StaffNotice) outbox
+    /// message to every user who is not banned and opted into [`Notice::kind`], in user id
+    /// order, all or nothing, and returns how many it queued. Once per `key`: a key used
+    /// before queues nothing and returns 0, however concurrent the calls (of any number with
+    /// one key, exactly one queues). The key is remembered even when nobody opted in, so an
+    /// event is never announced late to someone who opts in afterwards. `Invalid` for a key
+    /// [`check_notice_key`](crate::notice::check_notice_key) refuses.
+    async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64>;
+
+    // ----- background jobs -----
+
+    /// Records a finished round of a job: it becomes the job's `last`, `rounds` grows by one,
+    /// and a pending request made at or before the round's `started_at` is cleared (one made
+    /// later stays). Returns the record. `Invalid` for a name
+    /// [`check_job_name`](crate::jobs::check_job_name) refuses.
+    async fn record_job_round(&self, round: JobRound) -> Result<JobRecord>;
+
+    /// Every job the store has a record of, in name order.
+    async fn job_records(&self) -> Result<Vec<JobRecord>>;
+
+    /// Asks for job `name` to run at the next chance: sets its `requested_at` to `at`, unless
+    /// a request is already pending (the earlier one stays). Creates the record of a job with
+    /// no rounds yet. Returns the record. `Invalid` for a name
+    /// [`check_job_name`](crate::jobs::check_job_name) refuses.
+    async fn request_job_run(&self, name: String, at: Timestamp) -> Result<JobRecord>;
+
+    // ----- housekeeping -----
+
+    /// Forgets what `sweep` names: dialogues that expired at or before
+    /// `dialogues_expired_by`, and processed-update ids recorded before `updates_before`.
+    /// Returns how many of each it forgot.
+    async fn sweep(&self, sweep: Sweep) -> Result<SweepReport>;
 }
 
 // The services' unit tests mock every required method; the combined queries keep their default
@@ -391,5 +443,12 @@ mockall::mock! {
         async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>>;
         async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()>;
         async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
+        async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds>;
+        async fn set_notice_kinds(&self, user: UserId, kinds: NoticeKinds, audit: AuditRecord) -> Result<NoticeKinds>;
+        async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64>;
+        async fn record_job_round(&self, round: JobRound) -> Result<JobRecord>;
+        async fn job_records(&self) -> Result<Vec<JobRecord>>;
+        async fn request_job_run(&self, name: String, at: Timestamp) -> Result<JobRecord>;
+        async fn sweep(&self, sweep: Sweep) -> Result<SweepReport>;
     }
 }
