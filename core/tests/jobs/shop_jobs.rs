@@ -5,7 +5,7 @@ use std::sync::Arc;
 use shopbot_core::Error;
 use shopbot_core::invoice::InvoiceStatus;
 use shopbot_core::jobs::{
-    EXPIRE_INVOICES, JobOutcome, JobReport, Scheduler, ShopJobPeriods, shop_jobs,
+    EXPIRE_INVOICES, EXPIRE_INVOICES_EVERY, JobOutcome, JobReport, Scheduler, expire_invoices,
 };
 use shopbot_core::order::OrderStatus;
 use shopbot_core::ports::Storage;
@@ -34,7 +34,7 @@ async fn the_expire_invoices_job_puts_an_unpaid_invoices_units_back_on_sale() {
     assert_eq!(t.counts(product.id).await, reserved);
     let scheduler = Scheduler::new(
         t.clock.clone(),
-        shop_jobs(&t.shop, &ShopJobPeriods::default()),
+        vec![expire_invoices(&t.shop, EXPIRE_INVOICES_EVERY)],
     )
     .unwrap();
 
