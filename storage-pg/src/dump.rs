@@ -73,6 +73,9 @@ impl PgStore {
     pub async fn import_dump(&self, dump: &Dump) -> Result<()> {
         let attempt: Attempt<()> = async {
             let mut tx = self.pool.begin().await?;
+            if let Some(epoch) = self.fence {
+                crate::leader::hold_fence(&mut tx, epoch).await?;
+            }
             unbounded_statements(&mut tx).await?;
             // Running instances wait here instead of writing into a half-imported shop.
             let lock = format!("LOCK TABLE {} IN EXCLUSIVE MODE", SHOP_TABLES.join(", "));

@@ -107,6 +107,9 @@ pub struct PgStore {
     claim_starts: Arc<ClaimStarts>,
     options: PgConnectOptions,
     password: Option<String>,
+    /// The leader's epoch every writing command of this handle is fenced by, if any
+    /// ([`PgStore::fenced`]).
+    fence: Option<i64>,
 }
 
 /// The SQL of the reads before a purchase's commands.
@@ -217,6 +220,7 @@ impl PgStore {
             pool,
             options: target.options,
             password: target.password,
+            fence: None,
         })
     }
 

@@ -3,6 +3,10 @@
 //! connection. The commands of a purchase (`edit_cart`, `commit_checkout`) are each one call of
 //! a server-side function, run atomically inside a group of concurrent purchase commands that
 //! shares one round trip and one commit (`lanes/commands.rs`).
+//!
+//! On a handle fenced by a leader's epoch ([`PgStore::fenced`]) every writing command checks the
+//! epoch in its own transaction (`leader.rs`): [`transaction!`] takes the fence first, and the
+//! single-statement writes go through [`write_command!`], which runs them in such a transaction.
 
 use async_trait::async_trait;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
@@ -34,6 +38,7 @@ use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 
 use crate::error::{Attempt, PgError};
+use crate::leader::hold_fence;
 use crate::{ATTEMPTS, PgStore, catalog, checkout, invoices, records, users, wallet};
 
 /// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
@@ -59,11 +64,16 @@ macro_rules! retrying {
 }
 
 /// Runs `$body` (a future using `$conn: &mut PgConnection`) in a transaction, [`retrying!`].
+/// On a fenced handle the transaction holds the leader's fence first, and is refused when
+/// leadership moved on.
 macro_rules! transaction {
     ($store:expr, |$conn:ident| $body:expr) => {
         retrying!(async {
             let mut tx = $store.pool.begin().await?;
             let $conn: &mut PgConnection = &mut tx;
+            if let Some(epoch) = $store.fence {
+                hold_fence(&mut *$conn, epoch).await?;
+            }
             let value = $body.await?;
             tx.commit().await?;
             Ok(value)
@@ -84,10 +94,21 @@ macro_rules! query {
     }};
 }
 
+/// Runs a write that is one statement (or a few that need no atomicity) as [`query!`] does,
+/// in autocommit, no round trip added; on a fenced handle, as a fenced [`transaction!`].
+macro_rules! write_command {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store.fence {
+            None => query!($store, |$conn| $body),
+            Some(_) => transaction!($store, |$conn| $body),
+        }
+    };
+}
+
 #[async_trait]
 impl Storage for PgStore {
     async fn upsert_user(&self, profile: UserProfile, at: Timestamp) -> Result<User> {
-        query!(self, |c| users::upsert(c, &profile, at))
+        write_command!(self, |c| users::upsert(c, &profile, at))
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -191,12 +212,14 @@ impl Storage for PgStore {
     }
 
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
+        self.refuse_purchase_when_fenced()?;
         catalog::edit_cart(&self.purchases, user, edit)
             .await
             .map_err(PgError::into_core)
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome> {
+        self.refuse_purchase_when_fenced()?;
         checkout::commit_checkout(&self.purchases, &self.claim_starts, &self.pool, &request)
             .await
             .map_err(PgError::into_core)
@@ -284,15 +307,15 @@ impl Storage for PgStore {
     }
 
     async fn save_dialogue(&self, dialogue: Dialogue) -> Result<()> {
-        query!(self, |c| records::save_dialogue(c, &dialogue))
+        write_command!(self, |c| records::save_dialogue(c, &dialogue))
     }
 
     async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()> {
-        query!(self, |c| records::clear_dialogue(c, chat, user))
+        write_command!(self, |c| records::clear_dialogue(c, chat, user))
     }
 
     async fn mark_update_processed(&self, update: UpdateId, at: Timestamp) -> Result<bool> {
-        query!(self, |c| records::mark_update_processed(c, update, at))
+        write_command!(self, |c| records::mark_update_processed(c, update, at))
     }
 
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>> {
@@ -300,7 +323,7 @@ impl Storage for PgStore {
     }
 
     async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()> {
-        query!(self, |c| records::complete(c, id, outcome))
+        write_command!(self, |c| records::complete(c, id, outcome))
     }
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
