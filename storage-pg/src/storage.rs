@@ -39,7 +39,9 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 
 use crate::error::{Attempt, PgError};
 use crate::leader::hold_fence;
-use crate::{ATTEMPTS, PgStore, catalog, checkout, invoices, records, users, wallet};
+use crate::{
+    ATTEMPTS, PgStore, catalog, checkout, invoices, job_records, notices, records, users, wallet,
+};
 
 /// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
 /// failures, deadlocks, a twin's unique key), at most `ATTEMPTS` times. Only an attempt that
@@ -330,42 +332,36 @@ impl Storage for PgStore {
         query!(self, |c| records::audit_log(c, page))
     }
 
-    // Staff notices, job records and housekeeping land in their own commits; until then the
-    // store refuses them rather than pretend.
-    async fn notice_kinds(&self, _user: UserId) -> Result<NoticeKinds> {
-        Err(not_yet())
+    async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {
+        query!(self, |c| notices::kinds(c, user))
     }
 
     async fn set_notice_kinds(
         &self,
-        _user: UserId,
-        _kinds: NoticeKinds,
-        _audit: AuditRecord,
+        user: UserId,
+        kinds: NoticeKinds,
+        audit: AuditRecord,
     ) -> Result<NoticeKinds> {
-        Err(not_yet())
+        transaction!(self, |c| notices::set_kinds(c, user, &kinds, &audit))
     }
 
-    async fn notify_staff(&self, _notice: Notice, _key: String, _at: Timestamp) -> Result<u64> {
-        Err(not_yet())
+    async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64> {
+        transaction!(self, |c| notices::notify(c, &notice, &key, at))
     }
 
-    async fn record_job_round(&self, _round: JobRound) -> Result<JobRecord> {
-        Err(not_yet())
+    async fn record_job_round(&self, round: JobRound) -> Result<JobRecord> {
+        write_command!(self, |c| job_records::record_round(c, &round))
     }
 
     async fn job_records(&self) -> Result<Vec<JobRecord>> {
-        Err(not_yet())
+        query!(self, |c| job_records::records(c))
     }
 
-    async fn request_job_run(&self, _name: String, _at: Timestamp) -> Result<JobRecord> {
-        Err(not_yet())
+    async fn request_job_run(&self, name: String, at: Timestamp) -> Result<JobRecord> {
+        write_command!(self, |c| job_records::request_run(c, &name, at))
     }
 
-    async fn sweep(&self, _sweep: Sweep) -> Result<SweepReport> {
-        Err(not_yet())
+    async fn sweep(&self, sweep: Sweep) -> Result<SweepReport> {
+        transaction!(self, |c| records::sweep(c, &sweep))
     }
-}
-
-fn not_yet() -> shopbot_core::Error {
-    shopbot_core::Error::internal_msg("not supported by this store yet")
 }

@@ -13,8 +13,11 @@ use sqlx::{Connection, PgConnection};
 use shopbot_core::Error;
 use shopbot_core::cart::CartEdit;
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, UpdateId, UserId};
+use shopbot_core::housekeeping::Sweep;
+use shopbot_core::ids::{ChatId, OrderId, UpdateId, UserId};
 use shopbot_core::invoice::{InvoiceEvent, InvoiceStatus};
+use shopbot_core::jobs::JobRound;
+use shopbot_core::notice::Notice;
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim};
 use shopbot_core::ports::Storage;
 use shopbot_core::testkit::TestShop;
@@ -86,6 +89,25 @@ async fn a_deposed_leaders_late_writes_through_its_fenced_handle_are_refused_and
     assert!(is_fenced(&marked), "{marked:?}");
     let saved = deposed.save_dialogue(dialogue(1)).await;
     assert!(is_fenced(&saved), "{saved:?}");
+    let recorded = deposed.record_job_round(job_round(at)).await;
+    assert!(is_fenced(&recorded), "{recorded:?}");
+    let requested = deposed.request_job_run("backup".to_owned(), at).await;
+    assert!(is_fenced(&requested), "{requested:?}");
+    let swept = deposed
+        .sweep(Sweep {
+            dialogues_expired_by: Timestamp(4_000_000_000_000),
+            updates_before: Timestamp(4_000_000_000_000),
+        })
+        .await;
+    assert!(is_fenced(&swept), "{swept:?}");
+    let notified = deposed
+        .notify_staff(
+            Notice::OrderPaid { order: OrderId(1) },
+            "order-paid:1".to_owned(),
+            at,
+        )
+        .await;
+    assert!(is_fenced(&notified), "{notified:?}");
 
     let unchanged = store.invoice(invoice.id).await.unwrap().unwrap();
     assert_eq!(unchanged.status, InvoiceStatus::Open);
@@ -98,6 +120,7 @@ async fn a_deposed_leaders_late_writes_through_its_fenced_handle_are_refused_and
             .unwrap()
             .is_none()
     );
+    assert!(store.job_records().await.unwrap().is_empty());
     assert!(
         store.mark_update_processed(UpdateId(41), at).await.unwrap(),
         "the deposed leader's mark left no trace"
@@ -112,6 +135,8 @@ async fn a_deposed_leaders_late_writes_through_its_fenced_handle_are_refused_and
     assert!(matches!(edited, Err(Error::Invalid(_))), "{edited:?}");
 
     let leader = store.fenced(new_epoch);
+    let record = leader.record_job_round(job_round(at)).await.unwrap();
+    assert_eq!(store.job_records().await.unwrap(), vec![record]);
     let claimed = leader.claim_outbox(claim).await.unwrap();
     assert_eq!(claimed.len(), outbox_before.len());
     let voided = leader
@@ -270,6 +295,20 @@ async fn outbox_rows(store: &PgStore) -> Vec<(i64, i32, String, String)> {
         .fetch_all(store.pool())
         .await
         .unwrap()
+}
+
+/// A successful round of the invoice-expiry job that started at `at`.
+fn job_round(at: Timestamp) -> JobRound {
+    JobRound {
+        name: "expire-invoices".to_owned(),
+        started_at: at,
+        finished_at: at,
+        succeeded: true,
+        count: 0,
+        summary: "nothing to expire".to_owned(),
+        consecutive_failures: 0,
+        next_due: Timestamp(at.0 + 60_000),
+    }
 }
 
 /// A dialogue in `chat` that lapses long after any test's clock.
