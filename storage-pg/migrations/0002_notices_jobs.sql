@@ -43,3 +43,8 @@ CREATE TABLE job_records (
     -- A job has a last round exactly when it has rounds.
     CHECK ((rounds = 0) = (last_started_at IS NULL))
 );
+
+-- The housekeeping sweep deletes dialogues by `expires_at` and processed update ids by
+-- `processed_at` without an index on either: both tables stay small because they are swept,
+-- while an index would cost every `save_dialogue` and `mark_update_processed`, the writes of
+-- every messenger update.
