@@ -197,9 +197,8 @@ pub fn term_storage(backend: &Backend, term: Term) -> Arc<dyn Storage> {
 }
 
 /// A PostgreSQL handle whose writes are refused once `epoch` is no longer current.
-// Until the store's fenced handle lands (`PgStore::fenced`), the jobs write unfenced.
-fn fenced(store: &Arc<PgStore>, _epoch: i64) -> Arc<dyn Storage> {
-    Arc::clone(store) as Arc<dyn Storage>
+fn fenced(store: &PgStore, epoch: i64) -> Arc<dyn Storage> {
+    Arc::new(store.fenced(epoch))
 }
 
 /// A scheduler of every enabled job over `storage` that records its rounds there, with each
