@@ -357,6 +357,9 @@ struct Candidate {
     epoch: Option<i64>,
     /// Whether it already said that it stands by while another process leads.
     standing_by: bool,
+    /// Checks to sit out before standing again, after this process lost the election's
+    /// connection while leading: a standby, which checks as often, then takes over first.
+    sit_out: u8,
 }
 
 impl Leadership {
@@ -368,6 +371,7 @@ impl Leadership {
             leader: None,
             epoch: None,
             standing_by: false,
+            sit_out: 0,
         })
     }
 
@@ -405,6 +409,10 @@ impl Candidate {
     /// The epoch this process leads under now, or `None` while another leads or the server
     /// cannot be asked (then the connection is dropped and made again at the next check).
     async fn check(&mut self) -> Option<i64> {
+        if self.sit_out > 0 {
+            self.sit_out -= 1;
+            return None;
+        }
         let asked = tokio::time::timeout(LEADERSHIP_CHECK_TIMEOUT, async {
             if self.leader.is_none() {
                 self.leader = Some(Leader::new(&self.store, &self.name).await?);
@@ -419,14 +427,23 @@ impl Candidate {
             Ok(Ok(epoch)) => epoch,
             Ok(Err(error)) => {
                 tracing::warn!(%error, "cannot check the job leadership; will try again");
-                self.leader = None;
+                self.lose_connection();
                 None
             }
             Err(_) => {
                 tracing::warn!("the job leadership check timed out; will try again");
-                self.leader = None;
+                self.lose_connection();
                 None
             }
+        }
+    }
+
+    /// Drops the election's connection after it failed; a leader that lost it sits out one
+    /// check, so that the jobs move to a standby instead of racing it back to this process.
+    fn lose_connection(&mut self) {
+        self.leader = None;
+        if self.epoch.is_some() {
+            self.sit_out = 1;
         }
     }
 
