@@ -74,8 +74,11 @@ impl ScheduledBackup {
     /// Takes one copy now and deletes the oldest copies beyond [`keep`](Self::keep).
     pub async fn take(&self) -> Result<JobReport> {
         let name = copy_name(self.clock.now());
-        let target = out_path::directory(&self.dir.join(&name), &self.url)
-            .map_err(|e| Error::invalid(format!("jobs.backup_dir: {e}")))?;
+        let target = out_path::directory(&self.dir.join(&name), &self.url).map_err(|e| {
+            // The check is `backup --out`'s; here the place comes from the configuration.
+            let reason = e.message().trim_start_matches("--out: ");
+            Error::invalid(format!("jobs.backup_dir: {reason}"))
+        })?;
         create_private_dir(&self.dir).map_err(|e| {
             Error::internal_msg(format!("cannot create {}: {e}", self.dir.display()))
         })?;

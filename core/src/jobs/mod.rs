@@ -1,6 +1,6 @@
-//! Background jobs: periodic work over the services (expiring overdue invoices today; releasing
-//! holds, delivering the outbox, backups, renewals and reminders as the ports grow), and the
-//! [`Scheduler`] that decides when each runs and records how it went.
+//! Background jobs: periodic work over the services (expiring overdue invoices, housekeeping;
+//! backups and outbox delivery from the process that runs the jobs; renewals and reminders as
+//! the ports grow), and the [`Scheduler`] that decides when each runs and records how it went.
 //!
 //! # The model
 //!
@@ -41,8 +41,9 @@
 //! the stock units it reserved, so reservations need no job of their own. [`sweep`] forgets
 //! expired dialogues and old processed-update ids. Wallet holds carry no expiry (a hold is
 //! released or captured by the command that settles it), so there is no job releasing them.
-//! Delivering the outbox and scheduled backups need ports or files outside core and are built
-//! by the process that runs the jobs (`shopbot serve`).
+//! Scheduled backups write files, so `shopbot serve` builds that job itself; delivering the
+//! outbox needs a [`Messenger`](crate::ports::Messenger), which the process running the jobs
+//! provides.
 //!
 //! This module must never sleep, spawn tasks or read the system time itself, and never touches
 //! storage except through the services its jobs are built from and the job records of a

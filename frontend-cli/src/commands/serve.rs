@@ -2,6 +2,12 @@
 //! (the Telegram bot when a token is set, and the background jobs) until SIGINT or SIGTERM,
 //! then finishes the work in hand, closes the store and exits 0.
 //!
+//! The jobs are the one list [`enabled_jobs`] makes. Each round is recorded in the store, a
+//! restarted process continues each job's schedule from those records, and requests left by
+//! `shopbot job run` are taken up within 3 seconds. On PostgreSQL only the elected leader runs
+//! them, in a [`Term`] per epoch, writing through `PgStore::fenced(epoch)` so that a deposed
+//! leader's late write changes nothing.
+//!
 //! `shopbot telegram` is this command with the bot required ([`serve`] with
 //! [`Telegram::Required`]). Neither prints nor logs the token, nor the store URL's secrets.
 

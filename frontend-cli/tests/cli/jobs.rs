@@ -372,3 +372,32 @@ fn two_serve_processes_run_each_job_once_per_period_and_a_killed_leader_hands_ov
         }
     }
 }
+
+#[test]
+fn a_failed_round_of_job_run_exits_1_and_job_list_counts_the_failure() {
+    let shop = TestShop::new();
+    // The backup directory is a plain file: the copy cannot be written.
+    let blocked = shop.file("not-a-directory", b"in the way");
+    configure_jobs(&shop, &format!("backup_dir = {blocked:?}\n"));
+
+    let run = shop.run(&["job", "run", "backup"]);
+    run.code(1);
+    assert!(
+        run.stdout
+            .starts_with("backup failed (run by this process): "),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains("error: job `backup` failed: jobs.backup_dir: cannot use "),
+        "{run:#?}"
+    );
+    shop.run(&["job", "run", "backup"]).code(1);
+
+    let list = shop.json(&["job", "list"]);
+    let failed = job(&list, "backup");
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert_eq!(failed["rounds"], 2, "{failed}");
+    assert_eq!(failed["consecutive_failures"], 2, "{failed}");
+    assert_eq!(std::fs::read(&blocked).unwrap(), b"in the way");
+}
