@@ -12,6 +12,7 @@ mod dialogue;
 mod limits;
 mod purchase;
 mod screens;
+mod staff_notice;
 mod steps;
 
 use std::sync::Arc;
