@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use clap::Args;
 use shopbot_core::flow::{Flow, FlowConfig};
-use shopbot_core::jobs::{Scheduler, ShopJobPeriods, shop_jobs};
+use shopbot_core::jobs::{
+    DELIVER_OUTBOX_EVERY, Scheduler, ShopJobPeriods, deliver_outbox, shop_jobs,
+};
 use shopbot_core::ports::Clock;
 use shopbot_storage_pg::{Leader, PgStore};
-use shopbot_telegram::{TelegramConfig, TelegramError};
+use shopbot_telegram::{TelegramBot, TelegramConfig, TelegramError};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -105,14 +107,31 @@ async fn serve_shop(
     let periods = ShopJobPeriods {
         expire_invoices: settings.jobs.expire_invoices_every,
     };
-    let jobs = shop_jobs(&shop, &periods);
+    let mut jobs = shop_jobs(&shop, &periods);
+    // The bot's messenger delivers the outbox as a job, so on PostgreSQL only the leader does.
+    let telegram = match telegram_config {
+        Some(config) => {
+            let bot = TelegramBot::new(config).map_err(cli_error)?.without_outbox();
+            let flow_config = FlowConfig {
+                updates: settings.telegram.rate_limit,
+                support: settings.shop.support_contact.clone(),
+                ..FlowConfig::default()
+            };
+            let flow = Flow::with_config(shop.clone(), flow_config);
+            let messenger = Arc::new(bot.messenger());
+            let threshold = shop.config().low_stock_threshold;
+            jobs.push(deliver_outbox(&flow, messenger, DELIVER_OUTBOX_EVERY, threshold));
+            Some((bot, flow))
+        }
+        None => None,
+    };
     let job_names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
     let clock = Arc::clone(shop.clock());
     let scheduler = Scheduler::new(Arc::clone(&clock), jobs)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         store = store_kind(&settings.store),
-        telegram = if telegram_config.is_some() { "yes" } else { "no" },
+        telegram = if telegram.is_some() { "yes" } else { "no" },
         jobs = %job_names.join(","),
         admins = settings.admins.len(),
         "shopbot serve started"
@@ -127,16 +146,10 @@ async fn serve_shop(
         stop_sender.send_replace(true);
     };
     let bot = async {
-        let Some(config) = telegram_config else {
+        let Some((bot, flow)) = telegram else {
             return Ok(());
         };
-        let flow_config = FlowConfig {
-            updates: settings.telegram.rate_limit,
-            support: settings.shop.support_contact.clone(),
-            ..FlowConfig::default()
-        };
-        let flow = Flow::with_config(shop.clone(), flow_config);
-        let result = shopbot_telegram::run(config, flow, stopped(stop_receiver.clone())).await;
+        let result = bot.run(flow, stopped(stop_receiver.clone())).await;
         // A bot that failed to start (or stopped) stops the jobs too: the process ends.
         stop_sender.send_replace(true);
         result.map_err(cli_error)
