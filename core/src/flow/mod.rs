@@ -10,6 +10,7 @@
 mod admin;
 mod dialogue;
 mod limits;
+mod notices;
 mod purchase;
 mod screens;
 mod staff_notice;
