@@ -75,3 +75,100 @@ impl NoticeService {
         Ok(staff)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::notice::NoticeKind;
+    use crate::ports::{Clock, MockStorage};
+    use crate::services::{Shop, ShopConfig};
+    use crate::text::PersonName;
+    use crate::time::Timestamp;
+
+    const CONFIGURED_OWNER: UserId = UserId(1);
+    const SUPPORT: UserId = UserId(2);
+    const ADMIN: UserId = UserId(3);
+    const CUSTOMER: UserId = UserId(4);
+    const OTHER_SUPPORT: UserId = UserId(5);
+
+    struct FixedClock;
+
+    impl Clock for FixedClock {
+        fn now(&self) -> Timestamp {
+            Timestamp(1_000)
+        }
+    }
+
+    /// A store of five people (the configured owner's stored role is customer) that accepts
+    /// every change of notice kinds and counts them.
+    fn shop(changes: usize) -> Shop {
+        let mut storage = MockStorage::new();
+        storage.expect_user().returning(|id| {
+            let role = match id {
+                SUPPORT | OTHER_SUPPORT => Role::Support,
+                ADMIN => Role::Admin,
+                _ => Role::Customer,
+            };
+            Ok(Some(User {
+                id,
+                name: PersonName::lenient("someone"),
+                role,
+                banned: false,
+                created_at: Timestamp(0),
+            }))
+        });
+        storage
+            .expect_set_notice_kinds()
+            .times(changes)
+            .returning(|_, kinds, audit| {
+                assert!(audit.action.starts_with("set notices of user"), "{audit:?}");
+                Ok(kinds)
+            });
+        let config = ShopConfig {
+            owners: [CONFIGURED_OWNER].into(),
+            ..ShopConfig::default()
+        };
+        Shop::new(Arc::new(storage), Arc::new(FixedClock), config)
+    }
+
+    fn some() -> NoticeKinds {
+        [NoticeKind::OrderPaid].into_iter().collect()
+    }
+
+    #[tokio::test]
+    async fn every_staff_member_sets_their_own_notices() {
+        let shop = shop(3);
+        for me in [SUPPORT, ADMIN, CONFIGURED_OWNER] {
+            let set = shop.notices().set_kinds(me, me, some()).await.unwrap();
+            assert_eq!(set, some());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_admin_or_owner_sets_another_staff_members_notices_but_support_cannot() {
+        let shop = shop(2);
+        shop.notices().set_kinds(ADMIN, SUPPORT, some()).await.unwrap();
+        shop.notices()
+            .set_kinds(CONFIGURED_OWNER, ADMIN, some())
+            .await
+            .unwrap();
+        let refused = shop.notices().set_kinds(SUPPORT, OTHER_SUPPORT, some()).await;
+        assert!(
+            matches!(refused, Err(Error::Forbidden(Forbidden::Rank))),
+            "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn customers_neither_set_notices_nor_get_them_set() {
+        let shop = shop(0);
+        let refused = shop.notices().set_kinds(CUSTOMER, CUSTOMER, some()).await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+        let refused = shop.notices().set_kinds(ADMIN, CUSTOMER, some()).await;
+        assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+    }
+}
