@@ -6,6 +6,9 @@
 //! store from one, each in its own terms. This module must never know how a backend stores
 //! anything, and must never change what it is given: a dump is copied, not repaired.
 //!
+//! Records added after the first dumps (staff-notice choices and keys, job records) default to
+//! none when absent, so a dump written before them still loads, as a shop that had none.
+//!
 //! Two dumps of the same shop compare equal whichever backend wrote them once both are in
 //! canonical order ([`Dump::sort`]), with one documented exception: PostgreSQL does not keep
 //! which units a cancelled order once reserved (they went back to stock), so its dumps list no
@@ -22,12 +25,15 @@ use crate::dialogue::Dialogue;
 use crate::idempotency::Fingerprint;
 use crate::ids::{InvoiceId, OrderId, UserId};
 use crate::invoice::{Invoice, PaymentProvider};
+use crate::jobs::JobRecord;
 use crate::money::Currency;
+use crate::notice::NoticeKinds;
 use crate::order::Order;
 use crate::outbox::OutboxMessage;
 use crate::ports::Settings;
 use crate::stock::StockUnit;
 use crate::text::{IdempotencyKey, Note};
+use crate::time::Timestamp;
 use crate::user::User;
 use crate::wallet::{Balance, Hold, LedgerEntry};
 
@@ -76,6 +82,34 @@ pub struct Dump {
     pub audit: Vec<AuditEntry>,
     /// The last invoice number handed out: the next invoice gets the one after it.
     pub last_invoice_number: u64,
+    /// The staff notices each person opted into; nobody who chose none.
+    #[serde(default)]
+    pub notice_kinds: Vec<NoticeChoice>,
+    /// The keys of staff notices already raised, so none is raised twice.
+    #[serde(default)]
+    pub notice_keys: Vec<NoticeKeyRecord>,
+    /// What the store knows of each background job.
+    #[serde(default)]
+    pub jobs: Vec<JobRecord>,
+}
+
+/// The kinds of staff notice one person opted into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeChoice {
+    /// Who chose.
+    pub user: UserId,
+    /// What they chose (never none: a person who chose none has no record).
+    pub kinds: NoticeKinds,
+}
+
+/// The key of a staff notice already raised
+/// ([`Storage::notify_staff`](crate::ports::Storage::notify_staff)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeKeyRecord {
+    /// The key.
+    pub key: String,
+    /// When a notice with it was first raised.
+    pub at: Timestamp,
 }
 
 /// The idempotency record of one checkout: the order a `(user, key)` created, and the
@@ -155,11 +189,17 @@ pub enum Kind {
     Outbox,
     /// [`Dump::audit`].
     Audit,
+    /// [`Dump::notice_kinds`].
+    NoticeKinds,
+    /// [`Dump::notice_keys`].
+    NoticeKeys,
+    /// [`Dump::jobs`].
+    Jobs,
 }
 
 impl Kind {
     /// Every kind, in summary order.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Users,
         Kind::Categories,
         Kind::Products,
@@ -175,6 +215,9 @@ impl Kind {
         Kind::Dialogues,
         Kind::Outbox,
         Kind::Audit,
+        Kind::NoticeKinds,
+        Kind::NoticeKeys,
+        Kind::Jobs,
     ];
 
     /// The kind's name for people, e.g. `ledger entries` (JSON uses the snake_case variant
@@ -196,6 +239,9 @@ impl Kind {
             Kind::Dialogues => "dialogues",
             Kind::Outbox => "outbox messages",
             Kind::Audit => "audit entries",
+            Kind::NoticeKinds => "notice choices",
+            Kind::NoticeKeys => "notice keys",
+            Kind::Jobs => "job records",
         }
     }
 }
@@ -282,6 +328,9 @@ impl Dump {
         self.dialogues.sort_by_key(|d| (d.chat, d.user));
         self.outbox.sort_by_key(|m| m.id);
         self.audit.sort_by_key(|a| a.id);
+        self.notice_kinds.sort_by_key(|c| c.user);
+        self.notice_keys.sort_by(|a, b| a.key.cmp(&b.key));
+        self.jobs.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
     /// How many records of `kind` the dump holds.
@@ -302,6 +351,9 @@ impl Dump {
             Kind::Dialogues => self.dialogues.len(),
             Kind::Outbox => self.outbox.len(),
             Kind::Audit => self.audit.len(),
+            Kind::NoticeKinds => self.notice_kinds.len(),
+            Kind::NoticeKeys => self.notice_keys.len(),
+            Kind::Jobs => self.jobs.len(),
         };
         u64::try_from(n).unwrap_or(u64::MAX)
     }
@@ -560,6 +612,18 @@ mod tests {
         assert_eq!(ids.product, 0);
         assert!(!dump.is_empty());
         assert!(Dump::default().is_empty());
+    }
+
+    #[test]
+    fn a_dump_written_before_notices_and_job_records_loads_with_none_of_them() {
+        let mut old = serde_json::to_value(Dump::default()).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        for added in ["notice_kinds", "notice_keys", "jobs"] {
+            assert!(fields.remove(added).is_some(), "{added} is a dump field");
+        }
+        let loaded: Dump = serde_json::from_value(old).unwrap();
+        assert_eq!(loaded, Dump::default());
+        assert_eq!(loaded.count(Kind::Jobs), 0);
     }
 
     #[test]

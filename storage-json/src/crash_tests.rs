@@ -1,13 +1,16 @@
 //! Crash simulation: the store crashes at each sync point of a concurrent workload, on a disk
 //! whose unsynced bytes are kept, dropped, torn or turned to garbage. After every crash the
-//! store must open, hold every acknowledged commit, and keep every invariant.
+//! store must open, hold every acknowledged commit (orders, ledger entries, the keys of staff
+//! notices raised), and keep every invariant.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use shopbot_core::audit::AuditRecord;
 use shopbot_core::catalog::{ProductDraft, ProductKind};
-use shopbot_core::ids::UserId;
+use shopbot_core::ids::{OrderId, UserId};
 use shopbot_core::money::{Currency, Money};
+use shopbot_core::notice::{Notice, NoticeKinds};
 use shopbot_core::order::Order;
 use shopbot_core::ports::{Clock, Page, Storage};
 use shopbot_core::services::{PayWith, Shop, ShopConfig};
@@ -36,6 +39,8 @@ impl Clock for StepClock {
 struct Acked {
     entries: Vec<LedgerEntry>,
     orders: Vec<Order>,
+    /// Keys of staff notices acknowledged as queued.
+    notices: Vec<String>,
 }
 
 fn dir() -> &'static Path {
@@ -60,12 +65,20 @@ fn shop(store: Arc<JsonStore>) -> Shop {
 
 /// Sets the shop up and runs concurrent buyers until done or until the store fails.
 async fn workload(store: Arc<JsonStore>, acked: Arc<Mutex<Acked>>) {
-    let shop = shop(store);
+    let shop = shop(store.clone());
     let setup = async {
         for id in std::iter::once(OWNER).chain((0..BUYERS).map(|b| UserId(100 + b))) {
             let name = PersonName::lenient("someone");
             shop.greet(UserProfile { id, name }).await?;
         }
+        let audit = AuditRecord {
+            actor: OWNER,
+            action: "notices".to_owned(),
+            at: Timestamp(0),
+        };
+        store
+            .set_notice_kinds(OWNER, NoticeKinds::all(), audit)
+            .await?;
         let draft = ProductDraft {
             category: None,
             name: ProductName::parse("Key")?,
@@ -87,7 +100,7 @@ async fn workload(store: Arc<JsonStore>, acked: Arc<Mutex<Acked>>) {
     };
     let mut buyers = tokio::task::JoinSet::new();
     for b in 0..BUYERS {
-        let (shop, acked) = (shop.clone(), acked.clone());
+        let (shop, store, acked) = (shop.clone(), store.clone(), acked.clone());
         buyers.spawn(async move {
             let user = UserId(100 + b);
             for round in 0..ROUNDS {
@@ -106,7 +119,17 @@ async fn workload(store: Arc<JsonStore>, acked: Arc<Mutex<Acked>>) {
                     .buy_cart(user, cart.version, tap, PayWith::Wallet)
                     .await
                 {
-                    Ok(bought) => acked.lock().unwrap().orders.push(bought.order),
+                    Ok(bought) => {
+                        let order = bought.order.id;
+                        acked.lock().unwrap().orders.push(bought.order);
+                        let notice = Notice::OrderPaid { order };
+                        let key = format!("order-paid:{order}");
+                        match store.notify_staff(notice, key.clone(), Timestamp(0)).await {
+                            Ok(1) => acked.lock().unwrap().notices.push(key),
+                            Ok(n) => panic!("notice {key} queued {n} times"),
+                            Err(_) => return,
+                        }
+                    }
                     Err(shopbot_core::Error::Internal(_)) => return,
                     Err(_) => {}
                 }
@@ -143,6 +166,15 @@ async fn verify(fs: SimFs, acked: &Acked, context: &str) {
                 "{context}: acknowledged order lost"
             );
         }
+        for key in &acked.notices {
+            let notice = Notice::OrderPaid { order: OrderId(0) };
+            let again = store.notify_staff(notice, key.clone(), Timestamp(0)).await;
+            assert_eq!(
+                again.ok(),
+                Some(0),
+                "{context}: acknowledged notice {key} lost"
+            );
+        }
         // The recovered store keeps working.
         let profile = UserProfile {
             id: UserId(999),
@@ -171,6 +203,11 @@ async fn every_acknowledged_commit_survives_a_crash_at_every_sync_point() {
     let (clean, acked) = run(None).await;
     let total = clean.syncs();
     assert!(acked.orders.len() > 5, "the workload must buy something");
+    assert_eq!(
+        acked.notices.len(),
+        acked.orders.len(),
+        "one notice per order"
+    );
     assert!(total > 20, "the workload must sync often (did {total})");
     verify(clean.after_crash(Tail::Dropped, 0), &acked, "no crash").await;
 

@@ -27,9 +27,6 @@ mod crash_tests;
 #[cfg(test)]
 mod sim_fs;
 
-use shopbot_core::housekeeping::{Sweep, SweepReport};
-use shopbot_core::jobs::{JobRecord, JobRound};
-use shopbot_core::notice::{Notice, NoticeKinds};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,11 +39,14 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::dialogue::Dialogue;
+use shopbot_core::housekeeping::{Sweep, SweepReport};
 use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
+use shopbot_core::jobs::{JobRecord, JobRound};
 use shopbot_core::money::Currency;
+use shopbot_core::notice::{Notice, NoticeKinds, check_notice_key};
 use shopbot_core::order::{
     CheckoutOutcome, CheckoutRequest, Order, OrderFilter, RefundOutcome, RefundRequest,
 };
@@ -734,42 +734,44 @@ impl Storage for JsonStore {
         self.read(|s| s.audit_log(page)).await
     }
 
-    // Staff notices, job records and housekeeping land in their own commits; until then the
-    // store refuses them rather than pretend.
-    async fn notice_kinds(&self, _user: UserId) -> Result<NoticeKinds> {
-        Err(not_yet())
+    async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {
+        self.read(|s| s.notice_kinds(user)).await
     }
 
     async fn set_notice_kinds(
         &self,
-        _user: UserId,
-        _kinds: NoticeKinds,
-        _audit: AuditRecord,
+        user: UserId,
+        kinds: NoticeKinds,
+        audit: AuditRecord,
     ) -> Result<NoticeKinds> {
-        Err(not_yet())
+        let command = Command::SetNoticeKinds { user, kinds, audit };
+        outcome!(self.execute(command).await, NoticeKinds)
     }
 
-    async fn notify_staff(&self, _notice: Notice, _key: String, _at: Timestamp) -> Result<u64> {
-        Err(not_yet())
+    async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64> {
+        // A notice raised again (the common case: a redelivered event) changes nothing, so it
+        // is answered without a journal record once the key's first use is durable.
+        check_notice_key(&key)?;
+        if self.read_durable(|s| s.knows_notice_key(&key)).await? {
+            return Ok(0);
+        }
+        let command = Command::NotifyStaff { notice, key, at };
+        outcome!(self.execute(command).await, Notified)
     }
 
-    async fn record_job_round(&self, _round: JobRound) -> Result<JobRecord> {
-        Err(not_yet())
+    async fn record_job_round(&self, round: JobRound) -> Result<JobRecord> {
+        outcome!(self.execute(Command::RecordJobRound { round }).await, Job)
     }
 
     async fn job_records(&self) -> Result<Vec<JobRecord>> {
-        Err(not_yet())
+        self.read(State::job_records).await
     }
 
-    async fn request_job_run(&self, _name: String, _at: Timestamp) -> Result<JobRecord> {
-        Err(not_yet())
+    async fn request_job_run(&self, name: String, at: Timestamp) -> Result<JobRecord> {
+        outcome!(self.execute(Command::RequestJobRun { name, at }).await, Job)
     }
 
-    async fn sweep(&self, _sweep: Sweep) -> Result<SweepReport> {
-        Err(not_yet())
+    async fn sweep(&self, sweep: Sweep) -> Result<SweepReport> {
+        outcome!(self.execute(Command::Sweep { sweep }).await, Swept)
     }
-}
-
-fn not_yet() -> shopbot_core::Error {
-    shopbot_core::Error::internal_msg("not supported by this store yet")
 }

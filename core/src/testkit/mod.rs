@@ -32,7 +32,10 @@ pub mod confirm;
 pub mod currency;
 pub mod dialogue;
 mod fixture;
+pub mod housekeeping;
 pub mod invoice;
+pub mod jobs;
+pub mod notices;
 pub mod order_invoice;
 pub mod outbox;
 pub mod reads;
@@ -189,6 +192,25 @@ macro_rules! conformance_suite {
             }
             reads {
                 combined_reads_answer_exactly_what_their_parts_do,
+            }
+            notices {
+                notice_kinds_start_empty_and_are_replaced_whole_with_an_audit_entry,
+                making_a_user_a_customer_clears_their_notice_kinds,
+                a_notice_goes_once_to_every_opted_in_unbanned_person_in_id_order,
+                a_notice_key_is_remembered_even_when_nobody_opted_in,
+                a_bad_notice_key_is_invalid_and_queues_nothing,
+                a_notice_raised_many_times_at_once_is_queued_once,
+            }
+            jobs {
+                a_recorded_round_becomes_the_jobs_last_and_is_counted,
+                a_run_request_creates_a_record_and_an_earlier_pending_request_stays,
+                a_round_clears_a_request_made_at_or_before_its_start,
+                job_records_come_in_name_order,
+                bad_job_names_are_invalid_and_record_nothing,
+            }
+            housekeeping {
+                a_sweep_forgets_dialogues_expired_by_its_cut_and_keeps_live_ones,
+                a_sweep_forgets_update_ids_recorded_before_its_cut,
             }
         }
     };

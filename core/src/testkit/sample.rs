@@ -6,10 +6,13 @@
 use std::time::Duration;
 
 use super::{CURRENCY, OWNER, TestShop, claim_all, key, note, qty, usd};
+use crate::audit::AuditRecord;
 use crate::catalog::ProductKind;
 use crate::dialogue::Dialogue;
 use crate::dump::HighestIds;
 use crate::ids::{ChatId, InvoiceId, OrderId, ProductId, UserId};
+use crate::jobs::JobRound;
+use crate::notice::{Notice, NoticeKind, NoticeKinds};
 use crate::order::OrderPayment;
 use crate::outbox::DeliveryOutcome;
 use crate::services::PayWith;
@@ -34,9 +37,10 @@ pub struct Sample {
 /// Fills the shop behind `t` with one of everything: staff with a role, a banned customer, a
 /// category, a key product in it and a service product, stock, a funded wallet, a wallet
 /// checkout that is refunded, a paid top-up invoice, an order paid by invoice from the wallet,
-/// an open and a released hold, a cart with something in it, a dialogue, outbox messages that
-/// were claimed and one that was sent, maintenance mode switched on, and the shop's currency
-/// recorded.
+/// an open and a released hold, a cart with something in it, a dialogue, a staff member's
+/// notice choices and a notice raised to them, job records (one with a round, one only
+/// requested), outbox messages that were claimed and one that was sent, maintenance mode
+/// switched on, and the shop's currency recorded.
 pub async fn busy_shop(t: &TestShop) -> Sample {
     t.store.adopt_currency(CURRENCY).await.unwrap();
     t.staff(300, Role::Support).await;
@@ -119,6 +123,7 @@ pub async fn busy_shop(t: &TestShop) -> Sample {
         expires_at: t.now().plus(Duration::from_secs(3_600)),
     };
     t.store.save_dialogue(dialogue).await.unwrap();
+    staff_notices_and_jobs(t, order.id).await;
     let claimed = claim_all(t.store.as_ref(), t.now()).await;
     if let Some(first) = claimed.first() {
         t.store
@@ -134,6 +139,47 @@ pub async fn busy_shop(t: &TestShop) -> Sample {
         paid_by_invoice: order.id,
         top_up: top_up.id,
     }
+}
+
+/// Staff member 300 opts into paid-order and low-stock notices and is told `order` was paid;
+/// one job has a recorded round, another was only asked to run.
+async fn staff_notices_and_jobs(t: &TestShop, order: OrderId) {
+    let kinds: NoticeKinds = [NoticeKind::OrderPaid, NoticeKind::LowStock]
+        .into_iter()
+        .collect();
+    let audit = AuditRecord {
+        actor: OWNER,
+        action: "set notices of user 300 to order-paid,low-stock".to_owned(),
+        at: t.now(),
+    };
+    t.store
+        .set_notice_kinds(UserId(300), kinds, audit)
+        .await
+        .unwrap();
+    let notice = Notice::OrderPaid { order };
+    let queued = t
+        .store
+        .notify_staff(notice, format!("order-paid:{order}"), t.now())
+        .await
+        .unwrap();
+    assert_eq!(queued, 1, "staff member 300 opted into paid orders");
+
+    let started_at = t.tick();
+    let round = JobRound {
+        name: "expire-invoices".to_owned(),
+        started_at,
+        finished_at: t.tick(),
+        succeeded: true,
+        count: 1,
+        summary: "expired 1 invoice".to_owned(),
+        consecutive_failures: 0,
+        next_due: started_at.plus(Duration::from_secs(60)),
+    };
+    t.store.record_job_round(round).await.unwrap();
+    t.store
+        .request_job_run("backup".to_owned(), t.now())
+        .await
+        .unwrap();
 }
 
 /// `sample`'s buyer checks one unit out by invoice and the owner voids the invoice: the order

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use shopbot_core::ids::{OrderId, UnitId};
 use shopbot_core::invoice::InvoiceStatus;
+use shopbot_core::jobs::check_job_name;
 use shopbot_core::money::Total;
+use shopbot_core::notice::check_notice_key;
 use shopbot_core::order::OrderStatus;
 use shopbot_core::stock::{StockCounts, UnitState};
 use shopbot_core::wallet::HoldState;
@@ -19,6 +21,7 @@ impl State {
         self.check_stock(&mut problems);
         self.check_wallets(&mut problems);
         self.check_invoices(&mut problems);
+        self.check_notices_and_jobs(&mut problems);
         problems
     }
 
@@ -188,6 +191,43 @@ impl State {
                     "charge {charge} is not the payment of invoice {invoice}"
                 ));
             }
+        }
+    }
+
+    fn check_notices_and_jobs(&self, problems: &mut Vec<String>) {
+        for (user, kinds) in &self.notice_kinds {
+            if !self.users.contains_key(user) {
+                problems.push(format!("unknown user {user} has notice choices"));
+            }
+            if kinds.is_empty() {
+                problems.push(format!("user {user} has an empty record of notice choices"));
+            }
+        }
+        if self
+            .notice_keys
+            .keys()
+            .any(|k| check_notice_key(k).is_err())
+        {
+            problems.push("a remembered notice key is not a notice key".into());
+        }
+        for (name, record) in &self.jobs {
+            if check_job_name(name).is_err() || record.name != *name {
+                problems.push(format!("job record {name:?} is misnamed"));
+            }
+            let last_named = record.last.as_ref().is_none_or(|r| r.name == *name);
+            if (record.rounds == 0) != record.last.is_none() || !last_named {
+                problems.push(format!(
+                    "job {name} has rounds out of step with its last one"
+                ));
+            }
+        }
+        let indexed: BTreeSet<_> = self
+            .dialogues
+            .values()
+            .map(|d| (d.expires_at, d.chat, d.user))
+            .collect();
+        if indexed != self.dialogues_by_expiry {
+            problems.push("the index of dialogues by expiry is out of date".into());
         }
     }
 }

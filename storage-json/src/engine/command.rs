@@ -7,9 +7,12 @@ use shopbot_core::audit::AuditRecord;
 use shopbot_core::cart::{Cart, CartEdit};
 use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductPatch};
 use shopbot_core::dialogue::Dialogue;
+use shopbot_core::housekeeping::{Sweep, SweepReport};
 use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
+use shopbot_core::jobs::{JobRecord, JobRound};
 use shopbot_core::money::Currency;
+use shopbot_core::notice::{Notice, NoticeKinds};
 use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
@@ -108,6 +111,26 @@ pub enum Command {
         id: OutboxId,
         outcome: DeliveryOutcome,
     },
+    SetNoticeKinds {
+        user: UserId,
+        kinds: NoticeKinds,
+        audit: AuditRecord,
+    },
+    NotifyStaff {
+        notice: Notice,
+        key: String,
+        at: Timestamp,
+    },
+    RecordJobRound {
+        round: JobRound,
+    },
+    RequestJobRun {
+        name: String,
+        at: Timestamp,
+    },
+    Sweep {
+        sweep: Sweep,
+    },
 }
 
 /// What a command returned.
@@ -128,6 +151,10 @@ pub enum Outcome {
     Payment(PaymentOutcome),
     Outbox(Vec<OutboxMessage>),
     Marked(bool),
+    NoticeKinds(NoticeKinds),
+    Notified(u64),
+    Job(JobRecord),
+    Swept(SweepReport),
     Done,
 }
 
@@ -181,7 +208,7 @@ impl State {
                 Outcome::Done
             }
             Command::ClearDialogue { chat, user } => {
-                self.dialogues.remove(&(chat, user));
+                self.clear_dialogue(chat, user);
                 Outcome::Done
             }
             Command::MarkUpdate { update, at } => Outcome::Marked(self.mark_update(update, at)),
@@ -190,6 +217,15 @@ impl State {
                 self.complete_outbox(id, outcome)?;
                 Outcome::Done
             }
+            Command::SetNoticeKinds { user, kinds, audit } => {
+                Outcome::NoticeKinds(self.set_notice_kinds(user, kinds, audit)?)
+            }
+            Command::NotifyStaff { notice, key, at } => {
+                Outcome::Notified(self.notify_staff(notice, key, at)?)
+            }
+            Command::RecordJobRound { round } => Outcome::Job(self.record_job_round(round)?),
+            Command::RequestJobRun { name, at } => Outcome::Job(self.request_job_run(name, at)?),
+            Command::Sweep { sweep } => Outcome::Swept(self.sweep(sweep)),
         })
     }
 }

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use shopbot_core::Error;
-use shopbot_core::dump::{ChargeRecord, CheckoutRecord, Dump, LedgerRecord, WalletRecord};
+use shopbot_core::dump::{
+    ChargeRecord, CheckoutRecord, Dump, LedgerRecord, NoticeChoice, NoticeKeyRecord, WalletRecord,
+};
 use shopbot_core::ids::EntryId;
 
 use super::snapshot::Snapshot;
@@ -78,6 +80,23 @@ impl State {
             outbox: self.outbox.values().cloned().collect(),
             audit: self.audit.clone(),
             last_invoice_number: self.next.invoice_number,
+            notice_kinds: self
+                .notice_kinds
+                .iter()
+                .map(|(user, kinds)| NoticeChoice {
+                    user: *user,
+                    kinds: kinds.clone(),
+                })
+                .collect(),
+            notice_keys: self
+                .notice_keys
+                .iter()
+                .map(|(key, at)| NoticeKeyRecord {
+                    key: key.clone(),
+                    at: *at,
+                })
+                .collect(),
+            jobs: self.jobs.values().cloned().collect(),
         };
         dump.sort();
         Ok(dump)
@@ -145,6 +164,17 @@ impl State {
             processed_updates: Vec::new(),
             outbox: dump.outbox,
             audit: dump.audit,
+            notice_kinds: dump
+                .notice_kinds
+                .into_iter()
+                .map(|c| (c.user, c.kinds))
+                .collect(),
+            notice_keys: dump
+                .notice_keys
+                .into_iter()
+                .map(|k| (k.key, k.at))
+                .collect(),
+            jobs: dump.jobs,
         };
         State::from_snapshot(snapshot)
     }

@@ -10,7 +10,10 @@ mod check;
 mod checkout;
 mod command;
 mod dump;
+mod housekeeping;
 mod invoices;
+mod jobs;
+mod notices;
 mod payload_index;
 mod records;
 mod snapshot;
@@ -33,7 +36,9 @@ use shopbot_core::ids::{
     UpdateId, UserId,
 };
 use shopbot_core::invoice::{Invoice, PaymentProvider};
+use shopbot_core::jobs::JobRecord;
 use shopbot_core::money::Currency;
+use shopbot_core::notice::NoticeKinds;
 use shopbot_core::order::Order;
 use shopbot_core::outbox::{NewOutboxMessage, OutboxMessage, OutboxStatus};
 use shopbot_core::ports::Settings;
@@ -87,12 +92,20 @@ pub struct State {
     open_invoices: BTreeSet<InvoiceId>,
     charges: BTreeMap<(PaymentProvider, Note), InvoiceId>,
     dialogues: BTreeMap<(ChatId, UserId), Dialogue>,
+    /// The same by expiry, so a sweep finds expired ones without reading the live ones.
+    dialogues_by_expiry: BTreeSet<(Timestamp, ChatId, UserId)>,
     /// Messenger updates handled, and the same by time for forgetting old ones.
     processed_updates: BTreeMap<UpdateId, Timestamp>,
     updates_by_time: BTreeSet<(Timestamp, UpdateId)>,
     outbox: BTreeMap<OutboxId, OutboxMessage>,
     pending_outbox: BTreeSet<OutboxId>,
     audit: Vec<AuditEntry>,
+    /// The kinds of staff notice each person opted into; nobody with none.
+    notice_kinds: BTreeMap<UserId, NoticeKinds>,
+    /// Keys of the staff notices raised, with when each was first raised.
+    notice_keys: BTreeMap<String, Timestamp>,
+    /// What the store knows of each background job, by name.
+    jobs: BTreeMap<String, JobRecord>,
 }
 
 impl State {

@@ -20,9 +20,19 @@ impl State {
                 "dialogue state is over {MAX_STATE_BYTES} bytes"
             )));
         }
+        self.clear_dialogue(dialogue.chat, dialogue.user);
+        self.dialogues_by_expiry
+            .insert((dialogue.expires_at, dialogue.chat, dialogue.user));
         self.dialogues
             .insert((dialogue.chat, dialogue.user), dialogue);
         Ok(())
+    }
+
+    pub(super) fn clear_dialogue(&mut self, chat: ChatId, user: UserId) {
+        if let Some(old) = self.dialogues.remove(&(chat, user)) {
+            self.dialogues_by_expiry
+                .remove(&(old.expires_at, chat, user));
+        }
     }
 
     /// The live dialogue of `user` in `chat`.

@@ -10,7 +10,9 @@ use shopbot_core::dialogue::Dialogue;
 use shopbot_core::idempotency::Fingerprint;
 use shopbot_core::ids::{EntryId, InvoiceId, OrderId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceStatus, PaymentProvider};
+use shopbot_core::jobs::JobRecord;
 use shopbot_core::money::Currency;
+use shopbot_core::notice::NoticeKinds;
 use shopbot_core::order::Order;
 use shopbot_core::outbox::{OutboxMessage, OutboxStatus};
 use shopbot_core::ports::Settings;
@@ -49,6 +51,15 @@ pub struct Snapshot {
     pub(super) processed_updates: Vec<(UpdateId, Timestamp)>,
     pub(super) outbox: Vec<OutboxMessage>,
     pub(super) audit: Vec<AuditEntry>,
+    /// Absent from snapshots written before staff notices.
+    #[serde(default)]
+    pub(super) notice_kinds: Vec<(UserId, NoticeKinds)>,
+    /// Absent from snapshots written before staff notices.
+    #[serde(default)]
+    pub(super) notice_keys: Vec<(String, Timestamp)>,
+    /// Absent from snapshots written before job records.
+    #[serde(default)]
+    pub(super) jobs: Vec<JobRecord>,
 }
 
 impl State {
@@ -95,6 +106,17 @@ impl State {
                 .collect(),
             outbox: self.outbox.values().cloned().collect(),
             audit: self.audit.clone(),
+            notice_kinds: self
+                .notice_kinds
+                .iter()
+                .map(|(u, k)| (*u, k.clone()))
+                .collect(),
+            notice_keys: self
+                .notice_keys
+                .iter()
+                .map(|(k, at)| (k.clone(), *at))
+                .collect(),
+            jobs: self.jobs.values().cloned().collect(),
         }
     }
 
@@ -159,6 +181,11 @@ impl State {
             .into_iter()
             .map(|(p, c, i)| ((p, c), i))
             .collect();
+        state.dialogues_by_expiry = snapshot
+            .dialogues
+            .iter()
+            .map(|d| (d.expires_at, d.chat, d.user))
+            .collect();
         state.dialogues = snapshot
             .dialogues
             .into_iter()
@@ -174,6 +201,17 @@ impl State {
             }
             state.outbox.insert(message.id, message);
         }
+        state.notice_kinds = snapshot
+            .notice_kinds
+            .into_iter()
+            .filter(|(_, kinds)| !kinds.is_empty())
+            .collect();
+        state.notice_keys = snapshot.notice_keys.into_iter().collect();
+        state.jobs = snapshot
+            .jobs
+            .into_iter()
+            .map(|j| (j.name.clone(), j))
+            .collect();
         state
     }
 

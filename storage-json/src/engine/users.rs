@@ -29,7 +29,12 @@ impl State {
         role: Role,
         audit: AuditRecord,
     ) -> Result<User, Error> {
-        self.change_user(id, audit, |user| user.role = role)
+        let user = self.change_user(id, audit, |user| user.role = role)?;
+        // A customer is told nothing meant for staff, also if made staff again later.
+        if role == Role::Customer {
+            self.notice_kinds.remove(&id);
+        }
+        Ok(user)
     }
 
     pub(super) fn set_banned(

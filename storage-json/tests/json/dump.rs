@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use shopbot_core::dump::Dump;
 use shopbot_core::ids::UserId;
+use shopbot_core::notice::Notice;
 use shopbot_core::order::OrderStatus;
 use shopbot_core::ports::Storage;
 use shopbot_core::services::PayWith;
-use shopbot_core::testkit::{CURRENCY, OWNER, TestShop, key, qty, sample};
+use shopbot_core::testkit::{CURRENCY, ManualClock, OWNER, TestShop, key, qty, sample};
 use shopbot_core::text::Note;
 use shopbot_storage_json::{ImportError, JsonStore, OpenError};
 
@@ -153,5 +154,30 @@ async fn importing_into_a_directory_another_store_has_open_is_refused() {
     assert!(
         matches!(refused, Err(ImportError::Open(OpenError::Locked { .. }))),
         "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn staff_notices_and_job_records_survive_a_copy() {
+    let source = tempfile::tempdir().unwrap();
+    let (store, dump) = busy_store(source.path()).await;
+    let kinds = store.notice_kinds(UserId(300)).await.unwrap();
+    let jobs = store.job_records().await.unwrap();
+    assert!(!kinds.is_empty() && jobs.len() == 2, "{kinds:?} {jobs:?}");
+    let raised = dump.notice_keys[0].key.clone();
+    let target = tempfile::tempdir().unwrap();
+    JsonStore::import_dump(target.path(), dump).unwrap();
+
+    let copy = JsonStore::open(target.path()).unwrap();
+    assert_eq!(copy.notice_kinds(UserId(300)).await.unwrap(), kinds);
+    assert_eq!(copy.job_records().await.unwrap(), jobs);
+    let notice = Notice::OrderPaid {
+        order: shopbot_core::ids::OrderId(1),
+    };
+    let again = copy.notify_staff(notice, raised, ManualClock::START).await;
+    assert_eq!(
+        again.unwrap(),
+        0,
+        "a notice raised before the copy is not raised again"
     );
 }
