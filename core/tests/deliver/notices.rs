@@ -72,6 +72,7 @@ async fn low_stock_warns_once_per_stock_level_and_again_after_a_restock() {
     w.t.fund(buyer, 10_000).await;
 
     w.t.buy(buyer, product.id, 1).await; // 2 left: warns
+    w.deliver_all().await;
     w.t.buy(buyer, product.id, 1).await; // 1 left: already warned at this stock
     w.deliver_all().await;
     assert_eq!(count(&w.messenger.sent_to(admin), "Low stock"), 1);
@@ -84,6 +85,7 @@ async fn low_stock_warns_once_per_stock_level_and_again_after_a_restock() {
     w.deliver_all().await;
     let warnings = w.messenger.sent_to(admin);
     assert_eq!(count(&warnings, "Low stock"), 2, "{warnings:?}");
+    assert_eq!(count(&warnings, "has 2 units left"), 1, "{warnings:?}");
     assert_eq!(count(&warnings, "has 1 unit left"), 1, "{warnings:?}");
 }
 
