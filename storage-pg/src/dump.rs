@@ -7,7 +7,8 @@
 //! each id sequence and the invoice counter past the highest imported value; it either lands
 //! whole or not at all. Neither direction repairs anything, and neither touches the
 //! infrastructure tables (leadership epochs, processed update ids), which belong to the running
-//! instances rather than to the shop.
+//! instances rather than to the shop. Staff-notice choices and keys and job records are the
+//! shop's, and travel with it.
 //!
 //! PostgreSQL derives an order's units from the units' own state, so the units a cancelled
 //! order once reserved (returned to stock) are neither stored nor exported.
@@ -24,7 +25,7 @@ use crate::PgStore;
 use crate::error::{Attempt, PgError};
 
 /// The tables a shop lives in: an import needs every one of them empty, and locks them all.
-const SHOP_TABLES: [&str; 15] = [
+const SHOP_TABLES: [&str; 18] = [
     "users",
     "categories",
     "products",
@@ -40,6 +41,9 @@ const SHOP_TABLES: [&str; 15] = [
     "dialogues",
     "outbox",
     "audit_log",
+    "notice_kinds",
+    "notice_keys",
+    "job_records",
 ];
 
 impl PgStore {
@@ -73,6 +77,9 @@ impl PgStore {
     pub async fn import_dump(&self, dump: &Dump) -> Result<()> {
         let attempt: Attempt<()> = async {
             let mut tx = self.pool.begin().await?;
+            if let Some(epoch) = self.fence {
+                crate::leader::hold_fence(&mut tx, epoch).await?;
+            }
             unbounded_statements(&mut tx).await?;
             // Running instances wait here instead of writing into a half-imported shop.
             let lock = format!("LOCK TABLE {} IN EXCLUSIVE MODE", SHOP_TABLES.join(", "));

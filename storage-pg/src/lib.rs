@@ -30,9 +30,11 @@ mod convert;
 mod dump;
 mod error;
 mod invoices;
+mod job_records;
 mod lanes;
 mod leader;
 mod migrate;
+mod notices;
 mod open;
 mod purchases;
 mod records;
@@ -107,6 +109,9 @@ pub struct PgStore {
     claim_starts: Arc<ClaimStarts>,
     options: PgConnectOptions,
     password: Option<String>,
+    /// The leader's epoch every writing command of this handle is fenced by, if any
+    /// ([`PgStore::fenced`]).
+    fence: Option<i64>,
 }
 
 /// The SQL of the reads before a purchase's commands.
@@ -217,6 +222,7 @@ impl PgStore {
             pool,
             options: target.options,
             password: target.password,
+            fence: None,
         })
     }
 

@@ -1,4 +1,5 @@
-//! Dialogues, the outbox and the audit log.
+//! Dialogues, the outbox and the audit log, and the housekeeping sweep that forgets expired
+//! dialogues and old processed-update ids.
 
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -6,6 +7,7 @@ use sqlx::types::Json;
 use shopbot_core::Error;
 use shopbot_core::audit::{AuditEntry, AuditRecord};
 use shopbot_core::dialogue::{Dialogue, MAX_STATE_BYTES};
+use shopbot_core::housekeeping::{Sweep, SweepReport};
 use shopbot_core::ids::{ChatId, OutboxId, UpdateId, UserId};
 use shopbot_core::outbox::{DeliveryOutcome, NewOutboxMessage, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Page;
@@ -87,6 +89,22 @@ pub(crate) async fn mark_update_processed(
             .await?;
     }
     Ok(inserted.rows_affected() == 1)
+}
+
+/// Forgets what `sweep` names, in the caller's transaction, and counts it.
+pub(crate) async fn sweep(conn: &mut PgConnection, sweep: &Sweep) -> Attempt<SweepReport> {
+    let dialogues = sqlx::query("DELETE FROM dialogues WHERE expires_at <= $1")
+        .bind(to_db(sweep.dialogues_expired_by))
+        .execute(&mut *conn)
+        .await?;
+    let updates = sqlx::query("DELETE FROM processed_updates WHERE processed_at < $1")
+        .bind(to_db(sweep.updates_before))
+        .execute(conn)
+        .await?;
+    Ok(SweepReport {
+        dialogues: dialogues.rows_affected(),
+        updates: updates.rows_affected(),
+    })
 }
 
 /// Queues a message in the caller's transaction.

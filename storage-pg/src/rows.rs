@@ -14,6 +14,7 @@ use shopbot_core::ids::{
     AuditId, CategoryId, ChatId, EntryId, InvoiceId, OrderId, OutboxId, ProductId, UserId,
 };
 use shopbot_core::invoice::{Invoice, InvoiceStatus, TaxRate, Totals};
+use shopbot_core::jobs::{JobRecord, JobRound};
 use shopbot_core::order::{DeliveredUnit, Order, OrderLine, OrderPayment};
 use shopbot_core::outbox::{OutboxMessage, OutboxStatus};
 use shopbot_core::ports::Settings;
@@ -307,5 +308,38 @@ pub(crate) fn order(row: &PgRow, lines: Vec<OrderLine>) -> Read<Order> {
             .transpose()
             .map_err(Error::internal)?,
         created_at: time(row, "created_at")?,
+    })
+}
+
+pub(crate) const JOB_COLUMNS: &str = "name, rounds, requested_at, last_started_at, \
+    last_finished_at, last_succeeded, last_count, last_summary, last_consecutive_failures, \
+    last_next_due";
+
+pub(crate) fn job_record(row: &PgRow) -> Read<JobRecord> {
+    let name: String = get(row, "name")?;
+    let last = match opt_time(row, "last_started_at")? {
+        None => None,
+        Some(started_at) => Some(JobRound {
+            name: name.clone(),
+            started_at,
+            finished_at: time(row, "last_finished_at")?,
+            succeeded: get(row, "last_succeeded")?,
+            count: parsed(
+                u64::try_from(get::<i64>(row, "last_count")?),
+                "job round count",
+            )?,
+            summary: get(row, "last_summary")?,
+            consecutive_failures: parsed(
+                u32::try_from(get::<i64>(row, "last_consecutive_failures")?),
+                "job failure count",
+            )?,
+            next_due: time(row, "last_next_due")?,
+        }),
+    };
+    Ok(JobRecord {
+        name,
+        last,
+        rounds: parsed(u64::try_from(get::<i64>(row, "rounds")?), "job round total")?,
+        requested_at: opt_time(row, "requested_at")?,
     })
 }

@@ -3,6 +3,10 @@
 //! connection. The commands of a purchase (`edit_cart`, `commit_checkout`) are each one call of
 //! a server-side function, run atomically inside a group of concurrent purchase commands that
 //! shares one round trip and one commit (`lanes/commands.rs`).
+//!
+//! On a handle fenced by a leader's epoch ([`PgStore::fenced`]) every writing command checks the
+//! epoch in its own transaction (`leader.rs`): [`transaction!`] takes the fence first, and the
+//! single-statement writes go through [`write_command!`], which runs them in such a transaction.
 
 use async_trait::async_trait;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
@@ -34,7 +38,10 @@ use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 
 use crate::error::{Attempt, PgError};
-use crate::{ATTEMPTS, PgStore, catalog, checkout, invoices, records, users, wallet};
+use crate::leader::hold_fence;
+use crate::{
+    ATTEMPTS, PgStore, catalog, checkout, invoices, job_records, notices, records, users, wallet,
+};
 
 /// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
 /// failures, deadlocks, a twin's unique key), at most `ATTEMPTS` times. Only an attempt that
@@ -59,11 +66,16 @@ macro_rules! retrying {
 }
 
 /// Runs `$body` (a future using `$conn: &mut PgConnection`) in a transaction, [`retrying!`].
+/// On a fenced handle the transaction holds the leader's fence first, and is refused when
+/// leadership moved on.
 macro_rules! transaction {
     ($store:expr, |$conn:ident| $body:expr) => {
         retrying!(async {
             let mut tx = $store.pool.begin().await?;
             let $conn: &mut PgConnection = &mut tx;
+            if let Some(epoch) = $store.fence {
+                hold_fence(&mut *$conn, epoch).await?;
+            }
             let value = $body.await?;
             tx.commit().await?;
             Ok(value)
@@ -84,10 +96,21 @@ macro_rules! query {
     }};
 }
 
+/// Runs a write that is one statement (or a few that need no atomicity) as [`query!`] does,
+/// in autocommit, no round trip added; on a fenced handle, as a fenced [`transaction!`].
+macro_rules! write_command {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match $store.fence {
+            None => query!($store, |$conn| $body),
+            Some(_) => transaction!($store, |$conn| $body),
+        }
+    };
+}
+
 #[async_trait]
 impl Storage for PgStore {
     async fn upsert_user(&self, profile: UserProfile, at: Timestamp) -> Result<User> {
-        query!(self, |c| users::upsert(c, &profile, at))
+        write_command!(self, |c| users::upsert(c, &profile, at))
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -191,12 +214,14 @@ impl Storage for PgStore {
     }
 
     async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart> {
+        self.refuse_purchase_when_fenced()?;
         catalog::edit_cart(&self.purchases, user, edit)
             .await
             .map_err(PgError::into_core)
     }
 
     async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome> {
+        self.refuse_purchase_when_fenced()?;
         checkout::commit_checkout(&self.purchases, &self.claim_starts, &self.pool, &request)
             .await
             .map_err(PgError::into_core)
@@ -284,15 +309,15 @@ impl Storage for PgStore {
     }
 
     async fn save_dialogue(&self, dialogue: Dialogue) -> Result<()> {
-        query!(self, |c| records::save_dialogue(c, &dialogue))
+        write_command!(self, |c| records::save_dialogue(c, &dialogue))
     }
 
     async fn clear_dialogue(&self, chat: ChatId, user: UserId) -> Result<()> {
-        query!(self, |c| records::clear_dialogue(c, chat, user))
+        write_command!(self, |c| records::clear_dialogue(c, chat, user))
     }
 
     async fn mark_update_processed(&self, update: UpdateId, at: Timestamp) -> Result<bool> {
-        query!(self, |c| records::mark_update_processed(c, update, at))
+        write_command!(self, |c| records::mark_update_processed(c, update, at))
     }
 
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>> {
@@ -300,49 +325,43 @@ impl Storage for PgStore {
     }
 
     async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()> {
-        query!(self, |c| records::complete(c, id, outcome))
+        write_command!(self, |c| records::complete(c, id, outcome))
     }
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         query!(self, |c| records::audit_log(c, page))
     }
 
-    // Staff notices, job records and housekeeping land in their own commits; until then the
-    // store refuses them rather than pretend.
-    async fn notice_kinds(&self, _user: UserId) -> Result<NoticeKinds> {
-        Err(not_yet())
+    async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {
+        query!(self, |c| notices::kinds(c, user))
     }
 
     async fn set_notice_kinds(
         &self,
-        _user: UserId,
-        _kinds: NoticeKinds,
-        _audit: AuditRecord,
+        user: UserId,
+        kinds: NoticeKinds,
+        audit: AuditRecord,
     ) -> Result<NoticeKinds> {
-        Err(not_yet())
+        transaction!(self, |c| notices::set_kinds(c, user, &kinds, &audit))
     }
 
-    async fn notify_staff(&self, _notice: Notice, _key: String, _at: Timestamp) -> Result<u64> {
-        Err(not_yet())
+    async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64> {
+        transaction!(self, |c| notices::notify(c, &notice, &key, at))
     }
 
-    async fn record_job_round(&self, _round: JobRound) -> Result<JobRecord> {
-        Err(not_yet())
+    async fn record_job_round(&self, round: JobRound) -> Result<JobRecord> {
+        write_command!(self, |c| job_records::record_round(c, &round))
     }
 
     async fn job_records(&self) -> Result<Vec<JobRecord>> {
-        Err(not_yet())
+        query!(self, |c| job_records::records(c))
     }
 
-    async fn request_job_run(&self, _name: String, _at: Timestamp) -> Result<JobRecord> {
-        Err(not_yet())
+    async fn request_job_run(&self, name: String, at: Timestamp) -> Result<JobRecord> {
+        write_command!(self, |c| job_records::request_run(c, &name, at))
     }
 
-    async fn sweep(&self, _sweep: Sweep) -> Result<SweepReport> {
-        Err(not_yet())
+    async fn sweep(&self, sweep: Sweep) -> Result<SweepReport> {
+        transaction!(self, |c| records::sweep(c, &sweep))
     }
-}
-
-fn not_yet() -> shopbot_core::Error {
-    shopbot_core::Error::internal_msg("not supported by this store yet")
 }

@@ -64,7 +64,8 @@ pub(crate) async fn require(conn: &mut PgConnection, id: UserId) -> Attempt<()> 
     }
 }
 
-/// Sets a role or a ban (whichever is given) and audits it.
+/// Sets a role or a ban (whichever is given) and audits it; a role of customer also clears the
+/// user's notice kinds.
 pub(crate) async fn change(
     conn: &mut PgConnection,
     id: UserId,
@@ -83,6 +84,10 @@ pub(crate) async fn change(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| Error::not_found("user", id))?;
+    // A customer is told nothing: the kinds go with the role, in the same command.
+    if role == Some(Role::Customer) {
+        crate::notices::clear_kinds(conn, id).await?;
+    }
     write_audit(conn, Some(audit)).await?;
     Ok(rows::user(&row)?)
 }

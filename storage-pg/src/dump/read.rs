@@ -9,10 +9,13 @@ use time::OffsetDateTime;
 
 use shopbot_core::Error;
 use shopbot_core::cart::{Cart, CartLine};
-use shopbot_core::dump::{ChargeRecord, CheckoutRecord, Dump, LedgerRecord, WalletRecord};
+use shopbot_core::dump::{
+    ChargeRecord, CheckoutRecord, Dump, LedgerRecord, NoticeChoice, NoticeKeyRecord, WalletRecord,
+};
 use shopbot_core::idempotency::Fingerprint;
 use shopbot_core::ids::{HoldId, InvoiceId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::invoice::PaymentProvider;
+use shopbot_core::notice::NoticeKind;
 use shopbot_core::order::{DeliveredUnit, Order};
 use shopbot_core::stock::{StockUnit, UnitState};
 use shopbot_core::text::{Note, StockPayload};
@@ -97,11 +100,40 @@ pub(super) async fn everything(conn: &mut PgConnection) -> Attempt<Dump> {
         )
         .await?,
         last_invoice_number: u64::try_from(last_invoice_number).map_err(Error::internal)?,
-        // Staff notices and job records are not stored here yet (the "pg" work adds them).
-        notice_kinds: Vec::new(),
-        notice_keys: Vec::new(),
-        jobs: Vec::new(),
+        notice_kinds: notice_kinds(conn).await?,
+        notice_keys: all(
+            conn,
+            "SELECT key, notified_at FROM notice_keys ORDER BY key COLLATE \"C\"",
+            |row| {
+                Ok(NoticeKeyRecord {
+                    key: row.try_get("key").map_err(Error::internal)?,
+                    at: from_db(row.try_get("notified_at").map_err(Error::internal)?),
+                })
+            },
+        )
+        .await?,
+        jobs: crate::job_records::records(conn).await?,
     })
+}
+
+/// Each person's chosen notice kinds, one choice per person who chose any.
+async fn notice_kinds(conn: &mut PgConnection) -> Attempt<Vec<NoticeChoice>> {
+    let found: Vec<(i64, String)> =
+        sqlx::query_as("SELECT user_id, kind FROM notice_kinds ORDER BY user_id")
+            .fetch_all(conn)
+            .await?;
+    let mut chosen: BTreeMap<i64, Vec<NoticeKind>> = BTreeMap::new();
+    for (user, kind) in found {
+        let kind = parsed(kind.parse::<NoticeKind>(), "notice kind")?;
+        chosen.entry(user).or_default().push(kind);
+    }
+    Ok(chosen
+        .into_iter()
+        .map(|(user, kinds)| NoticeChoice {
+            user: UserId(user),
+            kinds: kinds.into_iter().collect(),
+        })
+        .collect())
 }
 
 /// Every row `sql` returns, each read by `read`.

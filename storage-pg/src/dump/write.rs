@@ -1,8 +1,9 @@
 //! Writing a [`Dump`] into empty tables, in the caller's transaction: parents before children,
 //! many rows per statement (`UNNEST` over one array per column, every value a bound parameter),
 //! then the sequences and counters moved past the imported ids. Orders and money are in
-//! `sales`.
+//! `sales`; staff-notice choices and keys and job records in `notices_jobs`.
 
+mod notices_jobs;
 mod sales;
 
 use sqlx::PgConnection;
@@ -39,6 +40,9 @@ pub(super) async fn everything(conn: &mut PgConnection, dump: &Dump) -> Attempt<
     dialogues(conn, dump).await?;
     outbox(conn, dump).await?;
     audit(conn, dump).await?;
+    notices_jobs::notice_kinds(conn, dump).await?;
+    notices_jobs::notice_keys(conn, dump).await?;
+    notices_jobs::jobs(conn, dump).await?;
     counters(conn, dump).await
 }
 

@@ -1,9 +1,12 @@
-//! The one migration builds exactly the schema that the migrations folded into it built (kept in
-//! `tests/fixtures/migrations-before-fold/` as the reference), and it creates every function
-//! once, in its final form: nothing is replaced, altered or renamed after it was created.
+//! The one migration the others were folded into (`0001_shop.sql`) builds exactly the schema
+//! that the migrations folded into it built (kept in `tests/fixtures/migrations-before-fold/` as
+//! the reference); the migrations added after the fold are left out of that comparison. Every
+//! migration creates each function once, in its final form: nothing is replaced, altered or
+//! renamed after it was created.
 
 #![allow(clippy::unwrap_used)] // Tests fail by panicking.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -16,7 +19,24 @@ use shopbot_storage_pg::testing::TestDatabase;
 /// The migrations as they were before they were folded into one.
 static BEFORE_FOLD: Migrator = sqlx::migrate!("tests/fixtures/migrations-before-fold");
 
-/// Objects in which the schema of [`MIGRATOR`] may differ from the one [`BEFORE_FOLD`] builds,
+/// The version of the migration the others were folded into.
+const FOLDED_VERSION: i64 = 1;
+
+/// [`MIGRATOR`] up to the folded migration: without the ones added after the fold.
+fn folded_only() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(
+            MIGRATOR
+                .iter()
+                .filter(|m| m.version <= FOLDED_VERSION)
+                .cloned()
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// Objects in which the schema of the folded migration may differ from the one [`BEFORE_FOLD`] builds,
 /// by their key (`"function shop_run(p_commands jsonb)"`, `"table orders"`, `"type
 /// shop_command"`, …): what a change made after the fold removed or changed on purpose. Each
 /// one listed must really differ, so the list stays true.
@@ -107,7 +127,7 @@ async fn the_one_migration_builds_the_schema_the_migrations_before_the_fold_buil
     else {
         return;
     };
-    let folded = migrated_schema(&MIGRATOR, folded_db.url()).await;
+    let folded = migrated_schema(&folded_only(), folded_db.url()).await;
     let before = migrated_schema(&BEFORE_FOLD, before_db.url()).await;
     for kind in KINDS {
         assert!(

@@ -9,6 +9,7 @@ mod bank;
 mod conformance;
 mod currency;
 mod dump;
+mod fenced;
 mod folded;
 mod group;
 mod leader;
