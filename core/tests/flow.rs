@@ -562,19 +562,36 @@ async fn staff_switch_their_own_notices_on_and_off_from_the_admin_menu() {
     let menu = bot.press(support, Action::Admin).await;
     let buttons = &menu.screen.as_ref().unwrap().buttons;
     assert!(
-        buttons.iter().flatten().any(|b| b.action == Action::AdminNotices),
+        buttons
+            .iter()
+            .flatten()
+            .any(|b| b.action == Action::AdminNotices),
         "{buttons:?}"
     );
     let reply = bot.press(support, Action::AdminNotices).await;
-    assert!(screen(&reply).contains("You get no notices"), "{}", screen(&reply));
+    assert!(
+        screen(&reply).contains("You get no notices"),
+        "{}",
+        screen(&reply)
+    );
 
     let on = |kind| Action::AdminSetNotice { kind, on: true };
     bot.press(support, on(NoticeKind::OrderPaid)).await;
     let reply = bot.press(support, on(NoticeKind::LowStock)).await;
-    assert!(screen(&reply).contains("An order is paid"), "{}", screen(&reply));
-    assert!(screen(&reply).contains("A product runs low"), "{}", screen(&reply));
+    assert!(
+        screen(&reply).contains("An order is paid"),
+        "{}",
+        screen(&reply)
+    );
+    assert!(
+        screen(&reply).contains("A product runs low"),
+        "{}",
+        screen(&reply)
+    );
     let kinds = bot.t.store.notice_kinds(support).await.unwrap();
-    let both: NoticeKinds = [NoticeKind::OrderPaid, NoticeKind::LowStock].into_iter().collect();
+    let both: NoticeKinds = [NoticeKind::OrderPaid, NoticeKind::LowStock]
+        .into_iter()
+        .collect();
     assert_eq!(kinds, both);
 
     let off = Action::AdminSetNotice {
@@ -587,7 +604,12 @@ async fn staff_switch_their_own_notices_on_and_off_from_the_admin_menu() {
     assert_eq!(kinds, [NoticeKind::LowStock].into_iter().collect());
     // The switch shows what pressing it does next.
     let buttons = &reply.screen.as_ref().unwrap().buttons;
-    assert!(buttons.iter().flatten().any(|b| b.action == on(NoticeKind::OrderPaid)));
+    assert!(
+        buttons
+            .iter()
+            .flatten()
+            .any(|b| b.action == on(NoticeKind::OrderPaid))
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 //! own chat. A handler only translates: text, button data and documents into an
 //! [`Incoming`](shopbot_core::flow::Incoming), the flow's [`Reply`](shopbot_core::flow::Reply)
 //! into edits and messages. Beside the poll loop, core's outbox
-//! [`Deliverer`](shopbot_core::jobs::Deliverer) sends what state changes owe people through
+//! `Deliverer` (in `shopbot_core::jobs`) sends what state changes owe people through
 //! the bot as a [`Messenger`](shopbot_core::ports::Messenger) ([`TelegramMessenger`]): `run`
 //! drives it unless the process runs the `deliver-outbox` job itself
 //! ([`TelegramBot::without_outbox`]), so exactly one deliverer works the outbox.

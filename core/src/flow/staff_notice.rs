@@ -16,7 +16,11 @@ use super::markup::{bold, escape};
 use super::screens::button;
 
 /// The message that tells `reader` about `notice`.
-pub(super) async fn render(shop: &Shop, reader: UserId, notice: &Notice) -> Result<OutgoingMessage> {
+pub(super) async fn render(
+    shop: &Shop,
+    reader: UserId,
+    notice: &Notice,
+) -> Result<OutgoingMessage> {
     if !shop.admin().role(reader).await?.is_staff() {
         return Err(Forbidden::Rank.into());
     }

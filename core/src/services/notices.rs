@@ -151,12 +151,18 @@ mod tests {
     #[tokio::test]
     async fn an_admin_or_owner_sets_another_staff_members_notices_but_support_cannot() {
         let shop = shop(2);
-        shop.notices().set_kinds(ADMIN, SUPPORT, some()).await.unwrap();
+        shop.notices()
+            .set_kinds(ADMIN, SUPPORT, some())
+            .await
+            .unwrap();
         shop.notices()
             .set_kinds(CONFIGURED_OWNER, ADMIN, some())
             .await
             .unwrap();
-        let refused = shop.notices().set_kinds(SUPPORT, OTHER_SUPPORT, some()).await;
+        let refused = shop
+            .notices()
+            .set_kinds(SUPPORT, OTHER_SUPPORT, some())
+            .await;
         assert!(
             matches!(refused, Err(Error::Forbidden(Forbidden::Rank))),
             "{refused:?}"

@@ -98,14 +98,20 @@ async fn flood_control_is_waited_out_for_as_long_as_the_messenger_says() {
 async fn transient_failures_are_retried_after_5_then_10_seconds() {
     let w = World::new().await;
     w.customer_who_bought(10, 5).await;
-    w.messenger.fail_next(SendError::Transient("timeout".into()));
-    w.messenger.fail_next(SendError::Transient("timeout".into()));
+    w.messenger
+        .fail_next(SendError::Transient("timeout".into()));
+    w.messenger
+        .fail_next(SendError::Transient("timeout".into()));
 
     assert_eq!(w.round().await, round(0, 1, 0));
     w.t.clock.advance(Duration::from_secs(4));
     assert_eq!(w.round().await, round(0, 0, 0), "not before 5 s");
     w.t.clock.advance(Duration::from_secs(1));
-    assert_eq!(w.round().await, round(0, 1, 0), "the second attempt fails too");
+    assert_eq!(
+        w.round().await,
+        round(0, 1, 0),
+        "the second attempt fails too"
+    );
     w.t.clock.advance(Duration::from_secs(9));
     assert_eq!(w.round().await, round(0, 0, 0), "not before 10 s more");
     w.t.clock.advance(Duration::from_secs(1));
@@ -125,7 +131,10 @@ async fn a_message_failing_every_time_is_given_up_after_the_last_attempt() {
         rounds.push(w.round().await);
         w.t.clock.advance(Duration::from_secs(3600));
     }
-    assert!(rounds[..7].iter().all(|r| *r == round(0, 1, 0)), "{rounds:?}");
+    assert!(
+        rounds[..7].iter().all(|r| *r == round(0, 1, 0)),
+        "{rounds:?}"
+    );
     assert_eq!(rounds[7], round(0, 0, 1));
     assert_eq!(w.round().await, round(0, 0, 0), "never tried again");
     assert!(w.messenger.sent().is_empty());

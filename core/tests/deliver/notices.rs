@@ -39,13 +39,18 @@ async fn a_paid_order_and_a_low_stock_product_notify_an_opted_in_admin_once_even
  {
     let w = World::new().await;
     let admin = w
-        .staff_hearing(20, Role::Admin, &[NoticeKind::OrderPaid, NoticeKind::LowStock])
+        .staff_hearing(
+            20,
+            Role::Admin,
+            &[NoticeKind::OrderPaid, NoticeKind::LowStock],
+        )
         .await;
     let support = w.t.staff(21, Role::Support).await.0;
     // Three keys; one bought leaves two, the threshold.
     let buyer = w.customer_who_bought(10, 3).await;
     // The buyer's message fails after its notices were raised, so it is handled twice.
-    w.messenger.fail_next(SendError::Transient("timeout".into()));
+    w.messenger
+        .fail_next(SendError::Transient("timeout".into()));
 
     assert_eq!(w.round().await, round(0, 1, 0));
     w.deliver_all().await;
@@ -56,16 +61,29 @@ async fn a_paid_order_and_a_low_stock_product_notify_an_opted_in_admin_once_even
     assert_eq!(to_admin.len(), 2, "{to_admin:?}");
     assert_eq!(count(&to_admin, "Order #"), 1, "{to_admin:?}");
     assert_eq!(count(&to_admin, "paid"), 1, "{to_admin:?}");
-    assert_eq!(count(&to_admin, "Customer 10"), 1, "names the buyer: {to_admin:?}");
+    assert_eq!(
+        count(&to_admin, "Customer 10"),
+        1,
+        "names the buyer: {to_admin:?}"
+    );
     assert_eq!(count(&to_admin, "Low stock: Game 10 has 2 units left"), 1);
-    assert!(w.messenger.sent_to(support).is_empty(), "support did not opt in");
-    assert_eq!(w.messenger.sent_to(buyer.0).len(), 1, "the buyer got their key once");
+    assert!(
+        w.messenger.sent_to(support).is_empty(),
+        "support did not opt in"
+    );
+    assert_eq!(
+        w.messenger.sent_to(buyer.0).len(),
+        1,
+        "the buyer got their key once"
+    );
 }
 
 #[tokio::test]
 async fn low_stock_warns_once_per_stock_level_and_again_after_a_restock() {
     let w = World::new().await;
-    let admin = w.staff_hearing(20, Role::Admin, &[NoticeKind::LowStock]).await;
+    let admin = w
+        .staff_hearing(20, Role::Admin, &[NoticeKind::LowStock])
+        .await;
     let product = w.t.product("Rare game", 100).await;
     w.t.keys(product.id, "RARE", 3).await;
     let buyer = w.t.customer(10).await;
@@ -96,8 +114,9 @@ async fn a_person_who_blocked_the_bot_is_given_up_and_opted_in_staff_hear_of_it_
         .staff_hearing(20, Role::Admin, &[NoticeKind::DeliveryFailed])
         .await;
     let buyer = w.customer_who_bought(10, 5).await;
-    w.messenger
-        .fail_next(SendError::Gone("Forbidden: bot was blocked by the user".into()));
+    w.messenger.fail_next(SendError::Gone(
+        "Forbidden: bot was blocked by the user".into(),
+    ));
 
     assert_eq!(w.round().await, round(0, 0, 1), "given up at once");
     w.deliver_all().await;
@@ -105,7 +124,10 @@ async fn a_person_who_blocked_the_bot_is_given_up_and_opted_in_staff_hear_of_it_
     let to_admin = w.messenger.sent_to(admin);
     assert_eq!(to_admin.len(), 1, "{to_admin:?}");
     assert!(to_admin[0].contains("Delivery failed"), "{to_admin:?}");
-    assert!(to_admin[0].contains("Customer 10 (user 10)"), "{to_admin:?}");
+    assert!(
+        to_admin[0].contains("Customer 10 (user 10)"),
+        "{to_admin:?}"
+    );
     assert!(w.messenger.sent_to(buyer.0).is_empty());
 }
 
@@ -113,14 +135,22 @@ async fn a_person_who_blocked_the_bot_is_given_up_and_opted_in_staff_hear_of_it_
 async fn a_staff_notice_given_up_raises_no_notice_of_its_own() {
     let w = World::new().await;
     let admin = w
-        .staff_hearing(20, Role::Admin, &[NoticeKind::OrderPaid, NoticeKind::DeliveryFailed])
+        .staff_hearing(
+            20,
+            Role::Admin,
+            &[NoticeKind::OrderPaid, NoticeKind::DeliveryFailed],
+        )
         .await;
     w.customer_who_bought(10, 5).await;
     assert_eq!(w.round().await, round(1, 0, 0), "the buyer's keys");
     w.messenger.fail_next(SendError::Gone("blocked".into()));
 
     assert_eq!(w.round().await, round(0, 0, 1), "the admin blocked the bot");
-    assert_eq!(w.round().await, round(0, 0, 0), "and nobody is told about that");
+    assert_eq!(
+        w.round().await,
+        round(0, 0, 0),
+        "and nobody is told about that"
+    );
     assert!(w.messenger.sent_to(admin).is_empty());
 }
 

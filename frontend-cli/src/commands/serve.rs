@@ -111,7 +111,9 @@ async fn serve_shop(
     // The bot's messenger delivers the outbox as a job, so on PostgreSQL only the leader does.
     let telegram = match telegram_config {
         Some(config) => {
-            let bot = TelegramBot::new(config).map_err(cli_error)?.without_outbox();
+            let bot = TelegramBot::new(config)
+                .map_err(cli_error)?
+                .without_outbox();
             let flow_config = FlowConfig {
                 updates: settings.telegram.rate_limit,
                 support: settings.shop.support_contact.clone(),
@@ -120,7 +122,12 @@ async fn serve_shop(
             let flow = Flow::with_config(shop.clone(), flow_config);
             let messenger = Arc::new(bot.messenger());
             let threshold = shop.config().low_stock_threshold;
-            jobs.push(deliver_outbox(&flow, messenger, DELIVER_OUTBOX_EVERY, threshold));
+            jobs.push(deliver_outbox(
+                &flow,
+                messenger,
+                DELIVER_OUTBOX_EVERY,
+                threshold,
+            ));
             Some((bot, flow))
         }
         None => None,

@@ -254,14 +254,22 @@ fn staff_choose_their_notices_by_kind_all_or_none_and_user_show_lists_them() {
         .ok();
 
     let user = shop.json(&["user", "notify", "--user", "1001", "order-paid,low-stock"]);
-    assert_eq!(user["notices"], serde_json::json!(["order-paid", "low-stock"]));
+    assert_eq!(
+        user["notices"],
+        serde_json::json!(["order-paid", "low-stock"])
+    );
     let shown = shop.run(&["user", "show", "--user", "1001"]);
-    assert!(shown.ok().stdout.contains("order-paid,low-stock"), "{shown:#?}");
+    assert!(
+        shown.ok().stdout.contains("order-paid,low-stock"),
+        "{shown:#?}"
+    );
     let all = shop.json(&["user", "notify", "--user", "1001", "all"]);
     assert_eq!(all["notices"].as_array().unwrap().len(), 4, "{all}");
     let none = shop.run(&["user", "notify", "--user", "1001", "none"]);
     assert!(
-        none.ok().stdout.contains("User 1001 now gets notices: none."),
+        none.ok()
+            .stdout
+            .contains("User 1001 now gets notices: none."),
         "{none:#?}"
     );
 

@@ -33,8 +33,12 @@ async fn a_paid_order_and_a_low_stock_product_notify_an_opted_in_admin_once() {
     // Six keys: one sold leaves five, the shop's low-stock threshold.
     bot.product("Rare Key", 100, &["R-1", "R-2", "R-3", "R-4", "R-5", "R-6"])
         .await;
-    bot.product("Common Key", 100, &["C-1", "C-2", "C-3", "C-4", "C-5", "C-6", "C-7"])
-        .await;
+    bot.product(
+        "Common Key",
+        100,
+        &["C-1", "C-2", "C-3", "C-4", "C-5", "C-6", "C-7"],
+    )
+    .await;
     bot.greet(50, "Sam").await;
     bot.shop
         .admin()
@@ -74,9 +78,15 @@ async fn a_paid_order_and_a_low_stock_product_notify_an_opted_in_admin_once() {
         .collect();
     assert_eq!(paid_by_first.len(), 1, "{to_admin:#?}");
     assert!(paid_by_first[0].contains("Rare Key × 1"), "{to_admin:#?}");
-    let low: Vec<_> = to_admin.iter().filter(|t| t.contains("Low stock")).collect();
+    let low: Vec<_> = to_admin
+        .iter()
+        .filter(|t| t.contains("Low stock"))
+        .collect();
     assert_eq!(low.len(), 1, "{to_admin:#?}");
-    assert!(low[0].contains("Rare Key has 5 units left"), "{to_admin:#?}");
+    assert!(
+        low[0].contains("Rare Key has 5 units left"),
+        "{to_admin:#?}"
+    );
     assert!(bot_texts(&bot, 50).is_empty(), "support did not opt in");
     bot.finish().await;
 }
