@@ -6,8 +6,9 @@
 //! someone lost their role is not shown to them. Names come from people and are escaped.
 
 use crate::error::{Error, Forbidden, Result};
-use crate::ids::UserId;
+use crate::ids::{InvoiceId, UserId};
 use crate::notice::Notice;
+use crate::outbox::OutboxBody;
 use crate::ports::{Button, OutgoingMessage};
 use crate::services::Shop;
 
@@ -68,11 +69,19 @@ pub(super) async fn render(
                 Some(button("Add stock", Action::AdminProduct { product })),
             )
         }
-        Notice::DeliveryFailed { message, user } => {
+        Notice::DeliveryFailed {
+            message,
+            user,
+            about,
+        } => {
             let whom = person(shop, *user).await?;
+            let what = match about.as_deref() {
+                Some(body) => what(shop, body).await?,
+                None => format!("outbox message {message}"),
+            };
             let text = format!(
-                "⚠️ Delivery failed: {whom} did not get outbox message {message} (they blocked \
-                 the bot, cannot be reached, or it failed {} times).",
+                "⚠️ Delivery failed: {whom} did not get {what} (they blocked the bot, cannot \
+                 be reached, or it failed {} times).",
                 crate::jobs::MAX_ATTEMPTS
             );
             let user = *user;
@@ -95,6 +104,26 @@ pub(super) async fn render(
     let mut row: Vec<Button> = first.into_iter().collect();
     row.push(button("Admin", Action::Admin));
     Ok(OutgoingMessage::new(text, vec![row]))
+}
+
+/// What a message given up was about, for staff.
+async fn what(shop: &Shop, body: &OutboxBody) -> Result<String> {
+    let invoice_number = |id: InvoiceId| async move {
+        let invoice = shop.storage().invoice(id).await?;
+        Ok::<_, Error>(invoice.map_or_else(|| format!("(id {id})"), |i| i.number.to_string()))
+    };
+    Ok(match body {
+        OutboxBody::OrderDelivered { order } => format!("the keys of order #{order}"),
+        OutboxBody::OrderRefunded { order } => format!("the refund notice of order #{order}"),
+        OutboxBody::InvoiceIssued { invoice } => {
+            format!("invoice {}", invoice_number(*invoice).await?)
+        }
+        OutboxBody::PaymentReceived { invoice } => format!(
+            "the receipt for invoice {}",
+            invoice_number(*invoice).await?
+        ),
+        OutboxBody::StaffNotice { .. } => "a staff notice".to_owned(),
+    })
 }
 
 /// A person as staff read them: their escaped name and id ("Alice (user 10)").

@@ -59,6 +59,7 @@ impl Notices {
         let notice = Notice::DeliveryFailed {
             message: message.id,
             user: message.user,
+            about: Some(Box::new(message.body.clone())),
         };
         let key = format!("delivery-failed:{}", message.id);
         self.raise(notice, key).await

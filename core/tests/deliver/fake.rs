@@ -12,6 +12,8 @@ use shopbot_core::ports::{Messenger, OutgoingMessage, SendError};
 pub struct FakeMessenger {
     /// The chat and plain text of every message sent, in order.
     sent: Mutex<Vec<(i64, String)>>,
+    /// The chat and markup of every message sent, in order.
+    markups: Mutex<Vec<(i64, String)>>,
     /// How the next sends fail, first first; a send with none left succeeds.
     failures: Mutex<VecDeque<SendError>>,
 }
@@ -23,6 +25,15 @@ impl FakeMessenger {
 
     pub fn sent(&self) -> Vec<(i64, String)> {
         self.sent.lock().unwrap().clone()
+    }
+
+    /// The markup of the messages sent to `chat`.
+    pub fn markup_to(&self, chat: i64) -> Vec<String> {
+        let sent = self.markups.lock().unwrap();
+        sent.iter()
+            .filter(|(to, _)| *to == chat)
+            .map(|(_, markup)| markup.clone())
+            .collect()
     }
 
     /// The texts sent to `chat`.
@@ -42,6 +53,10 @@ impl Messenger for FakeMessenger {
             return Err(error);
         }
         let text = markup::plain(&message.text);
+        self.markups
+            .lock()
+            .unwrap()
+            .push((chat.0, message.text.clone()));
         self.sent.lock().unwrap().push((chat.0, text));
         Ok(())
     }

@@ -176,3 +176,35 @@ async fn a_payment_received_notifies_opted_in_staff_with_the_invoice_and_amount(
     assert!(to_admin[0].contains(&expected), "{to_admin:?}");
     assert!(to_admin[0].contains("15.00"), "{to_admin:?}");
 }
+
+#[tokio::test]
+async fn names_in_a_notice_are_escaped() {
+    let w = World::new().await;
+    let admin = w
+        .staff_hearing(20, Role::Admin, &[NoticeKind::OrderPaid])
+        .await;
+    let product = w.t.product("<i>Game</i>", 100).await;
+    w.t.keys(product.id, "K", 3).await;
+    let buyer =
+        w.t.greet(shopbot_core::ids::UserId(10), "<b>Eve</b>")
+            .await
+            .id;
+    w.t.fund(buyer, 1_000).await;
+    w.t.buy(buyer, product.id, 1).await;
+    w.deliver_all().await;
+
+    let markup = w.messenger.markup_to(admin);
+    assert_eq!(markup.len(), 1, "{markup:?}");
+    assert!(
+        markup[0].contains("&lt;b&gt;Eve&lt;/b&gt; (user 10)"),
+        "{markup:?}"
+    );
+    assert!(
+        markup[0].contains("&lt;i&gt;Game&lt;/i&gt; × 1"),
+        "{markup:?}"
+    );
+    assert!(
+        !markup[0].contains("<i>") && !markup[0].contains("<b>E"),
+        "{markup:?}"
+    );
+}
