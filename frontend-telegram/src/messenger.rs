@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use shopbot_core::flow::Reply;
 use shopbot_core::ids::ChatId;
 use shopbot_core::ports::{Messenger, OutgoingMessage, SendError};
+use teloxide::RequestError;
 
 use crate::bot::Sender;
 use crate::render::{Origin, plan};
@@ -39,12 +40,41 @@ impl Messenger for TelegramMessenger {
         let chat = teloxide::types::ChatId(chat.0);
         match self.sender.execute(chat, steps).await {
             Ok(()) => Ok(()),
-            Err(error) => match classify(&error) {
-                Failure::NotModified => Ok(()),
-                Failure::Permanent => Err(SendError::Gone(error.to_string())),
-                Failure::RetryAfter(wait) => Err(SendError::RetryAfter(wait)),
-                Failure::Transient => Err(SendError::Transient(error.to_string())),
-            },
+            Err(error) => send_error(&error),
         }
+    }
+}
+
+/// What a failed send means for the deliverer (an edit that changed nothing is no failure).
+fn send_error(error: &RequestError) -> Result<(), SendError> {
+    match classify(error) {
+        Failure::NotModified => Ok(()),
+        Failure::Permanent => Err(SendError::Gone(error.to_string())),
+        Failure::RetryAfter(wait) => Err(SendError::RetryAfter(wait)),
+        Failure::Transient => Err(SendError::Transient(error.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use teloxide::ApiError;
+    use teloxide::types::Seconds;
+
+    use super::*;
+
+    #[test]
+    fn a_blocked_bot_is_gone_flood_control_waits_and_the_rest_may_pass() {
+        let gone = send_error(&RequestError::Api(ApiError::BotBlocked));
+        assert!(matches!(gone, Err(SendError::Gone(_))), "{gone:?}");
+        let missing = send_error(&RequestError::Api(ApiError::ChatNotFound));
+        assert!(matches!(missing, Err(SendError::Gone(_))), "{missing:?}");
+        let flood = send_error(&RequestError::RetryAfter(Seconds::from_seconds(42)));
+        assert_eq!(flood, Err(SendError::RetryAfter(Duration::from_secs(42))));
+        let server = send_error(&RequestError::Api(ApiError::Unknown(
+            "Internal Server Error".into(),
+        )));
+        assert!(matches!(server, Err(SendError::Transient(_))), "{server:?}");
     }
 }
