@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, chat, config, demo, export, init, invoice, order, product, serve, stock,
+    backup, category, chat, config, demo, export, init, invoice, job, order, product, serve, stock,
     store_check, telegram, user,
 };
 
@@ -156,6 +156,9 @@ pub enum Command {
     /// Invoices: create, list, show, void, mark-paid
     #[command(subcommand)]
     Invoice(invoice::InvoiceCommand),
+    /// Background jobs: list (what each did last, and when it runs next), run (one now)
+    #[command(subcommand)]
+    Job(job::JobCommand),
     /// Export orders, users or stock levels as CSV, streamed
     Export(export::ExportArgs),
     /// Write a consistent copy of the store into a new directory

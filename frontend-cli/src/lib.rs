@@ -22,6 +22,7 @@ mod logging;
 pub mod out_path;
 pub mod output;
 pub mod parse;
+pub mod scheduled_backup;
 pub mod store;
 pub mod view;
 

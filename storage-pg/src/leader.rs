@@ -187,3 +187,20 @@ pub(crate) async fn hold_fence(conn: &mut PgConnection, epoch: i64) -> Attempt<(
     }
     Ok(())
 }
+
+/// The server process id of the session that leads the background jobs in this database (it
+/// holds the leadership lock), or `None` when no instance leads. For a short-lived process
+/// deciding whether to ask the leader for a job round or to run it itself, and for operators
+/// and tests finding the leader's connection.
+pub async fn leader_pid(store: &PgStore) -> Result<Option<i32>> {
+    // Advisory locks are per database; pg_locks shows every database's.
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND ((classid::BIGINT << 32) | objid::BIGINT) = $1 LIMIT 1",
+    )
+    .bind(LOCK_KEY)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(Error::internal)
+}

@@ -61,7 +61,7 @@ use claims::ClaimStarts;
 use purchases::{Purchases, ReadSql};
 use store_url::Target;
 
-pub use leader::{Fenced, Leader};
+pub use leader::{Fenced, Leader, leader_pid};
 pub use open::PgOpenError;
 pub use purchases::PurchasePath;
 pub use store_url::redact_url;

@@ -1,6 +1,6 @@
-//! Background jobs: periodic work over the services (expiring overdue invoices today; releasing
-//! holds, delivering the outbox, backups, renewals and reminders as the ports grow), and the
-//! [`Scheduler`] that decides when each runs and records how it went.
+//! Background jobs: periodic work over the services (expiring overdue invoices, housekeeping;
+//! backups and outbox delivery from the process that runs the jobs; renewals and reminders as
+//! the ports grow), and the [`Scheduler`] that decides when each runs and records how it went.
 //!
 //! # The model
 //!
@@ -22,19 +22,40 @@
 //!   puts the job back on its period. Other jobs keep their own schedules meanwhile.
 //! * **A job never runs beside itself.** While one call runs a job, another call (a concurrent
 //!   `run_due`, or [`Scheduler::run_now`]) leaves it alone, so two callers at once run it once.
-//! * **Each job's state is in memory.** Last run, outcome, consecutive failures and next due
-//!   time live in the scheduler ([`Scheduler::statuses`]); a restarted process runs each job
-//!   once at start (unless built with [`Job::first_run_after_period`]) and so catches up on
-//!   whatever fell due while it was down.
+//! * **Each job's record is kept in the store.** Last run, outcome, consecutive failures and
+//!   next due time live in the scheduler ([`Scheduler::statuses`]) and, for a scheduler built
+//!   [`recording`](Scheduler::recording), in the store after every round
+//!   ([`JobRound`], through [`Storage::record_job_round`](crate::ports::Storage)), so any
+//!   process can list them. A failure to record is logged, never fatal. A restarted process
+//!   [`restore`](Scheduler::restore)s each job's schedule from its last recorded round (a
+//!   backup is not retaken on every restart); a job never recorded runs once at start (unless
+//!   built with [`Job::first_run_after_period`]) and so catches up on whatever fell due while
+//!   the shop was down.
+//! * **A request runs a job at the next look.** `shopbot job run NAME` leaves a request in
+//!   the store; the process running the jobs takes it up with [`Scheduler::run_requested`]
+//!   when it next looks, and the recorded round answers it.
+//!
+//! # The shop's jobs
+//!
+//! [`expire_invoices`] expires overdue invoices; cancelling an order's invoice also releases
+//! the stock units it reserved, so reservations need no job of their own. [`sweep`] forgets
+//! expired dialogues and old processed-update ids. Wallet holds carry no expiry (a hold is
+//! released or captured by the command that settles it), so there is no job releasing them.
+//! Scheduled backups write files, so `shopbot serve` builds that job itself; delivering the
+//! outbox needs a [`Messenger`](crate::ports::Messenger), which the process running the jobs
+//! provides.
 //!
 //! This module must never sleep, spawn tasks or read the system time itself, and never touches
-//! storage except through the services its jobs are built from.
+//! storage except through the services its jobs are built from and the job records of a
+//! recording scheduler.
 
 mod backoff;
 mod catch_panic;
 mod deliver;
 mod notices;
 mod record;
+#[cfg(test)]
+mod recording_tests;
 mod scheduler;
 mod shop_jobs;
 
@@ -52,7 +73,8 @@ pub use deliver::{
 pub use record::{JobRecord, JobRound, MAX_JOB_NAME, check_job_name};
 pub use scheduler::{JobOutcome, JobRun, JobStatus, Scheduler};
 pub use shop_jobs::{
-    EXPIRE_INVOICES, EXPIRE_INVOICES_EVERY, ShopJobPeriods, expire_invoices, shop_jobs,
+    EXPIRE_INVOICES, EXPIRE_INVOICES_EVERY, PROCESSED_UPDATES_KEPT, SWEEP, SWEEP_EVERY,
+    ShopJobPeriods, expire_invoices, shop_jobs, sweep,
 };
 
 use crate::error::Result;

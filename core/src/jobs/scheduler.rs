@@ -1,4 +1,5 @@
-//! The scheduler: which jobs are due, running them one at a time each, and the record of runs.
+//! The scheduler: which jobs are due, running them one at a time each, and the record of runs
+//! (in memory, and in the store when built [`recording`](Scheduler::recording)).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -6,9 +7,10 @@ use std::time::Duration;
 
 use super::backoff::retry_delay;
 use super::catch_panic::run_catching_panics;
+use super::record::{JobRecord, JobRound};
 use super::{FirstRun, Job, JobReport, is_kebab_case};
 use crate::error::{Error, Result};
-use crate::ports::Clock;
+use crate::ports::{Clock, Storage};
 use crate::time::Timestamp;
 
 /// How a round of a job ended.
@@ -70,6 +72,8 @@ pub struct JobStatus {
 pub struct Scheduler {
     clock: Arc<dyn Clock>,
     entries: Vec<Entry>,
+    /// Where each round is recorded and requests are read; `None`: in memory only.
+    store: Option<Arc<dyn Storage>>,
 }
 
 /// A job and its record.
@@ -162,7 +166,80 @@ impl Scheduler {
                 }
             })
             .collect();
-        Ok(Scheduler { clock, entries })
+        Ok(Scheduler {
+            clock,
+            entries,
+            store: None,
+        })
+    }
+
+    /// The same scheduler, recording every round in `store`
+    /// ([`Storage::record_job_round`]) and taking up the requests left there
+    /// ([`run_requested`](Self::run_requested)). A round the store fails to record is logged
+    /// and otherwise ignored: the job's work is done, and the next round records again.
+    ///
+    /// Call [`restore`](Self::restore) before the first round so that the schedule continues
+    /// from the store's records instead of starting afresh.
+    #[must_use]
+    pub fn recording(mut self, store: Arc<dyn Storage>) -> Scheduler {
+        self.store = Some(store);
+        self
+    }
+
+    /// Continues each job's schedule from its last round recorded in the store (by this or
+    /// any earlier process): the job is next due when that round said, or one period after
+    /// it finished if that is sooner (a shortened period applies at once), and its last run,
+    /// outcome and failures are taken over. A job without a recorded round keeps its
+    /// first-run rule ([`Job::first_run_after_period`]); so does a job whose in-memory record
+    /// is newer, or that is running. Nothing happens for a scheduler not
+    /// [`recording`](Self::recording).
+    ///
+    /// Errors are the store's; the schedule is then left as it was.
+    pub async fn restore(&self) -> Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let records = store.job_records().await?;
+        for entry in &self.entries {
+            let Some(round) = find(&records, entry.job.name).and_then(|r| r.last.as_ref()) else {
+                continue;
+            };
+            let mut state = entry.state();
+            if state.running || state.last_run.is_some_and(|last| last >= round.started_at) {
+                continue;
+            }
+            state.next_due = round.next_due.min(round.finished_at.plus(entry.job.period));
+            state.last_run = Some(round.started_at);
+            state.last_outcome = Some(outcome_of(round));
+            state.consecutive_failures = round.consecutive_failures;
+        }
+        Ok(())
+    }
+
+    /// Runs, one after another, every job that has a request pending in the store
+    /// ([`Storage::request_job_run`]) and is not already running, whatever its schedule, and
+    /// returns their runs. Recording the round clears the request. Requests for jobs this
+    /// scheduler does not have are left alone; a scheduler not
+    /// [`recording`](Self::recording) has none.
+    ///
+    /// Errors are the store's, when the requests cannot be read; nothing runs then.
+    pub async fn run_requested(&self) -> Result<Vec<JobRun>> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let records = store.job_records().await?;
+        let mut runs = Vec::new();
+        for entry in &self.entries {
+            let pending = find(&records, entry.job.name).is_some_and(is_pending);
+            if !pending {
+                continue;
+            }
+            if let Some(guard) = entry.claim(|_| true) {
+                tracing::info!(job = entry.job.name, "running a job on request");
+                runs.push(self.run(entry, guard).await);
+            }
+        }
+        Ok(runs)
     }
 
     /// Runs, one after another, every job due now that is not already running, each once, and
@@ -241,60 +318,118 @@ impl Scheduler {
         let result = run_catching_panics(entry.job.work.as_ref()).await;
         let finished_at = self.clock.now();
 
-        let mut state = entry.state();
-        let outcome = match result {
-            Ok(Ok(report)) => {
-                state.consecutive_failures = 0;
-                state.next_due = finished_at.plus(entry.job.period);
-                // A round that found nothing to do is routine; logging it at info every
-                // minute would bury the rounds that did something.
-                if report.count == 0 {
-                    tracing::debug!(job = name, summary = %report.summary, "job succeeded");
-                } else {
-                    tracing::info!(
-                        job = name,
-                        count = report.count,
-                        summary = %report.summary,
-                        next_due = %state.next_due,
-                        "job succeeded"
-                    );
+        // The record's lock is held in this block only, never across the await below.
+        let (outcome, consecutive_failures, next_due) = {
+            let mut state = entry.state();
+            let outcome = match result {
+                Ok(Ok(report)) => {
+                    state.consecutive_failures = 0;
+                    state.next_due = finished_at.plus(entry.job.period);
+                    // A round that found nothing to do is routine; logging it at info every
+                    // minute would bury the rounds that did something.
+                    if report.count == 0 {
+                        tracing::debug!(job = name, summary = %report.summary, "job succeeded");
+                    } else {
+                        tracing::info!(
+                            job = name,
+                            count = report.count,
+                            summary = %report.summary,
+                            next_due = %state.next_due,
+                            "job succeeded"
+                        );
+                    }
+                    JobOutcome::Succeeded(report)
                 }
-                JobOutcome::Succeeded(report)
-            }
-            Ok(Err(error)) => {
-                let message = error.to_string();
-                record_failure(&mut state, entry.job.period, finished_at);
-                tracing::warn!(
-                    job = name,
-                    error = %message,
-                    cause = ?error,
-                    consecutive_failures = state.consecutive_failures,
-                    retry_at = %state.next_due,
-                    "job failed"
-                );
-                JobOutcome::Failed { message }
-            }
-            Err(panic) => {
-                record_failure(&mut state, entry.job.period, finished_at);
-                tracing::error!(
-                    job = name,
-                    error = %panic,
-                    consecutive_failures = state.consecutive_failures,
-                    retry_at = %state.next_due,
-                    "job panicked"
-                );
-                JobOutcome::Failed { message: panic }
-            }
+                Ok(Err(error)) => {
+                    let message = error.to_string();
+                    record_failure(&mut state, entry.job.period, finished_at);
+                    tracing::warn!(
+                        job = name,
+                        error = %message,
+                        cause = ?error,
+                        consecutive_failures = state.consecutive_failures,
+                        retry_at = %state.next_due,
+                        "job failed"
+                    );
+                    JobOutcome::Failed { message }
+                }
+                Err(panic) => {
+                    record_failure(&mut state, entry.job.period, finished_at);
+                    tracing::error!(
+                        job = name,
+                        error = %panic,
+                        consecutive_failures = state.consecutive_failures,
+                        retry_at = %state.next_due,
+                        "job panicked"
+                    );
+                    JobOutcome::Failed { message: panic }
+                }
+            };
+            state.last_run = Some(started_at);
+            state.last_outcome = Some(outcome.clone());
+            let (consecutive_failures, next_due) = (state.consecutive_failures, state.next_due);
+            (outcome, consecutive_failures, next_due)
         };
-        state.last_run = Some(started_at);
-        state.last_outcome = Some(outcome.clone());
-        drop(state);
-        drop(guard);
-        JobRun {
+        let run = JobRun {
             name,
             started_at,
             finished_at,
             outcome,
+        };
+        // Recorded before the job counts as no longer running, so a request is never taken up
+        // twice by overlapping calls.
+        self.record(&run, consecutive_failures, next_due).await;
+        drop(guard);
+        run
+    }
+
+    /// Writes `run` to the store, if this scheduler records; a failure is logged only.
+    async fn record(&self, run: &JobRun, consecutive_failures: u32, next_due: Timestamp) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let (succeeded, count, summary) = match &run.outcome {
+            JobOutcome::Succeeded(report) => (true, report.count, report.summary.clone()),
+            JobOutcome::Failed { message } => (false, 0, message.clone()),
+        };
+        let round = JobRound {
+            name: run.name.to_owned(),
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            succeeded,
+            count,
+            summary,
+            consecutive_failures,
+            next_due,
+        };
+        if let Err(error) = store.record_job_round(round).await {
+            tracing::warn!(job = run.name, %error, cause = ?error, "cannot record the job's round");
+        }
+    }
+}
+
+/// The record of job `name` among `records`.
+fn find<'a>(records: &'a [JobRecord], name: &str) -> Option<&'a JobRecord> {
+    records.iter().find(|record| record.name == name)
+}
+
+/// Whether `record` has a request no round has answered yet (a round answers a request made
+/// at or before its start).
+fn is_pending(record: &JobRecord) -> bool {
+    match (record.requested_at, &record.last) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(at), Some(last)) => last.started_at < at,
+    }
+}
+
+/// The outcome a recorded round stands for.
+fn outcome_of(round: &JobRound) -> JobOutcome {
+    if round.succeeded {
+        JobOutcome::Succeeded(JobReport::new(round.count, round.summary.clone()))
+    } else {
+        JobOutcome::Failed {
+            message: round.summary.clone(),
         }
     }
 }

@@ -42,11 +42,19 @@ struct KeyView<'a> {
 /// Runs `shopbot config …`.
 pub fn run(command: &ConfigCommand, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
     match command {
-        ConfigCommand::Check => check(&ctx.settings().effective, ctx.json(), out),
+        ConfigCommand::Check => {
+            let note = crate::scheduled_backup::postgres_note(ctx.settings());
+            check(&ctx.settings().effective, note, ctx.json(), out)
+        }
     }
 }
 
-fn check(effective: &[Effective], json: bool, out: &mut impl Write) -> CliResult<()> {
+fn check(
+    effective: &[Effective],
+    note: Option<String>,
+    json: bool,
+    out: &mut impl Write,
+) -> CliResult<()> {
     if json {
         let keys: Vec<KeyView<'_>> = effective
             .iter()
@@ -59,7 +67,11 @@ fn check(effective: &[Effective], json: bool, out: &mut impl Write) -> CliResult
                 secret: e.key.secret,
             })
             .collect();
-        return output::json(out, &serde_json::json!({ "keys": keys }));
+        let view = match note {
+            Some(note) => serde_json::json!({ "keys": keys, "notes": [note] }),
+            None => serde_json::json!({ "keys": keys }),
+        };
+        return output::json(out, &view);
     }
     let mut table = Table::new(&["KEY", "VALUE", "SOURCE"]);
     for e in effective {
@@ -70,5 +82,8 @@ fn check(effective: &[Effective], json: bool, out: &mut impl Write) -> CliResult
         ]);
     }
     table.write(out)?;
+    if let Some(note) = note {
+        writeln!(out, "\nNote: {note}.")?;
+    }
     Ok(())
 }

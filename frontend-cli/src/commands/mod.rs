@@ -11,6 +11,7 @@ pub mod demo;
 pub mod export;
 pub mod init;
 pub mod invoice;
+pub mod job;
 pub mod migrate;
 pub mod order;
 pub mod product;
@@ -38,6 +39,7 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Order(command) => order::run(command, ctx, out).await,
         Command::Invoice(command) => invoice::run(command, ctx, out).await,
         Command::Export(args) => export::run(args, ctx, out).await,
+        Command::Job(command) => job::run(command, ctx, out).await,
         Command::Backup(args) => backup::run(args, ctx, out).await,
         Command::Migrate(args) => migrate::run(args, ctx, out).await,
         Command::Store(command) => store_check::run(command, ctx, out).await,

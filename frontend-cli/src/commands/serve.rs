@@ -2,6 +2,12 @@
 //! (the Telegram bot when a token is set, and the background jobs) until SIGINT or SIGTERM,
 //! then finishes the work in hand, closes the store and exits 0.
 //!
+//! The jobs are the one list [`enabled_jobs`] makes. Each round is recorded in the store, a
+//! restarted process continues each job's schedule from those records, and requests left by
+//! `shopbot job run` are taken up within 3 seconds. On PostgreSQL only the elected leader runs
+//! them, in a [`Term`] per epoch, writing through `PgStore::fenced(epoch)` so that a deposed
+//! leader's late write changes nothing.
+//!
 //! `shopbot telegram` is this command with the bot required ([`serve`] with
 //! [`Telegram::Required`]). Neither prints nor logs the token, nor the store URL's secrets.
 
@@ -13,9 +19,10 @@ use std::time::Duration;
 use clap::Args;
 use shopbot_core::flow::{Flow, FlowConfig};
 use shopbot_core::jobs::{
-    DELIVER_OUTBOX_EVERY, Scheduler, ShopJobPeriods, deliver_outbox, shop_jobs,
+    DELIVER_OUTBOX_EVERY, Job, Scheduler, ShopJobPeriods, deliver_outbox, shop_jobs,
 };
-use shopbot_core::ports::Clock;
+use shopbot_core::ports::{Clock, Messenger, Storage};
+use shopbot_core::services::Shop;
 use shopbot_storage_pg::{Leader, PgStore};
 use shopbot_telegram::{TelegramBot, TelegramConfig, TelegramError};
 use tokio::signal::unix::{SignalKind, signal};
@@ -24,14 +31,16 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
+use crate::scheduled_backup::{self, ScheduledBackup};
 use crate::store::{Backend, StoreUrl};
 
 /// How long a job round in hand may go on after the stop signal before it is abandoned, so the
 /// whole process stops within 10 seconds (the bot allows itself 8 seconds the same way).
 const JOB_GRACE: Duration = Duration::from_secs(8);
 
-/// How often a process asks whether it leads the jobs on PostgreSQL, while it waits: a standby
-/// takes over this long (at most) after the leader's connection is gone, well within 10 s.
+/// How often a process asks whether it leads the jobs on PostgreSQL, and looks for requests
+/// (`shopbot job run`), while it waits: a standby takes over this long (at most) after the
+/// leader's connection is gone, well within 10 s.
 const LEADERSHIP_CHECK_EVERY: Duration = Duration::from_secs(3);
 
 /// How long one leadership check may take before its connection is given up as dead, so an
@@ -46,9 +55,16 @@ Runs what the configuration enables, in one process:
                      token under [telegram]); see `shopbot telegram --help`
   background jobs    always: expire-invoices (expires unpaid invoices past due and puts the
                      units they reserved back on sale; every expire_invoices_every under
-                     [jobs], 1m by default). On PostgreSQL several serve processes may share
-                     the database: one is elected to run the jobs and the others stand by; one
-                     takes over within 10 s when the leader stops or loses its connection
+                     [jobs], 1m by default) and sweep (forgets expired conversations and old
+                     update ids; sweep_every, 1h). On the JSON store with backup_dir set under
+                     [jobs]: backup (a copy every backup_every, the newest backup_keep kept).
+                     With the bot: deliver-outbox (every second, sends people their keys and
+                     invoices, and staff the notices they chose, through the bot).
+                     Each round is recorded in the store (`shopbot job list`); `shopbot job
+                     run NAME` asks for a round now. On PostgreSQL several serve processes may
+                     share the database: one is elected to run the jobs and the others stand
+                     by; one takes over within 10 s when the leader stops or loses its
+                     connection
 
 At start it logs (at info) one line: the version, the store kind, what runs and how many admins
 are configured; never a secret. Starting and stopping to lead the jobs, and standing by, are
@@ -104,37 +120,32 @@ async fn serve_shop(
 ) -> CliResult<()> {
     let settings = ctx.settings();
     let shop = ctx.shop().await?.clone();
-    let periods = ShopJobPeriods {
-        expire_invoices: settings.jobs.expire_invoices_every,
-    };
-    let mut jobs = shop_jobs(&shop, &periods);
-    // The bot's messenger delivers the outbox as a job, so on PostgreSQL only the leader does.
-    let telegram = match telegram_config {
+    let backend = ctx.existing_backend().await?.clone();
+    // With the bot, its messenger delivers the outbox as a job, so on PostgreSQL only the
+    // leader does; the bot leaves the outbox alone.
+    let (telegram, delivery) = match telegram_config {
         Some(config) => {
             let bot = TelegramBot::new(config)
                 .map_err(cli_error)?
                 .without_outbox();
-            let flow_config = FlowConfig {
-                updates: settings.telegram.rate_limit,
-                support: settings.shop.support_contact.clone(),
-                ..FlowConfig::default()
+            let delivery = Delivery {
+                messenger: Arc::new(bot.messenger()),
+                flow: FlowConfig {
+                    updates: settings.telegram.rate_limit,
+                    support: settings.shop.support_contact.clone(),
+                    ..FlowConfig::default()
+                },
             };
-            let flow = Flow::with_config(shop.clone(), flow_config);
-            let messenger = Arc::new(bot.messenger());
-            let threshold = shop.config().low_stock_threshold;
-            jobs.push(deliver_outbox(
-                &flow,
-                messenger,
-                DELIVER_OUTBOX_EVERY,
-                threshold,
-            ));
-            Some((bot, flow))
+            let flow = Flow::with_config(shop.clone(), delivery.flow.clone());
+            (Some((bot, flow)), Some(delivery))
         }
-        None => None,
+        None => (None, None),
     };
+    // The job list is checked once here; each leadership term builds its own from it.
+    let mut jobs = enabled_jobs(&shop, settings, &backend);
+    jobs.extend(delivery.as_ref().map(|delivery| delivery.job(&shop)));
     let job_names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
-    let clock = Arc::clone(shop.clock());
-    let scheduler = Scheduler::new(Arc::clone(&clock), jobs)?;
+    Scheduler::new(Arc::clone(shop.clock()), jobs.clone())?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         store = store_kind(&settings.store),
@@ -143,6 +154,9 @@ async fn serve_shop(
         admins = settings.admins.len(),
         "shopbot serve started"
     );
+    if let Some(note) = scheduled_backup::postgres_note(settings) {
+        tracing::warn!("{note}");
+    }
 
     let (stop_sender, stop_receiver) = watch::channel(false);
     let stop_on_signal = async {
@@ -161,64 +175,216 @@ async fn serve_shop(
         stop_sender.send_replace(true);
         result.map_err(cli_error)
     };
-    let leadership = match ctx.existing_backend().await? {
+    let leadership = match &backend {
         Backend::Json(_) => Leadership::Always,
         Backend::Postgres(store) => Leadership::elected(Arc::clone(store)),
     };
-    let job_loop = run_jobs(
-        &scheduler,
-        clock.as_ref(),
-        leadership,
-        stop_receiver.clone(),
-    );
+    let terms = Terms {
+        shop: &shop,
+        settings,
+        backend: &backend,
+        delivery,
+        current: None,
+    };
+    let job_loop = run_jobs(terms, leadership, stop_receiver.clone());
     let ((), bot_result, ()) = tokio::join!(stop_on_signal, bot, job_loop);
     bot_result
 }
 
-/// Runs the jobs as they fall due, while `leadership` allows, until `stop` is set. A round in
-/// hand when it is set gets [`JOB_GRACE`] to finish. The scheduler logs each run's outcome and
-/// keeps a failing job on its retry schedule, so a failure never ends this loop.
+/// Every background job this configuration enables, over `shop` (whose storage the jobs
+/// write through), in the order they run. This is the one job list: `serve` runs it, `job list`
+/// shows it and `job run` runs one of it.
+pub fn enabled_jobs(shop: &Shop, settings: &Settings, backend: &Backend) -> Vec<Job> {
+    let periods = ShopJobPeriods {
+        expire_invoices: settings.jobs.expire_invoices_every,
+        sweep: settings.jobs.sweep_every,
+    };
+    let mut jobs = shop_jobs(shop, &periods);
+    if let (Backend::Json(store), Some(dir)) = (backend, &settings.jobs.backup_dir) {
+        let backup = ScheduledBackup {
+            store: Arc::clone(store),
+            url: settings.store.clone(),
+            dir: dir.clone(),
+            keep: settings.jobs.backup_keep,
+            clock: Arc::clone(shop.clock()),
+        };
+        jobs.push(backup.job(settings.jobs.backup_every));
+    }
+    jobs
+}
+
+/// What the `deliver-outbox` job needs when the bot runs: the bot's messenger, and the
+/// conversation's settings to render messages with.
+struct Delivery {
+    messenger: Arc<dyn Messenger>,
+    flow: FlowConfig,
+}
+
+impl Delivery {
+    /// The `deliver-outbox` job over `shop` (a term's, so its writes are fenced on PostgreSQL).
+    fn job(&self, shop: &Shop) -> Job {
+        let flow = Flow::with_config(shop.clone(), self.flow.clone());
+        let messenger = Arc::clone(&self.messenger);
+        let threshold = shop.config().low_stock_threshold;
+        deliver_outbox(&flow, messenger, DELIVER_OUTBOX_EVERY, threshold)
+    }
+}
+
+/// The storage a leadership term's jobs write through: on PostgreSQL a handle fenced by the
+/// term's epoch, so a deposed leader's late write is refused; the JSON store as it is.
+pub fn term_storage(backend: &Backend, term: Term) -> Arc<dyn Storage> {
+    match (backend, term) {
+        (Backend::Postgres(store), Term::Epoch(epoch)) => fenced(store, epoch),
+        _ => backend.storage(),
+    }
+}
+
+/// A PostgreSQL handle whose writes are refused once `epoch` is no longer current.
+fn fenced(store: &PgStore, epoch: i64) -> Arc<dyn Storage> {
+    Arc::new(store.fenced(epoch))
+}
+
+/// A scheduler of every enabled job over `storage` that records its rounds there, with each
+/// job's schedule continued from the store's records (a failure to read them is logged, and
+/// the jobs start on their first-run rules).
+pub async fn recording_scheduler(
+    shop: &Shop,
+    settings: &Settings,
+    backend: &Backend,
+    storage: Arc<dyn Storage>,
+) -> CliResult<Scheduler> {
+    recording_scheduler_with(shop, settings, backend, storage, None).await
+}
+
+/// [`recording_scheduler`], with the `deliver-outbox` job when the bot runs.
+async fn recording_scheduler_with(
+    shop: &Shop,
+    settings: &Settings,
+    backend: &Backend,
+    storage: Arc<dyn Storage>,
+    delivery: Option<&Delivery>,
+) -> CliResult<Scheduler> {
+    let shop = Shop::new(
+        Arc::clone(&storage),
+        Arc::clone(shop.clock()),
+        shop.config().clone(),
+    );
+    let mut jobs = enabled_jobs(&shop, settings, backend);
+    jobs.extend(delivery.map(|delivery| delivery.job(&shop)));
+    let scheduler = Scheduler::new(Arc::clone(shop.clock()), jobs)?.recording(storage);
+    if let Err(error) = scheduler.restore().await {
+        tracing::warn!(%error, "cannot read the jobs' records; each job starts afresh");
+    }
+    Ok(scheduler)
+}
+
+/// One spell of running the jobs: the JSON store's whole run, or one leader's epoch on
+/// PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Term {
+    /// This process alone can run jobs on the store (the JSON store's lock).
+    Sole,
+    /// This process leads under this epoch.
+    Epoch(i64),
+}
+
+/// The scheduler of the current term, built when a term starts.
+struct Terms<'a> {
+    shop: &'a Shop,
+    settings: &'a Settings,
+    backend: &'a Backend,
+    delivery: Option<Delivery>,
+    current: Option<(Term, Scheduler)>,
+}
+
+impl Terms<'_> {
+    /// The scheduler for `term`: the current one, or a new one when the term changed. `None`
+    /// when it cannot be built (logged; tried again at the next look).
+    async fn scheduler(&mut self, term: Term) -> Option<&Scheduler> {
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|(current, _)| *current != term)
+        {
+            self.current = None;
+            let storage = term_storage(self.backend, term);
+            let delivery = self.delivery.as_ref();
+            let scheduler =
+                recording_scheduler_with(self.shop, self.settings, self.backend, storage, delivery);
+            match scheduler.await {
+                Ok(scheduler) => self.current = Some((term, scheduler)),
+                Err(error) => {
+                    tracing::error!(%error, "cannot set up the background jobs");
+                    return None;
+                }
+            }
+        }
+        self.current.as_ref().map(|(_, scheduler)| scheduler)
+    }
+
+    /// Forgets the scheduler: this process no longer leads.
+    fn end(&mut self) {
+        self.current = None;
+    }
+}
+
+/// Runs the jobs as they fall due, and those requested (`shopbot job run`), while
+/// `leadership` allows, until `stop` is set. A round in hand when it is set gets [`JOB_GRACE`]
+/// to finish. The scheduler logs each run's outcome and keeps a failing job on its retry
+/// schedule, so a failure never ends this loop. Requests and leadership are looked at every
+/// [`LEADERSHIP_CHECK_EVERY`] at least.
 async fn run_jobs(
-    scheduler: &Scheduler,
-    clock: &dyn Clock,
+    mut terms: Terms<'_>,
     mut leadership: Leadership,
     mut stop: watch::Receiver<bool>,
 ) {
+    let clock = Arc::clone(terms.shop.clock());
     loop {
         if *stop.borrow_and_update() {
             leadership.step_down();
             return;
         }
         // A stop signal cuts a slow leadership check short, so the process still stops in time.
-        let may_run = tokio::select! {
-            may_run = leadership.may_run_jobs() => Some(may_run),
-            _ = stop.changed() => None,
+        let term = tokio::select! {
+            term = leadership.term() => term,
+            _ = stop.changed() => {
+                leadership.step_down();
+                return;
+            }
         };
-        let Some(may_run) = may_run else {
-            leadership.step_down();
-            return;
+        let scheduler = match term {
+            Some(term) => terms.scheduler(term).await,
+            None => {
+                terms.end();
+                None
+            }
         };
-        let wait = if may_run {
-            let round = scheduler.run_due();
-            tokio::pin!(round);
-            tokio::select! {
-                _ = &mut round => {}
-                _ = stop.changed() => {
-                    if tokio::time::timeout(JOB_GRACE, &mut round).await.is_err() {
-                        tracing::warn!("a job was still running at shutdown and was abandoned");
+        let wait = match scheduler {
+            Some(scheduler) => {
+                let round = async {
+                    if let Err(error) = scheduler.run_requested().await {
+                        tracing::warn!(%error, "cannot read the requests to run jobs");
                     }
-                    leadership.step_down();
-                    return;
+                    scheduler.run_due().await;
+                };
+                tokio::pin!(round);
+                tokio::select! {
+                    () = &mut round => {}
+                    _ = stop.changed() => {
+                        if tokio::time::timeout(JOB_GRACE, &mut round).await.is_err() {
+                            tracing::warn!("a job was still running at shutdown and was abandoned");
+                        }
+                        leadership.step_down();
+                        return;
+                    }
+                }
+                match scheduler.next_due() {
+                    Some(due) => until(clock.as_ref(), due.millis()).min(LEADERSHIP_CHECK_EVERY),
+                    // Every job is running elsewhere (a concurrent call): look again shortly.
+                    None => Duration::from_secs(1),
                 }
             }
-            let until_due = match scheduler.next_due() {
-                Some(due) => until(clock, due.millis()),
-                // Every job is running elsewhere (a concurrent call): look again shortly.
-                None => Duration::from_secs(1),
-            };
-            leadership.cap_wait(until_due)
-        } else {
-            LEADERSHIP_CHECK_EVERY
+            None => LEADERSHIP_CHECK_EVERY,
         };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
@@ -230,10 +396,8 @@ async fn run_jobs(
     }
 }
 
-/// Whether this process may run the background jobs.
-///
-/// A later change can fence the jobs' writes through the storage port with the epoch
-/// [`Candidate::epoch`] holds; the loop already asks before every round.
+/// Whether this process may run the background jobs, and in which [`Term`]: on PostgreSQL the
+/// jobs' writes are fenced by the epoch of the term they run in.
 enum Leadership {
     /// The JSON store: this process holds the store's lock, so it alone runs the jobs.
     Always,
@@ -252,6 +416,9 @@ struct Candidate {
     epoch: Option<i64>,
     /// Whether it already said that it stands by while another process leads.
     standing_by: bool,
+    /// Checks to sit out before standing again, after this process lost the election's
+    /// connection while leading: a standby, which checks as often, then takes over first.
+    sit_out: u8,
 }
 
 impl Leadership {
@@ -263,14 +430,15 @@ impl Leadership {
             leader: None,
             epoch: None,
             standing_by: false,
+            sit_out: 0,
         })
     }
 
-    /// Whether this process may run a round of jobs now; on PostgreSQL this asks the server,
-    /// and logs when this process starts or stops leading.
-    async fn may_run_jobs(&mut self) -> bool {
+    /// The term in which this process may run a round of jobs now, `None` while it may not; on
+    /// PostgreSQL this asks the server, and logs when this process starts or stops leading.
+    async fn term(&mut self) -> Option<Term> {
         match self {
-            Leadership::Always => true,
+            Leadership::Always => Some(Term::Sole),
             Leadership::Elected(candidate) => {
                 let epoch = candidate.check().await;
                 if epoch.is_none() && candidate.epoch.is_none() && !candidate.standing_by {
@@ -281,17 +449,8 @@ impl Leadership {
                     candidate.standing_by = true;
                 }
                 candidate.note(epoch);
-                epoch.is_some()
+                epoch.map(Term::Epoch)
             }
-        }
-    }
-
-    /// `wait`, cut short on PostgreSQL so leadership is checked every
-    /// [`LEADERSHIP_CHECK_EVERY`] even when no job is due for long.
-    fn cap_wait(&self, wait: Duration) -> Duration {
-        match self {
-            Leadership::Always => wait,
-            Leadership::Elected(_) => wait.min(LEADERSHIP_CHECK_EVERY),
         }
     }
 
@@ -309,6 +468,10 @@ impl Candidate {
     /// The epoch this process leads under now, or `None` while another leads or the server
     /// cannot be asked (then the connection is dropped and made again at the next check).
     async fn check(&mut self) -> Option<i64> {
+        if self.sit_out > 0 {
+            self.sit_out -= 1;
+            return None;
+        }
         let asked = tokio::time::timeout(LEADERSHIP_CHECK_TIMEOUT, async {
             if self.leader.is_none() {
                 self.leader = Some(Leader::new(&self.store, &self.name).await?);
@@ -323,14 +486,23 @@ impl Candidate {
             Ok(Ok(epoch)) => epoch,
             Ok(Err(error)) => {
                 tracing::warn!(%error, "cannot check the job leadership; will try again");
-                self.leader = None;
+                self.lose_connection();
                 None
             }
             Err(_) => {
                 tracing::warn!("the job leadership check timed out; will try again");
-                self.leader = None;
+                self.lose_connection();
                 None
             }
+        }
+    }
+
+    /// Drops the election's connection after it failed; a leader that lost it sits out one
+    /// check, so that the jobs move to a standby instead of racing it back to this process.
+    fn lose_connection(&mut self) {
+        self.leader = None;
+        if self.epoch.is_some() {
+            self.sit_out = 1;
         }
     }
 
@@ -362,7 +534,7 @@ impl Candidate {
 }
 
 /// This process's name in the election: the host name and the process id.
-fn instance_name() -> String {
+pub(crate) fn instance_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().to_owned())

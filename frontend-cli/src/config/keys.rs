@@ -458,6 +458,23 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         section: "jobs",
+        name: "sweep_every",
+        flag: None,
+        legacy_env: None,
+        legacy_file: None,
+        default: Some("1h"),
+        secret: false,
+        redact: None,
+        accepted: DURATION,
+        help: "How often the sweep job runs: it forgets expired conversations and the ids of \
+               Telegram updates processed more than a day ago.",
+        apply: |s, t| {
+            s.jobs.sweep_every = parse_duration(t)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: "jobs",
         name: "backup_dir",
         flag: None,
         legacy_env: None,

@@ -115,6 +115,8 @@ impl PostgresSettings {
 pub struct JobSettings {
     /// How often the expire-invoices job runs.
     pub expire_invoices_every: Duration,
+    /// How often the sweep job runs.
+    pub sweep_every: Duration,
     /// Where scheduled backups go; `None`: no scheduled backups.
     pub backup_dir: Option<PathBuf>,
     /// How often a backup is taken.
@@ -250,6 +252,7 @@ impl Settings {
             },
             jobs: JobSettings {
                 expire_invoices_every: shopbot_core::jobs::EXPIRE_INVOICES_EVERY,
+                sweep_every: shopbot_core::jobs::SWEEP_EVERY,
                 backup_dir: None,
                 backup_every: Duration::from_secs(24 * 3600),
                 backup_keep: 7,

@@ -202,6 +202,7 @@ fn every_key_refuses_a_bad_value_naming_the_key_the_value_and_what_is_accepted()
         ("postgres.acquire_timeout", "0s"),
         ("postgres.statement_timeout", "forever"),
         ("jobs.expire_invoices_every", "0s"),
+        ("jobs.sweep_every", "an hour"),
         ("jobs.backup_dir", ""),
         ("jobs.backup_every", "1w"),
         ("jobs.backup_keep", "0"),

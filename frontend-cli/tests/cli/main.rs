@@ -14,6 +14,7 @@ mod helpers;
 mod in_process;
 mod init;
 mod invoices;
+mod jobs;
 mod migrate;
 mod orders;
 mod output_paths;

@@ -24,7 +24,7 @@ const START_LINE: &str = "shopbot serve started";
 const GUARD: Duration = Duration::from_secs(30);
 
 /// A running `shopbot serve` whose stderr is read line by line as it comes.
-struct Serving {
+pub struct Serving {
     child: Child,
     stderr_lines: Receiver<String>,
     stderr: String,
@@ -33,7 +33,7 @@ struct Serving {
 impl Serving {
     /// Starts `command` (with `--log-level info` already in it) and returns once its start
     /// line is on stderr.
-    fn start(mut command: Command) -> Serving {
+    pub fn start(mut command: Command) -> Serving {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
@@ -65,7 +65,7 @@ impl Serving {
     }
 
     /// Waits for a line of stderr containing `needle` and returns it.
-    fn wait_for(&mut self, needle: &str) -> String {
+    pub fn wait_for(&mut self, needle: &str) -> String {
         loop {
             let line = self
                 .stderr_lines
@@ -88,7 +88,7 @@ impl Serving {
     }
 
     /// Sends `signal` (`-TERM`, `-INT`) and returns what the process did to the end.
-    fn stop(mut self, signal: &str) -> Run {
+    pub fn stop(mut self, signal: &str) -> Run {
         let sent = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
@@ -119,7 +119,7 @@ impl Serving {
 }
 
 /// `shopbot --log-level LEVEL serve` on the test's store, with no Telegram variables.
-fn serve(shop: &TestShop, level: &str) -> Command {
+pub fn serve(shop: &TestShop, level: &str) -> Command {
     let mut command = shop.command(&["--log-level", level, "serve"]);
     command.env_remove("TELEGRAM_BOT_TOKEN");
     command.env_remove("TELEGRAM_API_URL");
