@@ -51,6 +51,8 @@
 
 mod backoff;
 mod catch_panic;
+mod deliver;
+mod notices;
 mod record;
 #[cfg(test)]
 mod recording_tests;
@@ -64,6 +66,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use backoff::{MAX_RETRY_DELAY, RETRY_DELAY, retry_delay};
+pub use deliver::{
+    BATCH, DELIVER_OUTBOX, DELIVER_OUTBOX_EVERY, Deliverer, DeliveryRound, FIRST_BACKOFF, LEASE,
+    MAX_ATTEMPTS, MAX_BACKOFF, deliver_outbox,
+};
 pub use record::{JobRecord, JobRound, MAX_JOB_NAME, check_job_name};
 pub use scheduler::{JobOutcome, JobRun, JobStatus, Scheduler};
 pub use shop_jobs::{
