@@ -46,8 +46,9 @@
 //! provides.
 //!
 //! This module must never sleep, spawn tasks or read the system time itself, and never touches
-//! storage except through the services its jobs are built from and the job records of a
-//! recording scheduler.
+//! storage except through the services its jobs are built from, the job records of a recording
+//! scheduler, and the outbox's own commands (claim, complete, notify staff), which the
+//! deliverer works directly as the outbox's one worker.
 
 mod backoff;
 mod catch_panic;
