@@ -3,7 +3,7 @@
 //!
 //! A staff member opts in per [`NoticeKind`]; the set they chose is their [`NoticeKinds`].
 //! The outbox deliverer raises a [`Notice`] with a key that names the event it is about, and
-//! the store writes one [`OutboxBody::StaffNotice`](crate::outbox::OutboxBody::StaffNotice)
+//! the store writes one [`StaffNotice`](crate::outbox::OutboxBody::StaffNotice)
 //! message to every opted-in person at once, once per key
 //! ([`Storage::notify_staff`](crate::ports::Storage::notify_staff)), so an event redelivered
 //! or handled again after a crash notifies nobody twice.
