@@ -20,6 +20,7 @@ use tokio::sync::OnceCell;
 
 use crate::config::Settings;
 use crate::error::{CliError, CliResult};
+use crate::live::remote::random_request_key;
 use crate::store::{Backend, CheckOpen, OpenMode};
 
 /// The user the CLI acts as: the person at the terminal, who can read the store's files anyway.
@@ -36,6 +37,8 @@ pub const LOCAL_OWNER_NAME: &str = "local owner";
 pub struct Ctx {
     settings: Settings,
     opened: OnceCell<Opened>,
+    /// Marks this run's mutating calls through a running shop ([`crate::live`]).
+    request_key: String,
 }
 
 struct Opened {
@@ -59,7 +62,23 @@ impl Ctx {
         Ctx {
             settings,
             opened: OnceCell::new(),
+            request_key: random_request_key(),
         }
+    }
+
+    /// The same context with `key` as its request key (`--request-key`): a command repeated
+    /// with the key of a run whose outcome is unknown is applied once.
+    pub fn with_request_key(mut self, key: Option<String>) -> Ctx {
+        if let Some(key) = key {
+            self.request_key = key;
+        }
+        self
+    }
+
+    /// What was in flight when the connection to a running shop dropped, if anything: the
+    /// command's outcome is unknown (exit 6).
+    pub fn in_doubt(&self) -> Option<String> {
+        self.opened.get().and_then(|opened| opened.backend.in_doubt())
     }
 
     /// A context over a store that is already open (tests use an in-memory store).
@@ -67,6 +86,7 @@ impl Ctx {
         Ctx {
             settings,
             opened: OnceCell::new_with(Some(Opened::new(backend))),
+            request_key: random_request_key(),
         }
     }
 
@@ -143,7 +163,7 @@ impl Ctx {
             return opened.backend.check().await;
         }
         let pg = self.settings.postgres.options();
-        match Backend::open_for_check(&self.settings.store, pg).await? {
+        match Backend::open_for_check(&self.settings.store, pg, &self.request_key).await? {
             CheckOpen::Damaged(reason) => Ok(vec![reason]),
             CheckOpen::Opened(backend) => {
                 let opened = self
@@ -167,9 +187,13 @@ impl Ctx {
     async fn open(&self, mode: OpenMode) -> CliResult<&Opened> {
         self.opened
             .get_or_try_init(|| async {
-                let backend =
-                    Backend::open(&self.settings.store, mode, self.settings.postgres.options())
-                        .await?;
+                let backend = Backend::open(
+                    &self.settings.store,
+                    mode,
+                    self.settings.postgres.options(),
+                    &self.request_key,
+                )
+                .await?;
                 Ok::<_, CliError>(Opened::new(backend))
             })
             .await
