@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::ids::{CategoryId, OrderId, ProductId, UserId};
+use crate::notice::NoticeKind;
 
 /// The most bytes of callback data a messenger button carries (Telegram's limit).
 pub const MAX_ENCODED_LEN: usize = 64;
@@ -154,6 +155,15 @@ pub enum Action {
         /// On or off.
         on: bool,
     },
+    /// Staff: show which notices I get.
+    AdminNotices,
+    /// Staff: start or stop getting one kind of notice myself.
+    AdminSetNotice {
+        /// The kind.
+        kind: NoticeKind,
+        /// Get it (true) or not (false).
+        on: bool,
+    },
 }
 
 /// Callback data that is not an action this shop knows.
@@ -172,6 +182,12 @@ pub enum ActionError {
 
 fn flag(b: bool) -> i128 {
     i128::from(b)
+}
+
+/// A notice kind as its place in [`NoticeKind::ALL`].
+fn notice_index(kind: NoticeKind) -> i128 {
+    let index = NoticeKind::ALL.iter().position(|k| *k == kind);
+    index.map_or(0, |i| i as i128)
 }
 
 impl Action {
@@ -217,6 +233,8 @@ impl Action {
             Action::AdminSetBanned { user, banned } => ("Ab", vec![user.0.into(), flag(banned)]),
             Action::AdminCredit { user } => ("Ac", vec![user.0.into()]),
             Action::AdminMaintenance { on } => ("Am", vec![flag(on)]),
+            Action::AdminNotices => ("AN", vec![]),
+            Action::AdminSetNotice { kind, on } => ("At", vec![notice_index(kind), flag(on)]),
         };
         let mut out = String::from(tag);
         for arg in args {
@@ -311,6 +329,13 @@ impl Action {
                 user: UserId(args.num()?),
             },
             "Am" => Action::AdminMaintenance { on: args.flag()? },
+            "AN" => Action::AdminNotices,
+            "At" => Action::AdminSetNotice {
+                kind: *NoticeKind::ALL
+                    .get(args.num::<usize>()?)
+                    .ok_or(ActionError::Unknown)?,
+                on: args.flag()?,
+            },
             _ => return Err(ActionError::Unknown),
         };
         args.finish()?;
@@ -334,6 +359,8 @@ impl Action {
                 | Action::AdminSetBanned { .. }
                 | Action::AdminCredit { .. }
                 | Action::AdminMaintenance { .. }
+                | Action::AdminNotices
+                | Action::AdminSetNotice { .. }
         )
     }
 }
@@ -442,6 +469,11 @@ mod tests {
             },
             Action::AdminCredit { user: UserId(id) },
             Action::AdminMaintenance { on: b },
+            Action::AdminNotices,
+            Action::AdminSetNotice {
+                kind: NoticeKind::ALL[n as usize % NoticeKind::ALL.len()],
+                on: b,
+            },
         ]
     }
 

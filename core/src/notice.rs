@@ -3,7 +3,7 @@
 //!
 //! A staff member opts in per [`NoticeKind`]; the set they chose is their [`NoticeKinds`].
 //! The outbox deliverer raises a [`Notice`] with a key that names the event it is about, and
-//! the store writes one [`OutboxBody::StaffNotice`](crate::outbox::OutboxBody::StaffNotice)
+//! the store writes one [`StaffNotice`](crate::outbox::OutboxBody::StaffNotice)
 //! message to every opted-in person at once, once per key
 //! ([`Storage::notify_staff`](crate::ports::Storage::notify_staff)), so an event redelivered
 //! or handled again after a crash notifies nobody twice.
@@ -15,6 +15,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{InvoiceId, OrderId, OutboxId, ProductId, UserId};
+use crate::outbox::OutboxBody;
 
 /// One kind of notice a staff member can opt into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -149,6 +150,9 @@ pub enum Notice {
         message: OutboxId,
         /// Whom it was for.
         user: UserId,
+        /// What it was about (`None` when not recorded), so staff know what they did not get.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        about: Option<Box<OutboxBody>>,
     },
     /// An invoice was paid.
     PaymentReceived {

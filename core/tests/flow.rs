@@ -552,3 +552,81 @@ async fn an_order_of_many_long_keys_is_delivered_in_parts_that_each_fit_a_messag
     }
     assert_eq!(delivered, 100, "every key once, whole");
 }
+
+#[tokio::test]
+async fn staff_switch_their_own_notices_on_and_off_from_the_admin_menu() {
+    use shopbot_core::notice::{NoticeKind, NoticeKinds};
+    let bot = Bot::new().await;
+    let support = bot.t.staff(10, Role::Support).await;
+
+    let menu = bot.press(support, Action::Admin).await;
+    let buttons = &menu.screen.as_ref().unwrap().buttons;
+    assert!(
+        buttons
+            .iter()
+            .flatten()
+            .any(|b| b.action == Action::AdminNotices),
+        "{buttons:?}"
+    );
+    let reply = bot.press(support, Action::AdminNotices).await;
+    assert!(
+        screen(&reply).contains("You get no notices"),
+        "{}",
+        screen(&reply)
+    );
+
+    let on = |kind| Action::AdminSetNotice { kind, on: true };
+    bot.press(support, on(NoticeKind::OrderPaid)).await;
+    let reply = bot.press(support, on(NoticeKind::LowStock)).await;
+    assert!(
+        screen(&reply).contains("An order is paid"),
+        "{}",
+        screen(&reply)
+    );
+    assert!(
+        screen(&reply).contains("A product runs low"),
+        "{}",
+        screen(&reply)
+    );
+    let kinds = bot.t.store.notice_kinds(support).await.unwrap();
+    let both: NoticeKinds = [NoticeKind::OrderPaid, NoticeKind::LowStock]
+        .into_iter()
+        .collect();
+    assert_eq!(kinds, both);
+
+    let off = Action::AdminSetNotice {
+        kind: NoticeKind::OrderPaid,
+        on: false,
+    };
+    let reply = bot.press(support, off).await;
+    assert_eq!(reply.notice.as_deref(), Some("Notices off."));
+    let kinds = bot.t.store.notice_kinds(support).await.unwrap();
+    assert_eq!(kinds, [NoticeKind::LowStock].into_iter().collect());
+    // The switch shows what pressing it does next.
+    let buttons = &reply.screen.as_ref().unwrap().buttons;
+    assert!(
+        buttons
+            .iter()
+            .flatten()
+            .any(|b| b.action == on(NoticeKind::OrderPaid))
+    );
+}
+
+#[tokio::test]
+async fn a_customer_pressing_a_notice_switch_is_refused_and_gets_no_notices() {
+    use shopbot_core::notice::NoticeKind;
+    let bot = Bot::new().await;
+    let customer = bot.t.customer(20).await;
+
+    for action in [
+        Action::AdminNotices,
+        Action::AdminSetNotice {
+            kind: NoticeKind::OrderPaid,
+            on: true,
+        },
+    ] {
+        let reply = bot.press(customer, action).await;
+        assert!(said(&reply).contains("That is not allowed."), "{action:?}");
+    }
+    assert!(bot.t.store.notice_kinds(customer).await.unwrap().is_empty());
+}

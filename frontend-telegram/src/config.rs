@@ -28,7 +28,8 @@ pub struct TelegramConfig {
     pub poll_timeout: Duration,
     /// The outgoing throttle; `None` sends unthrottled (tests).
     pub send_limit: Option<SendLimit>,
-    /// How often the outbox worker looks for due messages (default 1 s).
+    /// How often [`run`](crate::run) delivers the outbox, when it delivers it itself (default
+    /// 1 s; see [`TelegramBot::without_outbox`](crate::TelegramBot::without_outbox)).
     pub outbox_interval: Duration,
     /// The longest [`run`](crate::run) waits, after shutdown is asked, for updates in hand and
     /// the outbox batch in hand to finish (default 8 s).

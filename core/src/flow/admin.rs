@@ -1,4 +1,5 @@
-//! The staff screens: the admin menu, products, stock, users, maintenance.
+//! The staff screens: the admin menu, products, stock, users, maintenance (and the notices
+//! a staff member gets, in [`super::notices`]).
 //!
 //! Every screen calls an admin service, which checks the person's role on that very call; a
 //! customer who replays an admin button is refused by the service, not by this module. The
@@ -96,6 +97,8 @@ impl<'a> Admin<'a> {
                 };
                 self.menu(Some(notice)).await
             }
+            Action::AdminNotices => self.notices(None).await,
+            Action::AdminSetNotice { kind, on } => self.set_notice(kind, on).await,
             // Customer buttons never reach here; answer them as stale all the same.
             _ => self.screens.menu(Some(super::screens::EXPIRED)).await,
         }
@@ -126,6 +129,7 @@ impl<'a> Admin<'a> {
             };
             rows.push(vec![button(label, Action::AdminMaintenance { on })]);
         }
+        rows.push(vec![button("My notices", Action::AdminNotices)]);
         rows.push(vec![button("‹ Menu", Action::Menu)]);
         let state = if settings.maintenance {
             "closed for maintenance"

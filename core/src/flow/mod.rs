@@ -10,8 +10,10 @@
 mod admin;
 mod dialogue;
 mod limits;
+mod notices;
 mod purchase;
 mod screens;
+mod staff_notice;
 mod steps;
 
 use std::sync::Arc;

@@ -421,7 +421,10 @@ impl Screens<'_> {
                     invoice.number, invoice.totals.total
                 )
             }
-            OutboxBody::StaffNotice { notice } => format!("{notice:?}"),
+            // Staff notices have their own buttons, to the admin screens.
+            OutboxBody::StaffNotice { notice } => {
+                return super::staff_notice::render(self.shop, self.user, notice).await;
+            }
         };
         Ok(OutgoingMessage::new(text, menu))
     }

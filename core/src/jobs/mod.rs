@@ -46,11 +46,14 @@
 //! provides.
 //!
 //! This module must never sleep, spawn tasks or read the system time itself, and never touches
-//! storage except through the services its jobs are built from and the job records of a
-//! recording scheduler.
+//! storage except through the services its jobs are built from, the job records of a recording
+//! scheduler, and the outbox's own commands (claim, complete, notify staff), which the
+//! deliverer works directly as the outbox's one worker.
 
 mod backoff;
 mod catch_panic;
+mod deliver;
+mod notices;
 mod record;
 #[cfg(test)]
 mod recording_tests;
@@ -64,6 +67,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use backoff::{MAX_RETRY_DELAY, RETRY_DELAY, retry_delay};
+pub use deliver::{
+    BATCH, DELIVER_OUTBOX, DELIVER_OUTBOX_EVERY, Deliverer, DeliveryRound, FIRST_BACKOFF, LEASE,
+    MAX_ATTEMPTS, MAX_BACKOFF, deliver_outbox,
+};
 pub use record::{JobRecord, JobRound, MAX_JOB_NAME, check_job_name};
 pub use scheduler::{JobOutcome, JobRun, JobStatus, Scheduler};
 pub use shop_jobs::{

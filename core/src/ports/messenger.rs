@@ -1,8 +1,11 @@
+//! The messenger port: how core pushes a message to a person, and how a send can fail.
+
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
-use crate::error::Result;
 use crate::ids::ChatId;
 use crate::text::ImageRef;
 
@@ -60,40 +63,40 @@ impl OutgoingMessage {
     }
 }
 
-/// A message the messenger sent, so it can be edited later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct MessageRef {
-    /// The chat it is in.
-    pub chat: ChatId,
-    /// The messenger's id of the message within the chat.
-    pub message_id: i64,
+/// Why a message could not be sent, in the three ways a deliverer must tell apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The person cannot be reached and never will be by trying again: they blocked the bot,
+    /// deleted their account, never started a chat with it, or the chat does not exist.
+    #[error("the person cannot be reached: {0}")]
+    Gone(String),
+    /// The messenger's flood control: try again after this long, not sooner.
+    #[error("flood control: retry after {} s", .0.as_secs())]
+    RetryAfter(Duration),
+    /// Anything else (network, a server error, a refusal that may pass): may work later. A
+    /// message may have been delivered all the same, so trying again may deliver it twice.
+    #[error("sending failed: {0}")]
+    Transient(String),
 }
 
-/// A file to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document {
-    /// The file name shown to the user.
-    pub file_name: String,
-    /// The contents.
-    pub bytes: Vec<u8>,
-    /// An optional caption.
-    pub caption: Option<String>,
-}
-
-/// A messenger that core can talk through (Telegram, a terminal, a test double).
+/// Pushes messages to people outside any conversation: the outbox deliverer (keys of a paid
+/// order, invoices, staff notices) drives it. Replies within a conversation are the front
+/// end's own business (it answers [`Reply`](crate::flow::Reply)s where the update came in).
+///
+/// # Contract
+///
+/// * **One message, one call.** [`send`](Messenger::send) shows `message` in `chat` as the
+///   messenger can (split into several messages when the text is too long for one, the
+///   picture first, the buttons on the last part) and returns once it was accepted.
+/// * **Failures are classified, not retried forever.** An implementation may wait out a short
+///   flood-control pause itself, but reports a longer one as [`SendError::RetryAfter`]; it
+///   never repeats a send after a failure that may have delivered it (that is
+///   [`SendError::Transient`]: the caller decides, from the store, when to try again).
+/// * **A chat id is a person.** Core sends to a person's private chat, whose id is their user
+///   id; [`SendError::Gone`] means that person, not the whole messenger, is out of reach.
+/// * **No secrets in errors.** Error texts go to logs; they never carry a token.
 #[async_trait]
 pub trait Messenger: Send + Sync {
-    /// Sends a new message to `chat`.
-    async fn send(&self, chat: ChatId, message: &OutgoingMessage) -> Result<MessageRef>;
-
-    /// Replaces the text and buttons of a message sent before. Editing a message into what it
-    /// already shows is not an error.
-    async fn edit(&self, message: MessageRef, new: &OutgoingMessage) -> Result<()>;
-
-    /// Answers a button press (`press_id` is the messenger's id of the press) with an optional
-    /// short notice. Every press is answered exactly once.
-    async fn answer_button(&self, press_id: &str, notice: Option<&str>) -> Result<()>;
-
-    /// Sends a file to `chat`.
-    async fn send_document(&self, chat: ChatId, document: &Document) -> Result<MessageRef>;
+    /// Sends `message` to `chat`.
+    async fn send(&self, chat: ChatId, message: &OutgoingMessage) -> Result<(), SendError>;
 }

@@ -10,7 +10,7 @@ mod payment;
 mod storage;
 
 pub use clock::{Clock, SystemClock};
-pub use messenger::{Button, Document, MessageRef, Messenger, OutgoingMessage};
+pub use messenger::{Button, Messenger, OutgoingMessage, SendError};
 pub use payment::PaymentGateway;
 pub use storage::{Page, Settings, Storage};
 

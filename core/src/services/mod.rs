@@ -12,6 +12,7 @@ mod catalog;
 mod checkout;
 mod currency;
 mod invoice;
+mod notices;
 mod wallet;
 
 use std::collections::BTreeSet;
@@ -24,6 +25,7 @@ pub use catalog::CatalogService;
 pub use checkout::{CheckoutService, PayWith};
 pub use currency::{CurrencyMismatch, DEFAULT_CURRENCY, settle_currency};
 pub use invoice::InvoiceService;
+pub use notices::NoticeService;
 pub use wallet::WalletService;
 
 use crate::catalog::PriceLimits;
@@ -126,6 +128,11 @@ impl Shop {
     /// Running the shop.
     pub fn admin(&self) -> AdminService {
         AdminService::new(self.context.clone())
+    }
+
+    /// Staff notice settings.
+    pub fn notices(&self) -> NoticeService {
+        NoticeService::new(self.context.clone())
     }
 
     /// The storage under the shop.

@@ -258,6 +258,7 @@ pub async fn a_notice_key_is_remembered_even_when_nobody_opted_in(store: Arc<dyn
     let failed = Notice::DeliveryFailed {
         message: crate::ids::OutboxId(1),
         user: UserId(50),
+        about: None,
     };
     let nobody = t
         .store

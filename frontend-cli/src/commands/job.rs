@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use shopbot_core::jobs::{JobOutcome, JobRecord, JobRound, JobRun};
+use shopbot_core::jobs::{
+    DELIVER_OUTBOX, DELIVER_OUTBOX_EVERY, JobOutcome, JobRecord, JobRound, JobRun,
+};
 use shopbot_core::ports::{Clock, SystemClock};
 use shopbot_core::time::Timestamp;
 use shopbot_storage_pg::{Leader, PgStore, leader_pid};
@@ -96,14 +98,20 @@ struct JobView {
     requested_at: Option<String>,
 }
 
-/// The enabled jobs' names and periods, in the order they run.
+/// The enabled jobs' names and periods, in the order they run; with a bot token configured,
+/// also `deliver-outbox`, which only `serve` can run (it needs the bot).
 async fn enabled(ctx: &Ctx) -> CliResult<Vec<(&'static str, Duration)>> {
     let backend = ctx.existing_backend().await?;
     let shop = ctx.shop().await?;
-    Ok(serve::enabled_jobs(shop, ctx.settings(), backend)
-        .iter()
-        .map(|job| (job.name(), job.period()))
-        .collect())
+    let mut jobs: Vec<(&'static str, Duration)> =
+        serve::enabled_jobs(shop, ctx.settings(), backend)
+            .iter()
+            .map(|job| (job.name(), job.period()))
+            .collect();
+    if ctx.settings().telegram.token.is_some() {
+        jobs.push((DELIVER_OUTBOX, DELIVER_OUTBOX_EVERY));
+    }
+    Ok(jobs)
 }
 
 async fn list(ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
@@ -286,6 +294,12 @@ async fn run_on_postgres(ctx: &Ctx, store: &PgStore, name: &'static str) -> CliR
 
 /// Runs `name` in this process over the storage of `term`, recording the round.
 async fn run_here(ctx: &Ctx, name: &str, term: Term) -> CliResult<Ran> {
+    if name == DELIVER_OUTBOX {
+        return Err(CliError::refused(
+            "deliver-outbox sends through the bot, so only a running `shopbot serve` with the \
+             bot runs it, and no shop is running: start `shopbot serve`",
+        ));
+    }
     let backend = ctx.existing_backend().await?;
     let shop = ctx.shop().await?;
     let storage = serve::term_storage(backend, term);

@@ -18,11 +18,13 @@ use std::time::Duration;
 
 use clap::Args;
 use shopbot_core::flow::{Flow, FlowConfig};
-use shopbot_core::jobs::{Job, Scheduler, ShopJobPeriods, shop_jobs};
-use shopbot_core::ports::{Clock, Storage};
+use shopbot_core::jobs::{
+    DELIVER_OUTBOX_EVERY, Job, Scheduler, ShopJobPeriods, deliver_outbox, shop_jobs,
+};
+use shopbot_core::ports::{Clock, Messenger, Storage};
 use shopbot_core::services::Shop;
 use shopbot_storage_pg::{Leader, PgStore};
-use shopbot_telegram::{TelegramConfig, TelegramError};
+use shopbot_telegram::{TelegramBot, TelegramConfig, TelegramError};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -57,6 +59,8 @@ Runs what the configuration enables, in one process:
                      [jobs], 1m by default) and sweep (forgets expired conversations and old
                      update ids; sweep_every, 1h). On the JSON store with backup_dir set under
                      [jobs]: backup (a copy every backup_every, the newest backup_keep kept).
+                     With the bot: deliver-outbox (every second, sends people their keys and
+                     invoices, and staff the notices they chose, through the bot).
                      Each round is recorded in the store (`shopbot job list`); `shopbot job
                      run NAME` asks for a round now. On PostgreSQL several serve processes may
                      share the database: one is elected to run the jobs and the others stand
@@ -119,14 +123,35 @@ async fn serve_shop(
     let backend = ctx.existing_backend().await?.clone();
     let holder = hold(&backend, settings)?;
     let shop = ctx.shop().await?.clone();
+    // With the bot, its messenger delivers the outbox as a job, so on PostgreSQL only the
+    // leader does; the bot leaves the outbox alone.
+    let (telegram, delivery) = match telegram_config {
+        Some(config) => {
+            let bot = TelegramBot::new(config)
+                .map_err(cli_error)?
+                .without_outbox();
+            let delivery = Delivery {
+                messenger: Arc::new(bot.messenger()),
+                flow: FlowConfig {
+                    updates: settings.telegram.rate_limit,
+                    support: settings.shop.support_contact.clone(),
+                    ..FlowConfig::default()
+                },
+            };
+            let flow = Flow::with_config(shop.clone(), delivery.flow.clone());
+            (Some((bot, flow)), Some(delivery))
+        }
+        None => (None, None),
+    };
     // The job list is checked once here; each leadership term builds its own from it.
-    let jobs = enabled_jobs(&shop, settings, &backend);
+    let mut jobs = enabled_jobs(&shop, settings, &backend);
+    jobs.extend(delivery.as_ref().map(|delivery| delivery.job(&shop)));
     let job_names: Vec<&str> = jobs.iter().map(|job| job.name()).collect();
     Scheduler::new(Arc::clone(shop.clock()), jobs.clone())?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         store = store_kind(&settings.store),
-        telegram = if telegram_config.is_some() { "yes" } else { "no" },
+        telegram = if telegram.is_some() { "yes" } else { "no" },
         jobs = %job_names.join(","),
         admins = settings.admins.len(),
         "shopbot serve started"
@@ -144,16 +169,10 @@ async fn serve_shop(
         stop_sender.send_replace(true);
     };
     let bot = async {
-        let Some(config) = telegram_config else {
+        let Some((bot, flow)) = telegram else {
             return Ok(());
         };
-        let flow_config = FlowConfig {
-            updates: settings.telegram.rate_limit,
-            support: settings.shop.support_contact.clone(),
-            ..FlowConfig::default()
-        };
-        let flow = Flow::with_config(shop.clone(), flow_config);
-        let result = shopbot_telegram::run(config, flow, stopped(stop_receiver.clone())).await;
+        let result = bot.run(flow, stopped(stop_receiver.clone())).await;
         // A bot that failed to start (or stopped) stops the jobs too: the process ends.
         stop_sender.send_replace(true);
         result.map_err(cli_error)
@@ -166,6 +185,7 @@ async fn serve_shop(
         shop: &shop,
         settings,
         backend: &backend,
+        delivery,
         current: None,
     };
     let job_loop = run_jobs(terms, leadership, stop_receiver.clone());
@@ -220,6 +240,23 @@ pub fn enabled_jobs(shop: &Shop, settings: &Settings, backend: &Backend) -> Vec<
     jobs
 }
 
+/// What the `deliver-outbox` job needs when the bot runs: the bot's messenger, and the
+/// conversation's settings to render messages with.
+struct Delivery {
+    messenger: Arc<dyn Messenger>,
+    flow: FlowConfig,
+}
+
+impl Delivery {
+    /// The `deliver-outbox` job over `shop` (a term's, so its writes are fenced on PostgreSQL).
+    fn job(&self, shop: &Shop) -> Job {
+        let flow = Flow::with_config(shop.clone(), self.flow.clone());
+        let messenger = Arc::clone(&self.messenger);
+        let threshold = shop.config().low_stock_threshold;
+        deliver_outbox(&flow, messenger, DELIVER_OUTBOX_EVERY, threshold)
+    }
+}
+
 /// The storage a leadership term's jobs write through: on PostgreSQL a handle fenced by the
 /// term's epoch, so a deposed leader's late write is refused; the JSON store as it is.
 pub fn term_storage(backend: &Backend, term: Term) -> Arc<dyn Storage> {
@@ -243,12 +280,24 @@ pub async fn recording_scheduler(
     backend: &Backend,
     storage: Arc<dyn Storage>,
 ) -> CliResult<Scheduler> {
+    recording_scheduler_with(shop, settings, backend, storage, None).await
+}
+
+/// [`recording_scheduler`], with the `deliver-outbox` job when the bot runs.
+async fn recording_scheduler_with(
+    shop: &Shop,
+    settings: &Settings,
+    backend: &Backend,
+    storage: Arc<dyn Storage>,
+    delivery: Option<&Delivery>,
+) -> CliResult<Scheduler> {
     let shop = Shop::new(
         Arc::clone(&storage),
         Arc::clone(shop.clock()),
         shop.config().clone(),
     );
-    let jobs = enabled_jobs(&shop, settings, backend);
+    let mut jobs = enabled_jobs(&shop, settings, backend);
+    jobs.extend(delivery.map(|delivery| delivery.job(&shop)));
     let scheduler = Scheduler::new(Arc::clone(shop.clock()), jobs)?.recording(storage);
     if let Err(error) = scheduler.restore().await {
         tracing::warn!(%error, "cannot read the jobs' records; each job starts afresh");
@@ -271,6 +320,7 @@ struct Terms<'a> {
     shop: &'a Shop,
     settings: &'a Settings,
     backend: &'a Backend,
+    delivery: Option<Delivery>,
     current: Option<(Term, Scheduler)>,
 }
 
@@ -285,7 +335,10 @@ impl Terms<'_> {
         {
             self.current = None;
             let storage = term_storage(self.backend, term);
-            match recording_scheduler(self.shop, self.settings, self.backend, storage).await {
+            let delivery = self.delivery.as_ref();
+            let scheduler =
+                recording_scheduler_with(self.shop, self.settings, self.backend, storage, delivery);
+            match scheduler.await {
                 Ok(scheduler) => self.current = Some((term, scheduler)),
                 Err(error) => {
                     tracing::error!(%error, "cannot set up the background jobs");

@@ -1,4 +1,4 @@
-//! `shopbot user list|show|credit|ban|unban|role`.
+//! `shopbot user list|show|credit|ban|unban|role|notify`.
 
 use std::io::Write;
 
@@ -7,6 +7,7 @@ use serde::Serialize;
 use shopbot_core::Error;
 use shopbot_core::error::Invalid;
 use shopbot_core::ids::UserId;
+use shopbot_core::notice::{NoticeKind, NoticeKinds};
 use shopbot_core::ports::Page;
 use shopbot_core::services::Shop;
 use shopbot_core::text::{IdempotencyKey, Note};
@@ -49,6 +50,18 @@ Examples:
     /// Change a user's role
     #[command(after_help = "Examples:\n  shopbot user role --user 1001 --role support")]
     Role(RoleArgs),
+    /// Choose which notices a staff member gets in their Telegram chat
+    #[command(after_help = "\
+Kinds: order-paid (an order is paid), low-stock (a product falls to shop.low_stock_threshold
+units or fewer), delivery-failed (a customer could not be sent their keys or invoice),
+payment-received (an invoice is paid). Give a comma-separated list, all, or none; it replaces
+what the user had. Only staff (support, admin, owner) get notices; written to the audit log.
+
+Examples:
+  shopbot user notify --user 1001 order-paid,low-stock
+  shopbot user notify --user 1001 all
+  shopbot user notify --user 1001 none")]
+    Notify(NotifyArgs),
 }
 
 /// `--user ID`
@@ -122,6 +135,17 @@ pub struct RoleArgs {
     pub role: RoleArg,
 }
 
+/// `shopbot user notify`
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The staff member's id
+    #[arg(long)]
+    pub user: String,
+    /// The kinds, comma-separated (order-paid,low-stock,delivery-failed,payment-received), or
+    /// all, or none
+    pub kinds: String,
+}
+
 /// Runs a `user` subcommand.
 pub async fn run(command: &UserCommand, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
     match command {
@@ -144,7 +168,30 @@ pub async fn run(command: &UserCommand, ctx: &Ctx, out: &mut impl Write) -> CliR
             }
             show(ctx, id, out).await
         }
+        UserCommand::Notify(args) => {
+            let id = parse::id("--user", &args.user)?;
+            let kinds = notice_kinds(&args.kinds)?;
+            let shop = ctx.shop().await?;
+            let kinds = shop.notices().set_kinds(ctx.actor(), id, kinds).await?;
+            if !ctx.json() {
+                writeln!(out, "User {id} now gets notices: {kinds}.")?;
+            }
+            show(ctx, id, out).await
+        }
     }
+}
+
+/// `all`, `none`, or comma-separated kind names.
+fn notice_kinds(text: &str) -> CliResult<NoticeKinds> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "all" => return Ok(NoticeKinds::all()),
+        "none" => return Ok(NoticeKinds::none()),
+        _ => {}
+    }
+    text.split(',')
+        .map(|name| name.parse::<NoticeKind>())
+        .collect::<Result<NoticeKinds, _>>()
+        .map_err(|e| CliError::usage(format!("KINDS: {e}, or all, or none")))
 }
 
 fn view(shop: &Shop, user: &User, wallet: &Balance) -> UserView {
@@ -197,9 +244,14 @@ fn money_text(m: &MoneyView) -> String {
 async fn show(ctx: &Ctx, id: UserId, out: &mut impl Write) -> CliResult<()> {
     let shop = ctx.shop().await?;
     let (user, wallet) = shop.admin().user(ctx.actor(), id).await?;
+    let notices = shop.notices().kinds(ctx.actor(), id).await?;
     let v = view(shop, &user, &wallet);
     if ctx.json() {
-        return output::json(out, &v);
+        let shown = ShowView {
+            user: v,
+            notices: notices.iter().map(NoticeKind::name).collect(),
+        };
+        return output::json(out, &shown);
     }
     Details::new()
         .field("id", v.id.to_string())
@@ -210,8 +262,17 @@ async fn show(ctx: &Ctx, id: UserId, out: &mut impl Write) -> CliResult<()> {
         .field("held", money_text(&v.held))
         .field("available", money_text(&v.available))
         .field("since", v.created_at.replacen('T', " ", 1))
+        .field("notices", notices.to_string())
         .write(out)?;
     Ok(())
+}
+
+/// What `user show --json` prints: the user and the notices they get.
+#[derive(Debug, Serialize)]
+struct ShowView {
+    #[serde(flatten)]
+    user: UserView,
+    notices: Vec<&'static str>,
 }
 
 /// What `user credit --json` prints.

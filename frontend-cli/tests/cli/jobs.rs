@@ -135,6 +135,23 @@ fn job_run_of_an_unknown_job_exits_2_naming_the_jobs() {
 }
 
 #[test]
+fn with_a_bot_configured_deliver_outbox_is_listed_and_only_serve_runs_it() {
+    let shop = TestShop::new();
+    shop.file(
+        "shopbot.toml",
+        b"[telegram]\ntoken = \"123456:never-used-by-this-test\"\n",
+    );
+    let list = shop.json(&["job", "list"]);
+    assert_eq!(
+        job_names(&list),
+        ["expire-invoices", "sweep", "deliver-outbox"]
+    );
+    assert_eq!(job(&list, "deliver-outbox")["period"], "1s");
+    shop.run(&["job", "run", "deliver-outbox"])
+        .fails(5, "only a running `shopbot serve` with the bot runs it");
+}
+
+#[test]
 fn job_run_on_a_json_store_a_shop_is_using_says_it_is_in_use() {
     let shop = TestShop::new();
     let serving = Serving::start(serve(&shop, "info"));

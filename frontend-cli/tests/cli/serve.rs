@@ -175,6 +175,12 @@ fn with_a_token_serve_runs_the_bot_and_never_shows_the_token() {
         "{}",
         serving.stderr
     );
+    // With the bot, the outbox is delivered by a job: where the jobs run, never beside them.
+    assert!(
+        serving.start_line().contains("deliver-outbox"),
+        "{}",
+        serving.stderr
+    );
     // The bot's first request arrives: it is running.
     let (_connection, _) = api.accept().unwrap();
     let run = serving.stop("-TERM");

@@ -246,3 +246,37 @@ fn a_credit_that_would_overflow_the_wallet_is_refused_clearly() {
 
     assert_eq!(balance(&shop), "90000000000000100.00");
 }
+
+#[test]
+fn staff_choose_their_notices_by_kind_all_or_none_and_user_show_lists_them() {
+    let shop = TestShop::demo();
+    shop.run(&["user", "role", "--user", "1001", "--role", "support"])
+        .ok();
+
+    let user = shop.json(&["user", "notify", "--user", "1001", "order-paid,low-stock"]);
+    assert_eq!(
+        user["notices"],
+        serde_json::json!(["order-paid", "low-stock"])
+    );
+    let shown = shop.run(&["user", "show", "--user", "1001"]);
+    assert!(
+        shown.ok().stdout.contains("order-paid,low-stock"),
+        "{shown:#?}"
+    );
+    let all = shop.json(&["user", "notify", "--user", "1001", "all"]);
+    assert_eq!(all["notices"].as_array().unwrap().len(), 4, "{all}");
+    let none = shop.run(&["user", "notify", "--user", "1001", "none"]);
+    assert!(
+        none.ok()
+            .stdout
+            .contains("User 1001 now gets notices: none."),
+        "{none:#?}"
+    );
+
+    shop.run(&["user", "notify", "--user", "1001", "order-paid,gossip"])
+        .fails(2, "unknown notice kind \"gossip\"");
+    shop.run(&["user", "role", "--user", "1001", "--role", "customer"])
+        .ok();
+    shop.run(&["user", "notify", "--user", "1001", "all"])
+        .fails(3, "only staff get notices");
+}

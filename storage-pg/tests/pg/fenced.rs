@@ -207,14 +207,22 @@ async fn a_write_racing_a_takeover_commits_before_it_or_is_refused_never_after()
             while refused.is_empty() {
                 n += 1;
                 let id = w * 1_000_000 + n;
-                // Half the writes are single statements, half whole transactions.
-                let result = if n % 2 == 0 {
-                    fenced
+                // Single-statement writes (sent in autocommit when unfenced) and a command
+                // that is a transaction of its own.
+                let result = match n % 3 {
+                    0 => fenced
                         .mark_update_processed(UpdateId(id), Timestamp(1))
                         .await
-                        .map(drop)
-                } else {
-                    fenced.save_dialogue(dialogue(id)).await
+                        .map(drop),
+                    1 => fenced.save_dialogue(dialogue(id)).await,
+                    _ => {
+                        let notice = Notice::OrderPaid { order: OrderId(id) };
+                        let key = format!("race:{id}");
+                        fenced
+                            .notify_staff(notice, key, Timestamp(1))
+                            .await
+                            .map(drop)
+                    }
                 };
                 match result {
                     Ok(()) => {
@@ -282,7 +290,8 @@ async fn written_ids(store: &PgStore) -> BTreeSet<i64> {
 
 async fn ids_in(conn: &mut PgConnection) -> BTreeSet<i64> {
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT update_id FROM processed_updates UNION ALL SELECT chat_id FROM dialogues",
+        "SELECT update_id FROM processed_updates UNION ALL SELECT chat_id FROM dialogues \
+         UNION ALL SELECT split_part(key, ':', 2)::BIGINT FROM notice_keys",
     )
     .fetch_all(conn)
     .await

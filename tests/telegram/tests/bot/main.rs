@@ -7,5 +7,6 @@ mod admin;
 mod buttons;
 mod crawler;
 mod helpers;
+mod notices;
 mod resilience;
 mod shopping;
