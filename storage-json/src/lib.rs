@@ -5,7 +5,9 @@
 //! file; see [`JsonStore::open`]. [`JsonStore::in_memory`] keeps the same engine in memory only,
 //! for tests, demos and embedding. [`JsonStore::export_dump`] and [`JsonStore::import_dump`]
 //! move a whole shop out of a store and into a new directory as a storage-neutral dump
-//! (`shopbot migrate`).
+//! (`shopbot migrate`). [`JsonStore::keyed`] gives a request that may be repeated (a command
+//! forwarded to the running shop, retried after its connection dropped) a [`KeyedStore`]
+//! through which it applies once.
 //!
 //! All state lives in one [`engine::State`] behind one lock: a command is applied whole under
 //! the lock or not at all, which is what makes every storage invariant hold. Durability is
@@ -18,12 +20,16 @@ mod durable;
 pub mod engine;
 pub mod fs;
 mod journal;
+mod keyed;
 mod lock;
 mod recovery;
+mod request_key;
 mod snapshot_file;
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod keyed_tests;
 #[cfg(test)]
 mod sim_fs;
 
@@ -61,6 +67,8 @@ use shopbot_core::{Error, Result};
 
 pub use dump::ImportError;
 pub use durable::{Options, RecoveryReport};
+pub use keyed::KeyedStore;
+pub use request_key::RequestKey;
 pub use snapshot_file::SnapshotError;
 
 use durable::Durable;
@@ -383,19 +391,25 @@ impl JsonStore {
         }
         let (outcome, seq) = {
             let mut inner = shared.lock()?;
-            let record = match &shared.durable {
-                Some(durable) => {
-                    durable.check()?;
-                    Some(journal::encode(inner.seq + 1, &command).map_err(Error::internal)?)
+            // A repeated keyed call changes nothing: it is answered, once what it answers
+            // with is durable, without a journal record.
+            if let Some(recorded) = inner.state.replay(&command)? {
+                (recorded, inner.seq)
+            } else {
+                let record = match &shared.durable {
+                    Some(durable) => {
+                        durable.check()?;
+                        Some(journal::encode(inner.seq + 1, &command).map_err(Error::internal)?)
+                    }
+                    None => None,
+                };
+                let outcome = inner.state.apply(command)?;
+                if let (Some(durable), Some(record)) = (&shared.durable, record) {
+                    inner.seq += 1;
+                    durable.submit(inner.seq, record)?;
                 }
-                None => None,
-            };
-            let outcome = inner.state.apply(command)?;
-            if let (Some(durable), Some(record)) = (&shared.durable, record) {
-                inner.seq += 1;
-                durable.submit(inner.seq, record)?;
+                (outcome, inner.seq)
             }
-            (outcome, inner.seq)
         };
         if shared.durable.as_ref().is_some_and(Durable::should_compact) {
             let background = Arc::clone(shared);

@@ -175,6 +175,8 @@ impl State {
                 .map(|k| (k.key, k.at))
                 .collect(),
             jobs: dump.jobs,
+            // Like update ids, the answers of keyed requests matter for a day only.
+            requests: Vec::new(),
         };
         State::from_snapshot(snapshot)
     }

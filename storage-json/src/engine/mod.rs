@@ -16,6 +16,7 @@ mod jobs;
 mod notices;
 mod payload_index;
 mod records;
+mod requests;
 mod snapshot;
 mod users;
 mod wallet;
@@ -23,6 +24,7 @@ mod wallet;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use command::{Command, Outcome};
+pub use requests::{Answer, RecordedRequest, Refusal};
 pub use snapshot::Snapshot;
 
 use shopbot_core::Error;
@@ -106,6 +108,8 @@ pub struct State {
     notice_keys: BTreeMap<String, Timestamp>,
     /// What the store knows of each background job, by name.
     jobs: BTreeMap<String, JobRecord>,
+    /// The answers of keyed calls, so a repeated request applies once.
+    requests: requests::Requests,
 }
 
 impl State {

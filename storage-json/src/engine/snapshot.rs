@@ -22,7 +22,7 @@ use shopbot_core::time::Timestamp;
 use shopbot_core::user::User;
 use shopbot_core::wallet::{Balance, Hold, LedgerEntry};
 
-use super::{Counters, State};
+use super::{Counters, RecordedRequest, State};
 
 /// Everything in a [`State`] that is not an index.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -60,6 +60,9 @@ pub struct Snapshot {
     /// Absent from snapshots written before job records.
     #[serde(default)]
     pub(super) jobs: Vec<JobRecord>,
+    /// Absent from snapshots written before request keys.
+    #[serde(default)]
+    pub(super) requests: Vec<RecordedRequest>,
 }
 
 impl State {
@@ -117,6 +120,7 @@ impl State {
                 .map(|(k, at)| (k.clone(), *at))
                 .collect(),
             jobs: self.jobs.values().cloned().collect(),
+            requests: self.requests.records().cloned().collect(),
         }
     }
 
@@ -212,6 +216,9 @@ impl State {
             .into_iter()
             .map(|j| (j.name.clone(), j))
             .collect();
+        for recorded in snapshot.requests {
+            state.requests.insert(recorded);
+        }
         state
     }
 
