@@ -103,7 +103,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::internal(format!("cannot start the async runtime: {e}")))?;
-    let ctx = Ctx::new(settings).with_request_key(cli.global.request_key.clone());
+    let ctx = Ctx::new(settings).with_request_key(cli.global.request_key.clone())?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     let result = runtime.block_on(commands::run(&cli.command, &ctx, &mut out));
     // A change sent to a running shop that went away: whatever failed after it, the honest

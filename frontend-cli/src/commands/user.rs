@@ -300,7 +300,11 @@ async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult
             IdempotencyKey::parse(key),
             "1–128 visible ASCII characters",
         )?,
-        None => fresh_key(),
+        // A run repeated with its --request-key must ask for the same credit.
+        None => match ctx.explicit_request_key() {
+            Some(request) => IdempotencyKey::derived("cli-credit", request),
+            None => fresh_key(),
+        },
     };
     // The amount is in the shop's currency, which only the store knows.
     let amount = parse::money("--amount", &args.amount, ctx.currency().await?)?;

@@ -57,6 +57,15 @@ macro_rules! storage_calls {
                 }
             }
 
+            /// Whether the call carries the run's request key, so that a repeated run applies
+            /// it once: every call that changes the store but the two that are safe to repeat
+            /// by their own contract ([`Storage::upsert_user`], which a CLI run makes only the
+            /// first time it meets the local owner, and [`Storage::adopt_currency`]).
+            pub fn needs_key(&self) -> bool {
+                self.changes_store()
+                    && !matches!(self, Call::UpsertUser { .. } | Call::AdoptCurrency { .. })
+            }
+
             /// The method's name, for logs and messages.
             pub fn name(&self) -> &'static str {
                 match self {
@@ -76,6 +85,18 @@ macro_rules! storage_calls {
         }
 
         #[async_trait::async_trait]
+        impl Storage for KeyedCalls {
+            $(
+                async fn $method(&self, $($arg: $ty),*) -> Result<$result, Error> {
+                    let call = Call::$variant { $($arg),* };
+                    let store = self.route(&call);
+                    let value = call.apply(store).await?;
+                    serde_json::from_value(value).map_err(Error::internal)
+                }
+            )*
+        }
+
+        #[async_trait::async_trait]
         impl Storage for RemoteStorage {
             $(
                 async fn $method(&self, $($arg: $ty),*) -> Result<$result, Error> {
@@ -84,6 +105,30 @@ macro_rules! storage_calls {
             )*
         }
     };
+}
+
+/// A direct open's storage under `--request-key`: the calls that need the key
+/// ([`Call::needs_key`]) go to the keyed handle, the others to the plain store, exactly as
+/// they are split on the way through a running shop; so a command repeated with its key
+/// applies once whether or not a shop was running either time.
+pub struct KeyedCalls {
+    plain: std::sync::Arc<dyn Storage>,
+    keyed: std::sync::Arc<dyn Storage>,
+}
+
+impl KeyedCalls {
+    /// Calls that need a key go to `keyed`, the others to `plain`.
+    pub fn new(plain: std::sync::Arc<dyn Storage>, keyed: std::sync::Arc<dyn Storage>) -> Self {
+        KeyedCalls { plain, keyed }
+    }
+
+    fn route(&self, call: &Call) -> &dyn Storage {
+        if call.needs_key() {
+            self.keyed.as_ref()
+        } else {
+            self.plain.as_ref()
+        }
+    }
 }
 
 storage_calls! {

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustix::fs::Mode;
-use shopbot_core::ports::Storage;
-use shopbot_storage_json::JsonStore;
+use shopbot_core::ports::{Clock, Storage, SystemClock};
+use shopbot_storage_json::{JsonStore, KeyedStore, RequestKey};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -134,7 +134,11 @@ async fn accept(listener: UnixListener, store: Arc<JsonStore>, mut stopped: watc
 }
 
 /// Serves one client until it leaves, misbehaves, or the holder stops.
-async fn connection(mut stream: UnixStream, store: Arc<JsonStore>, mut stopped: watch::Receiver<bool>) {
+async fn connection(
+    mut stream: UnixStream,
+    store: Arc<JsonStore>,
+    mut stopped: watch::Receiver<bool>,
+) {
     let own = rustix::process::getuid().as_raw();
     match stream.peer_cred() {
         Ok(peer) if peer.uid() == own => {}
@@ -176,6 +180,7 @@ async fn connection(mut stream: UnixStream, store: Arc<JsonStore>, mut stopped: 
             return;
         }
     }
+    let mut keyed = Keyed::default();
     let hello = ServerMessage::Hello {
         protocol: PROTOCOL_VERSION,
     };
@@ -200,7 +205,7 @@ async fn connection(mut stream: UnixStream, store: Arc<JsonStore>, mut stopped: 
                 return;
             }
         };
-        if let Err(error) = answer(&mut stream, &store, id, key.as_deref(), op).await {
+        if let Err(error) = answer(&mut stream, &store, &mut keyed, id, key.as_deref(), op).await {
             tracing::info!(%error, "a shop socket client went away during its request");
             return;
         }
@@ -215,15 +220,19 @@ async fn refuse(stream: &mut UnixStream, message: String) {
 async fn answer(
     stream: &mut UnixStream,
     store: &Arc<JsonStore>,
+    keyed: &mut Keyed,
     id: u64,
     key: Option<&str>,
     op: Operation,
 ) -> Result<(), FrameError> {
     let result = match op {
-        Operation::Storage { call } => {
-            let storage = storage_for(store, key);
-            call.apply(storage.as_ref()).await.map_err(|e| WireError::from(&e))
-        }
+        Operation::Storage { call } => match keyed.storage(store, key) {
+            Ok(storage) => call
+                .apply(storage.as_ref())
+                .await
+                .map_err(|e| WireError::from(&e)),
+            Err(error) => Err(WireError::from(&error)),
+        },
         Operation::Check => match store.check().await {
             Ok(problems) => Ok(serde_json::json!(problems)),
             Err(error) => Err(WireError::from(&error)),
@@ -245,10 +254,35 @@ async fn answer(
     write_message(stream, &ServerMessage::Reply { id, result }).await
 }
 
-/// The storage a request runs on. Request keys are recorded by the keyed store handle of
-/// storage-json once it exists; until then a key is carried but not enforced here.
-fn storage_for(store: &Arc<JsonStore>, _key: Option<&str>) -> Arc<dyn Storage> {
-    Arc::clone(store) as Arc<dyn Storage>
+/// The keyed handle of a connection: one CLI run is one request, whose keyed calls the
+/// handle numbers in the order they come ([`JsonStore::keyed`]), so a run repeated with its
+/// key gets the recorded answers and applies nothing twice.
+#[derive(Default)]
+struct Keyed {
+    current: Option<(String, Arc<KeyedStore>)>,
+}
+
+impl Keyed {
+    /// The storage a call with `key` runs on: the plain store without a key, else the
+    /// connection's handle for that key.
+    fn storage(
+        &mut self,
+        store: &Arc<JsonStore>,
+        key: Option<&str>,
+    ) -> Result<Arc<dyn Storage>, shopbot_core::Error> {
+        let Some(key) = key else {
+            return Ok(Arc::clone(store) as Arc<dyn Storage>);
+        };
+        if let Some((current, handle)) = &self.current
+            && current == key
+        {
+            return Ok(Arc::clone(handle) as Arc<dyn Storage>);
+        }
+        let parsed = RequestKey::parse(key).map_err(shopbot_core::Error::from)?;
+        let handle = Arc::new(store.keyed(parsed, SystemClock.now()));
+        self.current = Some((key.to_owned(), Arc::clone(&handle)));
+        Ok(handle as Arc<dyn Storage>)
+    }
 }
 
 async fn dump_bytes(store: &JsonStore) -> Result<Vec<u8>, WireError> {

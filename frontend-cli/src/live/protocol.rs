@@ -78,6 +78,14 @@ impl Operation {
             Operation::Check | Operation::Backup | Operation::Dump | Operation::Ready => false,
         }
     }
+
+    /// Whether the operation carries the run's request key ([`Call::needs_key`]).
+    pub fn needs_key(&self) -> bool {
+        match self {
+            Operation::Storage { call } => call.needs_key(),
+            Operation::Check | Operation::Backup | Operation::Dump | Operation::Ready => false,
+        }
+    }
 }
 
 /// What the holder sends.

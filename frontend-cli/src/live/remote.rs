@@ -76,8 +76,13 @@ impl RemoteStorage {
             }
         };
         let hello = async {
-            write_message(&mut stream, &ClientMessage::Hello { protocol: PROTOCOL_VERSION })
-                .await?;
+            write_message(
+                &mut stream,
+                &ClientMessage::Hello {
+                    protocol: PROTOCOL_VERSION,
+                },
+            )
+            .await?;
             read_message::<ServerMessage>(&mut stream).await
         };
         let answer = tokio::time::timeout(HELLO_TIMEOUT, hello).await;
@@ -124,9 +129,13 @@ impl RemoteStorage {
     /// Runs one storage call in the holder.
     pub(crate) async fn call<R: DeserializeOwned>(&self, call: Call) -> Result<R, Error> {
         let name = call.name();
-        let value = self.request(Operation::Storage { call }, name, |_| Ok(())).await?;
+        let value = self
+            .request(Operation::Storage { call }, name, |_| Ok(()))
+            .await?;
         serde_json::from_value(value).map_err(|e| {
-            Error::internal_msg(format!("the running shop's answer to {name} does not decode: {e}"))
+            Error::internal_msg(format!(
+                "the running shop's answer to {name} does not decode: {e}"
+            ))
         })
     }
 
@@ -165,9 +174,9 @@ impl RemoteStorage {
             match piece {
                 Piece::File(name) => {
                     sync(current.take())?;
-                    let target = plain_name(name)
-                        .map(|name| dir.join(name))
-                        .ok_or_else(|| Error::internal_msg(format!("a backup file named {name:?}")))?;
+                    let target = plain_name(name).map(|name| dir.join(name)).ok_or_else(|| {
+                        Error::internal_msg(format!("a backup file named {name:?}"))
+                    })?;
                     let mut temp = target.clone().into_os_string();
                     temp.push(".part");
                     let temp = PathBuf::from(temp);
@@ -206,7 +215,7 @@ impl RemoteStorage {
     ) -> Result<serde_json::Value, Error> {
         let changes = op.changes_store();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let key = changes.then(|| self.key.clone());
+        let key = op.needs_key().then(|| self.key.clone());
         let mut guard = self.stream.lock().await;
         let Some(stream) = guard.as_mut() else {
             return Err(Error::internal_msg(
@@ -282,7 +291,10 @@ async fn read_reply(
                 }
             }
             ServerMessage::Stream { .. } => {}
-            ServerMessage::Reply { id: answered, result } if answered == id => {
+            ServerMessage::Reply {
+                id: answered,
+                result,
+            } if answered == id => {
                 return Ok(match (failed, result) {
                     (Some(error), _) => Err(error),
                     (None, result) => result.map_err(Error::from),

@@ -8,11 +8,11 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shopbot_core::Error;
 use shopbot_core::error::{Forbidden, Invalid};
 use shopbot_core::ids::ProductId;
 use shopbot_core::money::Money;
 use shopbot_core::user::Permission;
-use shopbot_core::Error;
 
 use crate::error::cause_chain;
 
@@ -179,10 +179,25 @@ impl From<WireError> for Error {
 /// themselves (the CLI's hints key on them); an unknown one as "record".
 fn static_what(what: &str) -> &'static str {
     const KINDS: [&str; 13] = [
-        "product", "user", "order", "invoice", "category", "outbox message", "job", "cart",
-        "unit", "dialogue", "payment", "hold", "record",
+        "product",
+        "user",
+        "order",
+        "invoice",
+        "category",
+        "outbox message",
+        "job",
+        "cart",
+        "unit",
+        "dialogue",
+        "payment",
+        "hold",
+        "record",
     ];
-    KINDS.iter().find(|kind| **kind == what).copied().unwrap_or("record")
+    KINDS
+        .iter()
+        .find(|kind| **kind == what)
+        .copied()
+        .unwrap_or("record")
 }
 
 #[cfg(test)]
