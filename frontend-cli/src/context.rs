@@ -84,10 +84,10 @@ impl Ctx {
         Ok(self)
     }
 
-    /// The `--request-key` the operator gave, if any: commands that would make up a fresh
-    /// key for a change derive it from this one instead, so a repeated run asks for the same.
-    pub fn explicit_request_key(&self) -> Option<&str> {
-        self.explicit_key.then_some(self.request_key.as_str())
+    /// This run's request key (`--request-key`, else random): commands that need a fresh
+    /// key for a change derive it from this one, so a repeated run asks for the same.
+    pub fn request_key(&self) -> &str {
+        &self.request_key
     }
 
     /// What was in flight when the connection to a running shop dropped, if anything: the

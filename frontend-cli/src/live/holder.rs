@@ -212,9 +212,36 @@ async fn connection(
     }
 }
 
+/// Sends the refusal, then reads (and drops) what the client still sends, for a bounded
+/// time and amount: closing with unread input would reset the connection and could lose the
+/// refusal on its way to the client.
 async fn refuse(stream: &mut UnixStream, message: String) {
-    let _ = write_message(stream, &ServerMessage::Refused { message }).await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if write_message(stream, &ServerMessage::Refused { message })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let _ = stream.shutdown().await;
+    let drain = async {
+        let mut sink = [0u8; 8192];
+        let mut left = DRAIN_LIMIT;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
 }
+
+/// How much of a refused client's input is read before closing.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// How long a refused client's input is read before closing.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs one request and writes its answer (streams first, then the reply).
 async fn answer(

@@ -15,6 +15,7 @@ mod in_process;
 mod init;
 mod invoices;
 mod jobs;
+mod live;
 mod migrate;
 mod orders;
 mod output_paths;
