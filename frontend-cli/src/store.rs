@@ -24,7 +24,7 @@ use shopbot_storage_pg::{PgOpenError, PgOptions, PgStore, redact_url};
 
 use crate::error::{CliError, CliResult, cause_chain};
 use crate::live::RemoteStorage;
-use crate::live::remote::connect_to_holder;
+use crate::live::remote::{Reached, connect_or_open};
 use presence::{holds_shop, no_shop, shop_exists};
 
 /// The store used when neither `--store`, `SHOPBOT_STORE` nor `shopbot.toml` names one.
@@ -153,7 +153,12 @@ impl Backend {
                 Err(JsonOpenFailure::Open(OpenError::Locked { .. }))
                     if mode == OpenMode::Existing =>
                 {
-                    Backend::remote(dir, request_key).await
+                    Backend::remote(dir, request_key, || match open_json(dir, mode) {
+                        Ok(backend) => Ok(Some(backend)),
+                        Err(JsonOpenFailure::Open(OpenError::Locked { .. })) => Ok(None),
+                        Err(failure) => Err(open_error(url, failure)),
+                    })
+                    .await
                 }
                 opened => opened.map_err(|e| open_error(url, e)),
             },
@@ -174,10 +179,17 @@ impl Backend {
         }
     }
 
-    /// The store held by another process, through its socket in `dir`.
-    async fn remote(dir: &Path, request_key: &str) -> CliResult<Backend> {
-        let remote = connect_to_holder(dir, request_key.to_owned(), HOLDER_WAIT).await?;
-        Ok(Backend::Remote(Arc::new(remote)))
+    /// The store held by another process, through its socket in `dir`; or opened with
+    /// `open_directly` if that process is gone meanwhile.
+    async fn remote(
+        dir: &Path,
+        request_key: &str,
+        open_directly: impl FnMut() -> CliResult<Option<Backend>>,
+    ) -> CliResult<Backend> {
+        match connect_or_open(dir, request_key, HOLDER_WAIT, open_directly).await? {
+            Reached::Remote(remote) => Ok(Backend::Remote(Arc::new(remote))),
+            Reached::Direct(backend) => Ok(backend),
+        }
     }
 
     /// The store as the core's storage port.
@@ -278,7 +290,15 @@ impl Backend {
                 match JsonStore::open_read_only(dir) {
                     Ok(store) => Ok(CheckOpen::Opened(Backend::Json(Arc::new(store)))),
                     Err(OpenError::Locked { .. }) => {
-                        Ok(CheckOpen::Opened(Backend::remote(dir, request_key).await?))
+                        let backend = Backend::remote(dir, request_key, || {
+                            match JsonStore::open_read_only(dir) {
+                                Ok(store) => Ok(Some(Backend::Json(Arc::new(store)))),
+                                Err(OpenError::Locked { .. }) => Ok(None),
+                                Err(error) => Err(open_error(url, JsonOpenFailure::Open(error))),
+                            }
+                        })
+                        .await?;
+                        Ok(CheckOpen::Opened(backend))
                     }
                     Err(error @ (OpenError::Corrupt { .. } | OpenError::Snapshot { .. })) => {
                         Ok(CheckOpen::Damaged(cause_chain(&error)))

@@ -337,42 +337,55 @@ pub fn random_request_key() -> String {
     format!("cli-{:016x}", hasher.finish())
 }
 
-/// Connects to the socket of the store in `dir`, which another process holds: waits up to
-/// `wait` for the socket to appear (the holder may still be replaying its journal), saying so
-/// on stderr once.
-pub async fn connect_to_holder(
+/// Reaches the store in `dir`, which another process holds: through that process's socket,
+/// or, if the holder is gone by now (the lock, not the socket file, says who is alive),
+/// directly with `open_directly`, which answers `Ok(None)` while the store is still locked.
+/// Waits up to `wait` for one of the two (the holder may still be replaying its journal),
+/// saying so on stderr once.
+pub async fn connect_or_open<T>(
     dir: &Path,
-    key: String,
+    key: &str,
     wait: Duration,
-) -> CliResult<RemoteStorage> {
+    mut open_directly: impl FnMut() -> CliResult<Option<T>>,
+) -> CliResult<Reached<T>> {
     let started = std::time::Instant::now();
     let mut told = false;
     loop {
         let socket = super::place::find_socket(dir);
-        match RemoteStorage::connect(&socket, key.clone()).await {
-            Ok(remote) => return Ok(remote),
+        match RemoteStorage::connect(&socket, key.to_owned()).await {
+            Ok(remote) => return Ok(Reached::Remote(remote)),
             Err(ConnectError::Failed(error)) => return Err(error),
-            Err(ConnectError::Absent) if started.elapsed() >= wait => {
-                return Err(CliError::internal(format!(
-                    "the store at {} is in use by another process, which did not open its \
-                     socket within {} s: if it is a shopbot serving the shop, wait until it \
-                     has started; otherwise stop it",
-                    dir.display(),
-                    wait.as_secs()
-                )));
-            }
-            Err(ConnectError::Absent) => {
-                if !told {
-                    eprintln!(
-                        "the store at {} is in use by a process that is still starting; \
-                         waiting up to {} s for it",
-                        dir.display(),
-                        wait.as_secs()
-                    );
-                    told = true;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            Err(ConnectError::Absent) => {}
         }
+        if let Some(opened) = open_directly()? {
+            return Ok(Reached::Direct(opened));
+        }
+        if started.elapsed() >= wait {
+            return Err(CliError::internal(format!(
+                "the store at {} is in use by another process, which did not open its socket \
+                 within {} s: if it is a shopbot serving the shop, wait until it has started; \
+                 otherwise stop it",
+                dir.display(),
+                wait.as_secs()
+            )));
+        }
+        if !told {
+            eprintln!(
+                "the store at {} is in use by a process that is still starting; waiting up to \
+                 {} s for it",
+                dir.display(),
+                wait.as_secs()
+            );
+            told = true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// How [`connect_or_open`] reached the store.
+pub enum Reached<T> {
+    /// Through the holder's socket.
+    Remote(RemoteStorage),
+    /// Directly: the holder was gone.
+    Direct(T),
 }

@@ -513,3 +513,48 @@ fn command_output(mut command: std::process::Command) -> Run {
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
 }
+
+#[test]
+fn a_command_waits_for_a_shop_that_is_still_starting_and_then_works_through_it() {
+    use std::io::BufRead;
+    let shop = TestShop::demo();
+    let dir = shop.store_dir();
+    let direct = shop.run(&["product", "list"]);
+    direct.ok();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // The store is locked (as while a shop replays its journal) and nobody listens yet.
+    let store = Arc::new(JsonStore::open(&dir).unwrap());
+    let mut command = shop.command(&["product", "list"]);
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    assert!(said.contains("still starting"), "{said}");
+    // Once the shop listens, the waiting command goes through it.
+    let holder = runtime
+        .block_on(async { shopbot_cli::live::Holder::start(&dir, Arc::clone(&store)) })
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), direct.stdout);
+    runtime.block_on(async {
+        holder.stop().await;
+        store.close().await.unwrap();
+    });
+}
+
+#[test]
+fn a_second_shop_on_a_held_store_is_refused_and_the_first_keeps_serving() {
+    let shop = TestShop::demo();
+    let serving = Serving::start(serve(&shop, "info"));
+    shop.run(&["serve"]).fails(5, "in use by a running shop");
+    shop.run(&["product", "list"]).ok();
+    serving.stop("-TERM").ok();
+}
