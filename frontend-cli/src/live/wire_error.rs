@@ -102,8 +102,8 @@ impl From<&Error> for WireError {
                 available: *available,
             },
             Error::InsufficientFunds { needed, available } => WireError::InsufficientFunds {
-                needed: needed.clone(),
-                available: available.clone(),
+                needed: *needed,
+                available: *available,
             },
             Error::Forbidden(reason) => WireError::Forbidden {
                 reason: match reason {
