@@ -38,7 +38,7 @@ pub struct Holder {
     path: PathBuf,
     record: Option<PathBuf>,
     stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Holder {
@@ -59,13 +59,25 @@ impl Holder {
             None
         };
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept(listener, store, stopped));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("shop-socket".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match UnixListener::from_std(listener) {
+                        Ok(listener) => accept(listener, store, stopped).await,
+                        Err(error) => tracing::error!(%error, "the shop socket cannot listen"),
+                    }
+                });
+            })?;
         tracing::info!(socket = %path.display(), "the shop socket is listening");
         Ok(Holder {
             path,
             record,
             stop,
-            task: Some(task),
+            thread: Some(thread),
         })
     }
 
@@ -78,10 +90,11 @@ impl Holder {
     /// socket file (and its record).
     pub async fn stop(mut self) {
         self.stop.send_replace(true);
-        if let Some(task) = self.task.take()
-            && let Err(error) = task.await
-        {
-            tracing::warn!(%error, "the shop socket's task ended abnormally");
+        if let Some(thread) = self.thread.take() {
+            let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::warn!("the shop socket's thread ended abnormally");
+            }
         }
         // Drop removes the files.
     }
@@ -101,11 +114,13 @@ impl Drop for Holder {
 
 /// Binds with the process umask at 0o177, so the socket file is created 0600; the umask is
 /// put back at once.
-fn bind_owner_only(path: &Path) -> io::Result<UnixListener> {
+fn bind_owner_only(path: &Path) -> io::Result<std::os::unix::net::UnixListener> {
     let previous = rustix::process::umask(Mode::from_raw_mode(0o177));
-    let bound = UnixListener::bind(path);
+    let bound = std::os::unix::net::UnixListener::bind(path);
     rustix::process::umask(previous);
-    bound
+    let listener = bound?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

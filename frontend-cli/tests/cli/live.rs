@@ -558,3 +558,30 @@ fn a_second_shop_on_a_held_store_is_refused_and_the_first_keeps_serving() {
     shop.run(&["product", "list"]).ok();
     serving.stop("-TERM").ok();
 }
+
+#[test]
+fn while_a_terminal_chat_holds_the_store_admin_commands_work_through_it() {
+    use std::io::BufRead;
+    let shop = TestShop::demo();
+    let mut chat = shop.command(&["--log-level", "info", "chat", "--user", "1001"]);
+    chat.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut chat = chat.spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(chat.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("the shop socket is listening") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "chat ended early");
+    }
+    // The chat waits for its customer's next line; the admin works meanwhile.
+    let keys = shop.file("keys.txt", b"CHAT-1\nCHAT-2\n");
+    shop.run(&["stock", "add", "--product", "1", "--file", &keys])
+        .ok();
+    assert_eq!(available(&shop, 1), 3 + 2);
+    // The customer leaves; the chat ends cleanly and takes its socket with it.
+    drop(chat.stdin.take());
+    let output = chat.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!shop.store_dir().join("shopbot.sock").exists());
+}
