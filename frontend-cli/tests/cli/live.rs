@@ -585,3 +585,72 @@ fn while_a_terminal_chat_holds_the_store_admin_commands_work_through_it() {
     assert_eq!(output.status.code(), Some(0));
     assert!(!shop.store_dir().join("shopbot.sock").exists());
 }
+
+#[test]
+fn customers_buy_concurrently_through_a_running_shop_while_admin_commands_run() {
+    let shop = TestShop::demo();
+    let serving = Serving::start(serve(&shop, "info"));
+    let customers: Vec<i64> = (2001..=2006).collect();
+    let restock: String = (0..20).map(|i| format!("RESTOCK-{i}\n")).collect();
+    let restock = shop.file("restock.txt", restock.as_bytes());
+    shop.run(&["stock", "add", "--product", "2", "--file", &restock])
+        .ok();
+    for customer in &customers {
+        let id = customer.to_string();
+        shop.run_with_input(&["chat", "--user", &id], b"").ok();
+        shop.run(&[
+            "user", "credit", "--user", &id, "--amount", "20", "--reason", "launch",
+        ])
+        .ok();
+    }
+    let more = shop.file("more.txt", b"MORE-1\nMORE-2\nMORE-3\n");
+    let shop = Arc::new(shop);
+
+    // Menu → Catalog → Games → Pixel Racers → Buy now → Confirm, from every customer at once,
+    // while the admin changes stock, prices, wallets and invoices and exports.
+    let buyers: Vec<_> = customers
+        .iter()
+        .map(|customer| {
+            let shop = Arc::clone(&shop);
+            let id = customer.to_string();
+            std::thread::spawn(move || {
+                shop.run_with_input(&["chat", "--user", &id], b"1\n1\n2\n1\n1\n")
+            })
+        })
+        .collect();
+    let admin = {
+        let shop = Arc::clone(&shop);
+        std::thread::spawn(move || {
+            vec![
+                shop.run(&["stock", "add", "--product", "2", "--file", &more]),
+                shop.run(&["product", "edit", "1", "--price", "21.50"]),
+                shop.run(&[
+                    "user", "credit", "--user", "1001", "--amount", "5", "--reason", "x",
+                ]),
+                shop.run(&[
+                    "invoice",
+                    "create",
+                    "--user",
+                    "1001",
+                    "--line",
+                    "Setup:1:10.00",
+                ]),
+                shop.run(&["export", "orders"]),
+                shop.run(&["store", "check"]),
+            ]
+        })
+    };
+    for buyer in buyers {
+        let run = buyer.join().unwrap();
+        run.ok();
+        assert!(run.stdout.contains("» Paid. Thank you!"), "{run:#?}");
+    }
+    for run in admin.join().unwrap() {
+        run.ok();
+    }
+    let counts = shop.json(&["stock", "count", "--product", "2"]);
+    assert_eq!(counts["sold"], customers.len());
+    assert_eq!(counts["available"], 3 + 20 + 3 - customers.len() as u64);
+    serving.stop("-TERM").ok();
+    shop.run(&["store", "check"]).ok();
+}
