@@ -28,8 +28,8 @@ use tokio::task::JoinSet;
 
 use super::place::{RECORD_NAME, socket_path};
 use super::protocol::{
-    CHUNK, ClientMessage, FrameError, Operation, PROTOCOL_VERSION, ServerMessage, read_message,
-    write_chunk, write_message,
+    CHUNK, ClientMessage, FrameError, Operation, PROTOCOL_VERSION, ServerMessage, read_large,
+    read_message, write_chunk, write_message,
 };
 use super::wire_error::WireError;
 
@@ -185,7 +185,7 @@ async fn connection(
             refuse(&mut stream, message).await;
             return;
         }
-        Ok(ClientMessage::Request { .. }) => {
+        Ok(ClientMessage::Request { .. } | ClientMessage::LargeRequest { .. }) => {
             refuse(&mut stream, "a request before hello".into()).await;
             return;
         }
@@ -207,8 +207,18 @@ async fn connection(
             _ = stopped.wait_for(|stop| *stop) => return,
             next = read_message::<ClientMessage>(&mut stream) => next,
         };
+        let next = match next {
+            Ok(ClientMessage::LargeRequest { id, key, len }) => read_large(&mut stream, len)
+                .await
+                .map(|op| ClientMessage::Request { id, key, op }),
+            other => other,
+        };
         let (id, key, op) = match next {
             Ok(ClientMessage::Request { id, key, op }) => (id, key, op),
+            Ok(ClientMessage::LargeRequest { .. }) => {
+                refuse(&mut stream, "a malformed large request".into()).await;
+                return;
+            }
             Ok(ClientMessage::Hello { .. }) => {
                 refuse(&mut stream, "hello was already said".into()).await;
                 return;

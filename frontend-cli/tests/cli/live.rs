@@ -654,3 +654,24 @@ fn customers_buy_concurrently_through_a_running_shop_while_admin_commands_run() 
     serving.stop("-TERM").ok();
     shop.run(&["store", "check"]).ok();
 }
+
+#[test]
+fn an_import_larger_than_a_frame_is_streamed_to_the_running_shop() {
+    let shop = TestShop::demo();
+    // 100,000 keys of 48 characters: over 4 MiB, more than one frame holds.
+    let lines: String = (0..100_000)
+        .map(|i| format!("{:0>48}\n", format!("LARGE-{i}")))
+        .collect();
+    assert!(lines.len() > 4 * 1024 * 1024);
+    let keys = shop.file("large.txt", lines.as_bytes());
+    let serving = Serving::start(serve(&shop, "info"));
+    let run = shop.run(&["stock", "add", "--product", "1", "--file", &keys]);
+    run.ok();
+    assert!(
+        run.stdout.starts_with("Imported 100000 unit(s)"),
+        "{run:#?}"
+    );
+    assert_eq!(available(&shop, 1), 3 + 100_000);
+    shop.run(&["store", "check"]).ok();
+    serving.stop("-TERM").ok();
+}
