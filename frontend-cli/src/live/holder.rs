@@ -19,6 +19,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use rustix::fs::Mode;
 use shopbot_core::ports::{Clock, Storage, SystemClock};
 use shopbot_storage_json::{JsonStore, KeyedStore, RequestKey};
@@ -51,7 +53,14 @@ impl Holder {
         let record = dir.join(RECORD_NAME);
         let record = if recorded {
             let temp = dir.join(format!("{RECORD_NAME}.tmp"));
-            std::fs::write(&temp, path.as_os_str().as_encoded_bytes())?;
+            // Owner-only like every file of the store.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&temp)?;
+            std::io::Write::write_all(&mut file, path.as_os_str().as_encoded_bytes())?;
             std::fs::rename(&temp, &record)?;
             Some(record)
         } else {
