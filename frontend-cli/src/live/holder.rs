@@ -19,6 +19,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use rustix::fs::Mode;
 use shopbot_core::ports::{Clock, Storage, SystemClock};
 use shopbot_storage_json::{JsonStore, KeyedStore, RequestKey};
@@ -28,8 +30,8 @@ use tokio::task::JoinSet;
 
 use super::place::{RECORD_NAME, socket_path};
 use super::protocol::{
-    CHUNK, ClientMessage, FrameError, Operation, PROTOCOL_VERSION, ServerMessage, read_message,
-    write_chunk, write_message,
+    CHUNK, ClientMessage, FrameError, Operation, PROTOCOL_VERSION, ServerMessage, read_large,
+    read_message, write_chunk, write_message,
 };
 use super::wire_error::WireError;
 
@@ -51,7 +53,14 @@ impl Holder {
         let record = dir.join(RECORD_NAME);
         let record = if recorded {
             let temp = dir.join(format!("{RECORD_NAME}.tmp"));
-            std::fs::write(&temp, path.as_os_str().as_encoded_bytes())?;
+            // Owner-only like every file of the store.
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&temp)?;
+            std::io::Write::write_all(&mut file, path.as_os_str().as_encoded_bytes())?;
             std::fs::rename(&temp, &record)?;
             Some(record)
         } else {
@@ -185,7 +194,7 @@ async fn connection(
             refuse(&mut stream, message).await;
             return;
         }
-        Ok(ClientMessage::Request { .. }) => {
+        Ok(ClientMessage::Request { .. } | ClientMessage::LargeRequest { .. }) => {
             refuse(&mut stream, "a request before hello".into()).await;
             return;
         }
@@ -207,8 +216,18 @@ async fn connection(
             _ = stopped.wait_for(|stop| *stop) => return,
             next = read_message::<ClientMessage>(&mut stream) => next,
         };
+        let next = match next {
+            Ok(ClientMessage::LargeRequest { id, key, len }) => read_large(&mut stream, len)
+                .await
+                .map(|op| ClientMessage::Request { id, key, op }),
+            other => other,
+        };
         let (id, key, op) = match next {
             Ok(ClientMessage::Request { id, key, op }) => (id, key, op),
+            Ok(ClientMessage::LargeRequest { .. }) => {
+                refuse(&mut stream, "a malformed large request".into()).await;
+                return;
+            }
             Ok(ClientMessage::Hello { .. }) => {
                 refuse(&mut stream, "hello was already said".into()).await;
                 return;

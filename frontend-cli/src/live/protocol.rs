@@ -47,6 +47,44 @@ pub enum ClientMessage {
         /// What to do.
         op: Operation,
     },
+    /// One operation too large for a frame (a 100,000-key import): its [`Operation`] as JSON
+    /// follows in chunk frames, `len` bytes in all (at most [`MAX_REQUEST`]).
+    LargeRequest {
+        /// As in [`ClientMessage::Request`].
+        id: u64,
+        /// As in [`ClientMessage::Request`].
+        key: Option<String>,
+        /// The size of the operation's JSON.
+        len: u64,
+    },
+}
+
+/// The largest operation a client may stream ([`ClientMessage::LargeRequest`]): room for
+/// `stock add`'s largest file (16 MiB) as JSON.
+pub const MAX_REQUEST: u64 = 64 * 1024 * 1024;
+
+/// Operations whose JSON is larger than this go as a [`ClientMessage::LargeRequest`].
+pub const LARGE: usize = MAX_FRAME - 64 * 1024;
+
+/// Reads the chunks of a [`ClientMessage::LargeRequest`] of `len` bytes and decodes them.
+pub async fn read_large(
+    reader: &mut (impl AsyncRead + Unpin),
+    len: u64,
+) -> Result<Operation, FrameError> {
+    if len > MAX_REQUEST {
+        return Err(FrameError::Oversized(len));
+    }
+    let len = usize::try_from(len).map_err(|_| FrameError::Oversized(len))?;
+    let mut bytes = Vec::with_capacity(len.min(MAX_FRAME));
+    while bytes.len() < len {
+        match read_frame(reader).await? {
+            Frame::Chunk(chunk) if bytes.len() + chunk.len() <= len => {
+                bytes.extend_from_slice(&chunk);
+            }
+            Frame::Chunk(_) | Frame::Message(_) => return Err(FrameError::Malformed),
+        }
+    }
+    decode(&bytes)
 }
 
 /// What a request asks the holder to do.

@@ -21,8 +21,8 @@ use tokio::net::UnixStream;
 
 use super::calls::Call;
 use super::protocol::{
-    ClientMessage, Frame, FrameError, Operation, PROTOCOL_VERSION, ServerMessage, decode,
-    read_frame, read_message, write_message,
+    CHUNK, ClientMessage, Frame, FrameError, LARGE, MAX_REQUEST, Operation, PROTOCOL_VERSION,
+    ServerMessage, decode, read_frame, read_message, write_chunk, write_message,
 };
 use crate::error::{CliError, CliResult};
 
@@ -222,7 +222,18 @@ impl RemoteStorage {
                 "the connection to the running shop was lost earlier in this command",
             ));
         };
-        let sent = write_message(stream, &ClientMessage::Request { id, key, op }).await;
+        let json = serde_json::to_vec(&op).map_err(Error::internal)?;
+        if json.len() as u64 > MAX_REQUEST {
+            return Err(Error::invalid(format!(
+                "{name} is too large to send to the running shop ({} bytes; at most {MAX_REQUEST})",
+                json.len()
+            )));
+        }
+        let sent = if json.len() > LARGE {
+            send_large(stream, id, key, &json).await
+        } else {
+            write_message(stream, &ClientMessage::Request { id, key, op }).await
+        };
         let outcome = match sent {
             Ok(()) => read_reply(stream, id, &mut on_piece).await,
             Err(error) => Err(Lost(error)),
@@ -254,6 +265,21 @@ impl RemoteStorage {
             doubt.get_or_insert(message);
         }
     }
+}
+
+/// Sends an operation too large for one frame as a [`ClientMessage::LargeRequest`].
+async fn send_large(
+    stream: &mut UnixStream,
+    id: u64,
+    key: Option<String>,
+    json: &[u8],
+) -> Result<(), FrameError> {
+    let len = json.len() as u64;
+    write_message(stream, &ClientMessage::LargeRequest { id, key, len }).await?;
+    for chunk in json.chunks(CHUNK) {
+        write_chunk(stream, chunk).await?;
+    }
+    Ok(())
 }
 
 /// A piece of a streamed answer.
