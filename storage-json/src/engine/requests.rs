@@ -139,7 +139,7 @@ impl Refusal {
 
 /// `NotFound` names its kind of record with a `&'static str`; the store's commands use these.
 fn static_what(what: &str) -> &'static str {
-    const KINDS: [&str; 7] = [
+    const KINDS: [&str; 8] = [
         "user",
         "product",
         "category",
@@ -147,6 +147,7 @@ fn static_what(what: &str) -> &'static str {
         "invoice",
         "hold",
         "outbox message",
+        "stage",
     ];
     KINDS
         .into_iter()
@@ -229,7 +230,9 @@ impl State {
         self.recorded(key, *call, fingerprint)
     }
 
-    fn recorded(
+    /// The recorded answer of call `call` of request `key`, if it was made with
+    /// `fingerprint`; `Conflict` if it was made with another.
+    pub fn recorded(
         &self,
         key: &RequestKey,
         call: u32,
