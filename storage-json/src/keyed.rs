@@ -57,6 +57,7 @@ impl JsonStore {
         KeyedStore {
             store: JsonStore {
                 shared: std::sync::Arc::clone(&self.shared),
+                owner: false,
             },
             key,
             at,
@@ -79,6 +80,9 @@ macro_rules! answer {
 }
 
 /// A [`Storage`] whose mutating calls apply once per request key: see the module docs.
+///
+/// It shares the store it was made from and keeps it open while it lives; dropping it never
+/// waits for anything.
 pub struct KeyedStore {
     store: JsonStore,
     key: RequestKey,

@@ -137,6 +137,9 @@ pub enum OpenError {
 /// The embedded store.
 pub struct JsonStore {
     shared: Arc<Shared>,
+    /// Whether dropping this handle waits for a background compaction: true for the store
+    /// itself, false for the view a [`KeyedStore`] holds, whose drop must never block.
+    owner: bool,
 }
 
 struct Shared {
@@ -292,6 +295,7 @@ impl JsonStore {
 
     fn with(state: State, seq: u64, durable: Option<Durable>) -> Self {
         JsonStore {
+            owner: true,
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner { state, seq }),
                 durable,
@@ -472,6 +476,9 @@ impl Drop for JsonStore {
     /// Waits for a background compaction, so that once the store is gone nothing touches its
     /// directory any more.
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         let handle = self
             .shared
             .compaction
