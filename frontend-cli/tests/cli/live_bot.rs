@@ -39,8 +39,9 @@ async fn admin_ok(shop: &Arc<TestShop>, args: &[&str]) -> Run {
     run
 }
 
-/// `person` buys one Pixel Racers from the wallet; returns the delivered screen's text.
-async fn buy_pixel_racers(person: &Person) -> String {
+/// `person` buys one Pixel Racers from the wallet; returns the paid screen's text once the
+/// order's delivery arrived too (so that it cannot land on a later screen).
+async fn buy_pixel_racers(api: &FakeBotApi, person: &Person) -> String {
     person.send("/start").await;
     person.press("Catalog").await;
     person.press("Games").await;
@@ -54,7 +55,9 @@ async fn buy_pixel_racers(person: &Person) -> String {
         person.id,
         person.screen()
     );
-    person.screen()
+    let paid = person.screen();
+    told(api, person, "Your order is ready").await;
+    paid
 }
 
 /// Waits until the bot sent `person` a message containing `needle`; returns its text.
@@ -115,7 +118,10 @@ async fn admin_commands_beside_a_running_bot_take_effect_in_the_bot_while_custom
     let buyers: Vec<_> = people
         .iter()
         .cloned()
-        .map(|person| tokio::spawn(async move { buy_pixel_racers(&person).await }))
+        .map(|person| {
+            let api = Arc::clone(&api);
+            tokio::spawn(async move { buy_pixel_racers(&api, &person).await })
+        })
         .collect();
     let admin_runs = vec![
         admin(&shop, &["product", "edit", "1", "--price", "21.50"]),
