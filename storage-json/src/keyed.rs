@@ -48,7 +48,7 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use shopbot_core::{Error, Result};
 
 use crate::engine::{Command, Outcome};
-use crate::{JsonStore, RequestKey};
+use crate::{JsonStore, RequestKey, STAGE_CHUNK_LINES};
 
 impl JsonStore {
     /// The store as seen by the request named `key`, made at `at` (the caller's clock; the
@@ -57,6 +57,7 @@ impl JsonStore {
         KeyedStore {
             store: JsonStore {
                 shared: std::sync::Arc::clone(&self.shared),
+                owner: false,
             },
             key,
             at,
@@ -65,7 +66,23 @@ impl JsonStore {
     }
 }
 
+/// Unwraps the outcome variant a call is known to return.
+macro_rules! answer {
+    ($outcome:expr, $variant:ident) => {
+        match $outcome? {
+            Outcome::$variant(value) => Ok(value),
+            other => Err(Error::internal_msg(format!(
+                "expected {} outcome, got {other:?}",
+                stringify!($variant)
+            ))),
+        }
+    };
+}
+
 /// A [`Storage`] whose mutating calls apply once per request key: see the module docs.
+///
+/// It shares the store it was made from and keeps it open while it lives; dropping it never
+/// waits for anything.
 pub struct KeyedStore {
     store: JsonStore,
     key: RequestKey,
@@ -79,22 +96,67 @@ impl KeyedStore {
         &self.key
     }
 
+    /// The number of the next call.
+    fn next_call(&self) -> u32 {
+        self.calls.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
     /// Sends `command` as the next call of the request and returns its answer.
     async fn call(&self, command: Command) -> Result<Outcome> {
-        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let fingerprint = call_fingerprint(&command);
+        self.call_as(self.next_call(), fingerprint, command).await
+    }
+
+    /// Sends `command` as call `call`, asking for what `fingerprint` names.
+    async fn call_as(
+        &self,
+        call: u32,
+        fingerprint: Fingerprint,
+        command: Command,
+    ) -> Result<Outcome> {
         let keyed = Command::Keyed {
             key: self.key.clone(),
             call,
             at: self.at,
-            fingerprint: call_fingerprint(&command),
+            fingerprint,
             inner: Box::new(command),
         };
-        match self.store.execute(keyed).await? {
-            Outcome::Keyed(answer) => answer.map_err(|refusal| refusal.to_error()),
-            other => Err(Error::internal_msg(format!(
-                "expected a keyed answer, got {other:?}"
-            ))),
+        answer_of(self.store.execute(keyed).await?)
+    }
+
+    /// A large import: staged like any other (see `staged_import`), with the publishing
+    /// command as the keyed call, so the import's answer is recorded with its effect. A
+    /// repeat of a recorded import is answered before anything is staged.
+    async fn import_staged(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport> {
+        let call = self.next_call();
+        let fingerprint = call_fingerprint(&Command::ImportStock {
+            import: import.clone(),
+            audit: audit.clone(),
+        });
+        if let Some(recorded) = self
+            .store
+            .recorded_answer(&self.key, call, &fingerprint)
+            .await?
+        {
+            return answer!(answer_of(recorded), Import);
         }
+        let publish = async |stage, audit| {
+            let command = Command::PublishStage { stage, audit };
+            answer!(self.call_as(call, fingerprint, command).await, Import)
+        };
+        self.store
+            .import_staged(import, audit, publish, async |_| {})
+            .await
+    }
+}
+
+/// The answer a keyed command's outcome carries.
+fn answer_of(outcome: Outcome) -> Result<Outcome> {
+    match outcome {
+        Outcome::Keyed(answer) => answer.map_err(|refusal| refusal.to_error()),
+        other => Err(Error::internal_msg(format!(
+            "expected a keyed answer, got {other:?}"
+        ))),
     }
 }
 
@@ -119,19 +181,6 @@ fn strip_times(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(strip_times),
         _ => {}
     }
-}
-
-/// Unwraps the outcome variant a call is known to return.
-macro_rules! answer {
-    ($outcome:expr, $variant:ident) => {
-        match $outcome? {
-            Outcome::$variant(value) => Ok(value),
-            other => Err(Error::internal_msg(format!(
-                "expected {} outcome, got {other:?}",
-                stringify!($variant)
-            ))),
-        }
-    };
 }
 
 #[async_trait]
@@ -223,6 +272,9 @@ impl Storage for KeyedStore {
     }
 
     async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport> {
+        if import.lines.len() > STAGE_CHUNK_LINES {
+            return self.import_staged(import, audit).await;
+        }
         answer!(
             self.call(Command::ImportStock { import, audit }).await,
             Import

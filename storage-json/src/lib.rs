@@ -7,7 +7,8 @@
 //! move a whole shop out of a store and into a new directory as a storage-neutral dump
 //! (`shopbot migrate`). [`JsonStore::keyed`] gives a request that may be repeated (a command
 //! forwarded to the running shop, retried after its connection dropped) a [`KeyedStore`]
-//! through which it applies once.
+//! through which it applies once. An import of more than [`STAGE_CHUNK_LINES`] lines is staged
+//! in chunks and published at once (`staged_import`), so buyers are served while it runs.
 //!
 //! All state lives in one [`engine::State`] behind one lock: a command is applied whole under
 //! the lock or not at all, which is what makes every storage invariant hold. Durability is
@@ -25,6 +26,7 @@ mod lock;
 mod recovery;
 mod request_key;
 mod snapshot_file;
+mod staged_import;
 
 #[cfg(test)]
 mod crash_tests;
@@ -32,6 +34,8 @@ mod crash_tests;
 mod keyed_tests;
 #[cfg(test)]
 mod sim_fs;
+#[cfg(test)]
+mod staged_import_tests;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -70,6 +74,7 @@ pub use durable::{Options, RecoveryReport};
 pub use keyed::KeyedStore;
 pub use request_key::RequestKey;
 pub use snapshot_file::SnapshotError;
+pub use staged_import::STAGE_CHUNK_LINES;
 
 use durable::Durable;
 use engine::{Command, Outcome, State};
@@ -132,6 +137,9 @@ pub enum OpenError {
 /// The embedded store.
 pub struct JsonStore {
     shared: Arc<Shared>,
+    /// Whether dropping this handle waits for a background compaction: true for the store
+    /// itself, false for the view a [`KeyedStore`] holds, whose drop must never block.
+    owner: bool,
 }
 
 struct Shared {
@@ -287,6 +295,7 @@ impl JsonStore {
 
     fn with(state: State, seq: u64, durable: Option<Durable>) -> Self {
         JsonStore {
+            owner: true,
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner { state, seq }),
                 durable,
@@ -428,6 +437,22 @@ impl JsonStore {
         Ok(outcome)
     }
 
+    /// The recorded answer of call `call` of request `key`, if it was made with `fingerprint`
+    /// (`Conflict` if it was made with another), once that answer is durable.
+    async fn recorded_answer(
+        &self,
+        key: &RequestKey,
+        call: u32,
+        fingerprint: &shopbot_core::idempotency::Fingerprint,
+    ) -> Result<Option<Outcome>> {
+        let (answer, seq) = {
+            let inner = self.shared.lock()?;
+            (inner.state.recorded(key, call, fingerprint)?, inner.seq)
+        };
+        self.shared.wait_durable(seq).await?;
+        Ok(answer)
+    }
+
     /// Reads the state as applied. It may include commands whose records are not durable
     /// yet; those commands' own callers are answered only once they are.
     async fn read<T>(&self, query: impl FnOnce(&State) -> T) -> Result<T> {
@@ -451,6 +476,9 @@ impl Drop for JsonStore {
     /// Waits for a background compaction, so that once the store is gone nothing touches its
     /// directory any more.
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         let handle = self
             .shared
             .compaction
@@ -609,6 +637,17 @@ impl Storage for JsonStore {
     }
 
     async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport> {
+        if import.lines.len() > STAGE_CHUNK_LINES {
+            let publish = async |stage, audit| {
+                outcome!(
+                    self.execute(Command::PublishStage { stage, audit }).await,
+                    Import
+                )
+            };
+            return self
+                .import_staged(import, audit, publish, async |_| {})
+                .await;
+        }
         outcome!(
             self.execute(Command::ImportStock { import, audit }).await,
             Import

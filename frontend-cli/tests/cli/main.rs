@@ -16,6 +16,7 @@ mod init;
 mod invoices;
 mod jobs;
 mod live;
+mod live_bot;
 mod live_socket;
 mod migrate;
 mod orders;

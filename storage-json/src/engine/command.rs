@@ -17,7 +17,7 @@ use shopbot_core::notice::{Notice, NoticeKinds};
 use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
-use shopbot_core::stock::{ImportReport, StockImport};
+use shopbot_core::stock::{ImportReport, OnDuplicate, StockImport, StockLine};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
@@ -134,6 +134,26 @@ pub enum Command {
     Sweep {
         sweep: Sweep,
     },
+    /// Opens a stage for a large import (see `engine::staging`).
+    BeginStage {
+        product: ProductId,
+        on_duplicate: OnDuplicate,
+        at: Timestamp,
+    },
+    /// Adds a chunk of lines to a stage.
+    StageStock {
+        stage: u64,
+        lines: Vec<StockLine>,
+    },
+    /// Makes a stage's lines available units at once, writing `audit`.
+    PublishStage {
+        stage: u64,
+        audit: AuditRecord,
+    },
+    /// Forgets a stage.
+    DiscardStage {
+        stage: u64,
+    },
     /// Call `call` of the request named `key`, made at `at`: applies `inner` once and
     /// records its answer; a repeat gets the recorded answer (see `engine::requests`).
     /// `fingerprint` names what the call asked for, without times; `inner` is the call.
@@ -169,6 +189,8 @@ pub enum Outcome {
     Notified(u64),
     Job(JobRecord),
     Swept(SweepReport),
+    /// The id of a stage opened.
+    Stage(u64),
     Done,
     /// The answer of a keyed command: what the inner command returned, or its refusal.
     Keyed(Box<Answer>),
@@ -242,6 +264,22 @@ impl State {
             Command::RecordJobRound { round } => Outcome::Job(self.record_job_round(round)?),
             Command::RequestJobRun { name, at } => Outcome::Job(self.request_job_run(name, at)?),
             Command::Sweep { sweep } => Outcome::Swept(self.sweep(sweep)),
+            Command::BeginStage {
+                product,
+                on_duplicate,
+                at,
+            } => Outcome::Stage(self.begin_stage(product, on_duplicate, at)?),
+            Command::StageStock { stage, lines } => {
+                self.stage_stock(stage, lines)?;
+                Outcome::Done
+            }
+            Command::PublishStage { stage, audit } => {
+                Outcome::Import(self.publish_stage(stage, audit)?)
+            }
+            Command::DiscardStage { stage } => {
+                self.discard_stage(stage);
+                Outcome::Done
+            }
             Command::Keyed {
                 key,
                 call,

@@ -117,6 +117,7 @@ impl State {
             entry: highest.entry,
             outbox: highest.outbox,
             audit: highest.audit,
+            stage: 0,
         };
         let ledger_keys = dump
             .entries
@@ -177,6 +178,7 @@ impl State {
             jobs: dump.jobs,
             // Like update ids, the answers of keyed requests matter for a day only.
             requests: Vec::new(),
+            stages: Vec::new(),
         };
         State::from_snapshot(snapshot)
     }

@@ -18,6 +18,7 @@ mod payload_index;
 mod records;
 mod requests;
 mod snapshot;
+mod staging;
 mod users;
 mod wallet;
 
@@ -26,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub use command::{Command, Outcome};
 pub use requests::{Answer, RecordedRequest, Refusal};
 pub use snapshot::Snapshot;
+pub use staging::Stage;
 
 use shopbot_core::Error;
 use shopbot_core::audit::{AuditEntry, AuditRecord};
@@ -62,6 +64,9 @@ struct Counters {
     entry: i64,
     outbox: i64,
     audit: i64,
+    /// Absent from snapshots written before staged imports.
+    #[serde(default)]
+    stage: u64,
 }
 
 /// Everything the shop knows, with the indexes that keep every command's cost independent of
@@ -110,6 +115,8 @@ pub struct State {
     jobs: BTreeMap<String, JobRecord>,
     /// The answers of keyed calls, so a repeated request applies once.
     requests: requests::Requests,
+    /// Large imports being staged, invisible until published.
+    stages: staging::Stages,
 }
 
 impl State {

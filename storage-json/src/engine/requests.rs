@@ -139,7 +139,7 @@ impl Refusal {
 
 /// `NotFound` names its kind of record with a `&'static str`; the store's commands use these.
 fn static_what(what: &str) -> &'static str {
-    const KINDS: [&str; 7] = [
+    const KINDS: [&str; 8] = [
         "user",
         "product",
         "category",
@@ -147,6 +147,7 @@ fn static_what(what: &str) -> &'static str {
         "invoice",
         "hold",
         "outbox message",
+        "stage",
     ];
     KINDS
         .into_iter()
@@ -229,7 +230,9 @@ impl State {
         self.recorded(key, *call, fingerprint)
     }
 
-    fn recorded(
+    /// The recorded answer of call `call` of request `key`, if it was made with
+    /// `fingerprint`; `Conflict` if it was made with another.
+    pub fn recorded(
         &self,
         key: &RequestKey,
         call: u32,
@@ -280,5 +283,82 @@ impl State {
             answer: answer.clone(),
         });
         Ok(Outcome::Keyed(Box::new(answer)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shopbot_core::money::Currency;
+    use shopbot_core::stock::{Duplicate, StockError};
+
+    use super::*;
+
+    #[test]
+    fn a_recorded_refusal_reads_back_as_the_same_kind_of_error_with_the_same_words() {
+        let errors = [
+            Error::OutOfStock {
+                product: ProductId(3),
+                requested: 2,
+                available: 1,
+            },
+            Error::InsufficientFunds {
+                needed: Money::new(500, Currency::USD),
+                available: Money::new(20, Currency::USD),
+            },
+            Error::not_found("invoice", 9),
+            Error::not_found("something new", 9),
+            StockError::Duplicates(vec![Duplicate {
+                line: 4,
+                first_line: Some(1),
+            }])
+            .into(),
+            Error::Conflict("a category named \"Games\" exists".to_owned()),
+            Error::Maintenance,
+        ];
+        for error in errors {
+            let refusal = Refusal::of(&error).unwrap();
+            let stored = serde_json::to_string(&refusal).unwrap();
+            let again = serde_json::from_str::<Refusal>(&stored).unwrap().to_error();
+            assert_eq!(
+                std::mem::discriminant(&again),
+                std::mem::discriminant(&error)
+            );
+            if !matches!(
+                error,
+                Error::NotFound {
+                    what: "something new",
+                    ..
+                }
+            ) {
+                assert_eq!(again.to_string(), error.to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn the_store_check_names_a_recorded_call_its_time_index_lost() {
+        let mut state = State::new();
+        let key = RequestKey::parse("cli-1").unwrap();
+        state.requests.insert(RecordedRequest {
+            key: key.clone(),
+            call: 1,
+            at: Timestamp(5),
+            fingerprint: Fingerprint("f".to_owned()),
+            answer: Ok(Outcome::Done),
+        });
+        assert!(state.check().is_empty());
+
+        state.requests.by_time.clear();
+
+        let problems = state.check();
+        assert!(
+            problems.iter().any(|p| p.contains("request cli-1 call 1")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_internal_error_is_never_recorded() {
+        assert_eq!(Refusal::of(&Error::internal_msg("disk full")), None);
     }
 }

@@ -22,7 +22,7 @@ use shopbot_core::time::Timestamp;
 use shopbot_core::user::User;
 use shopbot_core::wallet::{Balance, Hold, LedgerEntry};
 
-use super::{Counters, RecordedRequest, State};
+use super::{Counters, RecordedRequest, Stage, State};
 
 /// Everything in a [`State`] that is not an index.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -63,6 +63,9 @@ pub struct Snapshot {
     /// Absent from snapshots written before request keys.
     #[serde(default)]
     pub(super) requests: Vec<RecordedRequest>,
+    /// Absent from snapshots written before staged imports.
+    #[serde(default)]
+    pub(super) stages: Vec<Stage>,
 }
 
 impl State {
@@ -121,6 +124,7 @@ impl State {
                 .collect(),
             jobs: self.jobs.values().cloned().collect(),
             requests: self.requests.records().cloned().collect(),
+            stages: self.stages.records().cloned().collect(),
         }
     }
 
@@ -218,6 +222,9 @@ impl State {
             .collect();
         for recorded in snapshot.requests {
             state.requests.insert(recorded);
+        }
+        for stage in snapshot.stages {
+            state.stages.insert(stage);
         }
         state
     }
