@@ -490,7 +490,14 @@ fn open_json(dir: &Path, mode: OpenMode) -> Result<Backend, JsonOpenFailure> {
         }
         (OpenMode::CreateIfMissing | OpenMode::Existing, true) => {}
     }
+    let started = std::time::Instant::now();
     let store = JsonStore::open(dir).map_err(JsonOpenFailure::Open)?;
+    // Replaying a long journal is what a large store's commands wait for; worth seeing.
+    tracing::debug!(
+        took_us = started.elapsed().as_micros() as u64,
+        dir = %dir.display(),
+        "opened the store"
+    );
     Ok(Backend::Json(Arc::new(store)))
 }
 

@@ -15,7 +15,7 @@ use crate::JsonStore;
 use crate::engine::{Command, Outcome};
 
 /// Imports of more lines than this are staged, this many lines per command.
-pub const STAGE_CHUNK_LINES: usize = 2_000;
+pub const STAGE_CHUNK_LINES: usize = 500;
 
 impl JsonStore {
     /// Stages `import` chunk by chunk, calling `between` after each chunk (with how many

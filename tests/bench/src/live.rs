@@ -2,24 +2,26 @@
 //! 24).
 //!
 //! One JSON store in a temporary directory, stocked like a small shop (a dozen products,
-//! funded customers). The holder is the live module's own [`Holder`] serving that store's
-//! socket from a thread of this process, as `shopbot serve` does; admin commands reach it
-//! through [`RemoteStorage`], the client the `shopbot` CLI uses, so every storage call
-//! crosses the real socket and protocol. Customers press buttons through [`Flow`] on a
-//! [`Shop`] over the holder's store, on a one-thread runtime as `serve` runs the bot; the
-//! large import is sent from a thread and runtime of its own, as a separate CLI process
-//! would.
+//! funded customers).
 //!
 //! * `live_admin`: each admin command (`product list`, `user credit`, `stock add` of a few
-//!   keys) run N times directly on the opened store (no holder), then N times through the
-//!   socket with a fresh connection per command, as a CLI run makes; the ratio of medians
-//!   against the target of 1.5.
+//!   keys) run as real `shopbot` processes, one after another: first on the store directly
+//!   (each process opens it; the open it logs at debug level is taken off its time, so both
+//!   paths are timed after the store is open), then while the live module's own [`Holder`]
+//!   serves the store from a thread of this process, as `shopbot serve` does, so that the
+//!   processes find it locked and work through its socket. The ratio of p50s against the
+//!   target of 1.5.
+//! * `live_round_trip` / `live_connect`: one storage call through the socket, and one
+//!   connection with its hello, as [`RemoteStorage`] (the CLI's client) makes them: what each
+//!   call and each command pays for crossing.
 //! * `live_customers_idle` / `live_customers_import`: K customers pressing through menu,
-//!   catalog, product, buy now and confirm, on an idle shop, then while a large `stock add`
-//!   runs through the socket; `live_import` says how long the import took and whether every
-//!   key landed; `live_customers_ratio` compares the p99s against the target of 2.
+//!   catalog, product, buy now and confirm through [`Flow`] on a [`Shop`] over the held store
+//!   (on this one-thread runtime, as `serve` runs the bot), on an idle shop, then while a
+//!   large `stock add` runs through the socket from a thread and runtime of its own, as a
+//!   separate CLI process would; `live_import` says how long the import took and whether
+//!   every key landed; `live_customers_ratio` compares the p99s against the target of 2.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -29,11 +31,9 @@ use shopbot_cli::live::remote::random_request_key;
 use shopbot_cli::live::{Holder, RemoteStorage};
 use shopbot_core::flow::{Action, Flow, FlowConfig, Incoming, RateLimit, Reply};
 use shopbot_core::ids::{ChatId, ProductId, UserId};
-use shopbot_core::money::{Currency, Money};
 use shopbot_core::ports::{Storage, SystemClock};
 use shopbot_core::services::{Shop, ShopConfig};
 use shopbot_core::stock::OnDuplicate;
-use shopbot_core::text::{IdempotencyKey, Note};
 use shopbot_core::{Error, Result};
 use shopbot_storage_json::JsonStore;
 
@@ -42,7 +42,10 @@ use crate::report::{Throughput, emit, with};
 
 /// How much work each measurement does.
 pub struct Scale {
-    admin_runs: usize,
+    /// Storage calls timed through the socket.
+    calls: usize,
+    /// `shopbot` processes run per command and path.
+    process_runs: usize,
     customers: usize,
     idle_rounds: usize,
     import_keys: usize,
@@ -52,9 +55,10 @@ impl Scale {
     /// The sizes the targets are stated for.
     pub fn full() -> Scale {
         Scale {
-            admin_runs: 300,
+            calls: 3_000,
+            process_runs: 40,
             customers: 8,
-            idle_rounds: 40,
+            idle_rounds: 400,
             import_keys: 100_000,
         }
     }
@@ -62,19 +66,20 @@ impl Scale {
     /// A run of under a minute, with a smaller import.
     pub fn quick() -> Scale {
         Scale {
-            admin_runs: 60,
+            calls: 600,
+            process_runs: 10,
             customers: 8,
-            idle_rounds: 10,
+            idle_rounds: 100,
             import_keys: 20_000,
         }
     }
 }
 
-/// Products in the benchmark's catalog, about the demo shop's size.
+/// Products in the benchmark's catalog.
 const PRODUCTS: usize = 12;
 
 /// Keys each product starts with, plenty for every customer's purchases.
-const KEYS_PER_PRODUCT: usize = 2_000;
+const KEYS_PER_PRODUCT: usize = 5_000;
 
 /// The admin-latency target: through the shop at most this many times the direct time.
 const ADMIN_TARGET: f64 = 1.5;
@@ -82,14 +87,20 @@ const ADMIN_TARGET: f64 = 1.5;
 /// The customer target: p99 during the import at most this many times the idle p99.
 const CUSTOMER_TARGET: f64 = 2.0;
 
+const ADMIN_NOTES: &str = "each run is a shopbot process, wall time from spawn to exit; a direct \
+                           run opens the store itself and the open it logs is taken off its \
+                           time; a live run finds the store held by shopbot_cli::live::Holder \
+                           (as in serve) and works through its socket";
+
 const NOTES: &str = "in-process: shopbot_cli::live::Holder serves the store's real socket on its \
                      own thread as in serve; admin calls through shopbot_cli::live::RemoteStorage \
                      (the CLI's client), a new connection per command; customers through core \
                      Flow on the holder's store on a one-thread runtime as in serve; the import \
                      client on a thread of its own";
 
-/// Runs every `live` measurement in `dir`.
-pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
+/// Runs every `live` measurement in `dir`; `shopbot` is the CLI binary the admin commands
+/// run as.
+pub async fn run(scale: &Scale, dir: &Path, shopbot: &Path) -> Result<()> {
     let path = dir.join("live-store");
     let store = Arc::new(JsonStore::open(&path).map_err(Error::internal)?);
     let (shop, products) = stocked_shop_with(
@@ -103,25 +114,48 @@ pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
         .first()
         .copied()
         .ok_or_else(|| Error::internal_msg("no product"))?;
+    drop(shop);
+    store.close().await?;
+    drop(store);
 
-    // Direct: the store is open in this process and nobody serves its socket.
+    // Direct: each command is a `shopbot` process that opens the store itself; the time the
+    // open took (the process logs it) is set aside: both paths are timed after the store is
+    // open.
+    let commands = AdminCommands::new(dir, target)?;
     let mut direct = Vec::new();
     for command in COMMANDS {
-        direct.push(admin_runs(scale.admin_runs, command, target, "direct", || async {
-            Ok(shop.clone())
-        })
-        .await?);
+        direct.push(processes(
+            scale.process_runs,
+            shopbot,
+            &path,
+            &commands,
+            command,
+            "direct",
+        )?);
     }
 
+    // Live: the store is held and served as `shopbot serve` holds it; the same processes
+    // find it locked and work through its socket.
+    let store = Arc::new(JsonStore::open(&path).map_err(Error::internal)?);
+    let shop = Shop::new(
+        Arc::clone(&store) as Arc<dyn Storage>,
+        Arc::new(SystemClock),
+        config(),
+    );
     let holder = Holder::start(&path, Arc::clone(&store)).map_err(Error::internal)?;
     let socket = holder.path().to_path_buf();
     for (command, direct) in COMMANDS.into_iter().zip(direct) {
-        let live = admin_runs(scale.admin_runs, command, target, "live", || async {
-            Ok(remote_shop(&socket).await?.0)
-        })
-        .await?;
+        let live = processes(
+            scale.process_runs,
+            shopbot,
+            &path,
+            &commands,
+            command,
+            "live",
+        )?;
         emit_admin(command, direct, live);
     }
+    round_trips(scale.calls, &socket).await?;
 
     customers(scale, &shop, &products, &socket, target).await?;
     holder.stop().await;
@@ -131,56 +165,159 @@ pub async fn run(scale: &Scale, dir: &Path) -> Result<()> {
 /// The admin commands measured, by their CLI name.
 const COMMANDS: [&str; 3] = ["product list", "user credit", "stock add"];
 
-/// Runs `command` `runs` times, each on the shop `open` gives (a connection per run through
-/// the socket, the same open store directly); the time includes `open`.
-async fn admin_runs<F, Fut>(
-    runs: usize,
-    command: &str,
+/// The arguments of each measured command, with the key files `stock add` reads.
+struct AdminCommands {
+    dir: PathBuf,
     product: ProductId,
-    path: &str,
-    open: F,
-) -> Result<Throughput>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Shop>>,
-{
+}
+
+impl AdminCommands {
+    fn new(dir: &Path, product: ProductId) -> Result<AdminCommands> {
+        let dir = dir.join("admin-files");
+        std::fs::create_dir_all(&dir).map_err(Error::internal)?;
+        Ok(AdminCommands { dir, product })
+    }
+
+    /// The arguments of run `run` of `command` on `path` (`stock add` writes its own file
+    /// of five new keys first).
+    fn args(&self, command: &str, path_kind: &str, run: usize) -> Result<Vec<String>> {
+        let args: Vec<String> = match command {
+            "product list" => vec!["product".into(), "list".into()],
+            "user credit" => [
+                "user", "credit", "--user", "1000", "--amount", "1", "--reason",
+            ]
+            .into_iter()
+            .map(String::from)
+            .chain([format!("bench {path_kind} {run}")])
+            .collect(),
+            _ => {
+                let file = self.dir.join(format!("{path_kind}-{run}.txt"));
+                let keys: String = (0..5)
+                    .map(|k| format!("ADM-{path_kind}-{run}-{k}\n"))
+                    .collect();
+                std::fs::write(&file, keys).map_err(Error::internal)?;
+                vec![
+                    "stock".into(),
+                    "add".into(),
+                    "--product".into(),
+                    self.product.0.to_string(),
+                    "--file".into(),
+                    file.display().to_string(),
+                ]
+            }
+        };
+        Ok(args)
+    }
+}
+
+/// A command's runs, and how long their direct opens of the store took.
+struct Runs {
+    /// Wall time from spawn to exit, less the store's open.
+    after_open: Throughput,
+    /// The opens, as the process logged them (zero through the shop).
+    opening: Vec<Duration>,
+}
+
+/// Runs `command` as `runs` `shopbot` processes on the store at `store`, one after another.
+fn processes(
+    runs: usize,
+    shopbot: &Path,
+    store: &Path,
+    commands: &AdminCommands,
+    command: &str,
+    path_kind: &str,
+) -> Result<Runs> {
     let mut latencies = Vec::with_capacity(runs);
+    let mut opening = Vec::with_capacity(runs);
     let start = Instant::now();
     for run in 0..runs {
-        let t = Instant::now();
-        let shop = open().await?;
-        let admin = shop.admin();
-        match command {
-            "product list" => {
-                admin.products(OWNER).await?;
-                admin.stock_levels(OWNER).await?;
-            }
-            "user credit" => {
-                let key = IdempotencyKey::parse(&format!("admin-{path}-{run}"))?;
-                admin
-                    .adjust_wallet(
-                        OWNER,
-                        buyer(0),
-                        Money::new(100, Currency::USD),
-                        Note::parse("bench")?,
-                        key,
-                    )
-                    .await?;
-            }
-            _ => {
-                let text: String = (0..5).map(|k| format!("ADM-{path}-{run}-{k}\n")).collect();
-                admin
-                    .import_stock_text(OWNER, product, &text, OnDuplicate::Refuse)
-                    .await?;
+        let args = commands.args(command, path_kind, run)?;
+        let mut process = std::process::Command::new(shopbot);
+        process
+            .args(["--log-level", "debug", "--store"])
+            .arg(format!("json:{}", store.display()))
+            .args(&args)
+            .current_dir(&commands.dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("SHOPBOT_") {
+                process.env_remove(key);
             }
         }
+        let t = Instant::now();
+        let output = process.output().map_err(Error::internal)?;
+        let took = t.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        opening.push(open_time(&stderr));
+        latencies.push(took.saturating_sub(open_time(&stderr)));
+        if !output.status.success() {
+            return Err(Error::internal_msg(format!(
+                "`shopbot {}` ({path_kind}) failed: {}",
+                args.join(" "),
+                stderr
+            )));
+        }
+    }
+    Ok(Runs {
+        after_open: Throughput {
+            ops: runs,
+            elapsed: start.elapsed(),
+            latencies,
+        },
+        opening,
+    })
+}
+
+/// How long the process's direct open of the store took, from its debug line `opened the
+/// store took_us=N`; zero when it opened nothing (it went through the shop).
+fn open_time(stderr: &str) -> Duration {
+    stderr
+        .lines()
+        .filter(|line| line.contains("opened the store"))
+        .find_map(|line| {
+            let rest = line.split("took_us=").nth(1)?;
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .map_or(Duration::ZERO, Duration::from_micros)
+}
+
+/// One storage read through the socket, `calls` times on one connection: the cost of a
+/// crossing, which every storage call of a command pays once.
+async fn round_trips(calls: usize, socket: &Path) -> Result<()> {
+    let (_, remote) = remote_shop(socket).await?;
+    let mut latencies = Vec::with_capacity(calls);
+    let start = Instant::now();
+    for _ in 0..calls {
+        let t = Instant::now();
+        remote.user(OWNER).await?;
         latencies.push(t.elapsed());
     }
-    Ok(Throughput {
-        ops: runs,
+    let run = Throughput {
+        ops: calls,
         elapsed: start.elapsed(),
         latencies,
-    })
+    };
+    emit(with(
+        json!({"bench": "live_round_trip", "call": "user"}),
+        run.fields(),
+    ));
+    let mut latencies = Vec::with_capacity(calls / 10);
+    let start = Instant::now();
+    for _ in 0..calls / 10 {
+        let t = Instant::now();
+        remote_shop(socket).await?;
+        latencies.push(t.elapsed());
+    }
+    let run = Throughput {
+        ops: calls / 10,
+        elapsed: start.elapsed(),
+        latencies,
+    };
+    emit(with(json!({"bench": "live_connect"}), run.fields()));
+    Ok(())
 }
 
 /// A shop whose storage is a fresh connection to the holder, as one CLI run has.
@@ -204,20 +341,26 @@ fn config() -> ShopConfig {
     }
 }
 
-fn emit_admin(command: &str, direct: Throughput, live: Throughput) {
-    let direct = direct.fields();
-    let live = live.fields();
+fn emit_admin(command: &str, direct: Runs, live: Runs) {
+    let mut opening = direct.opening;
+    opening.sort_unstable();
+    let open_us = opening
+        .get(opening.len() / 2)
+        .map_or(0, |d| d.as_micros() as u64);
+    let direct = direct.after_open.fields();
+    let live = live.after_open.fields();
     let p50 = |v: &Value| v.get("p50_us").and_then(Value::as_u64).unwrap_or(0);
     let ratio = ratio(p50(&live), p50(&direct));
     emit(json!({
         "bench": "live_admin",
         "command": command,
-        "direct": direct,
+        "direct_after_open": direct,
+        "direct_open_p50_us": open_us,
         "live": live,
         "ratio_p50": ratio,
         "target_ratio": ADMIN_TARGET,
         "pass": ratio <= ADMIN_TARGET,
-        "notes": NOTES,
+        "notes": ADMIN_NOTES,
     }));
 }
 
@@ -242,8 +385,13 @@ async fn customers(
         },
     );
     let sold_before = sold(shop, products).await?;
-    let (idle, purchases) =
-        press(&flow, products, scale.customers, Until::Rounds(scale.idle_rounds)).await?;
+    let (idle, purchases) = press(
+        &flow,
+        products,
+        scale.customers,
+        Until::Rounds(scale.idle_rounds),
+    )
+    .await?;
     let sold_idle = sold(shop, products).await?;
     all_bought("idle", purchases, sold_before, sold_idle)?;
     let idle = idle.fields();
@@ -281,7 +429,12 @@ async fn customers(
         .await
         .map_err(Error::internal)?
         .map_err(|_| Error::internal_msg("the import's thread panicked"))??;
-    all_bought("during the import", purchases, sold_idle, sold(shop, products).await?)?;
+    all_bought(
+        "during the import",
+        purchases,
+        sold_idle,
+        sold(shop, products).await?,
+    )?;
     let after = shop.storage().stock_counts(target).await?;
     let total = |c: shopbot_core::stock::StockCounts| c.available + c.reserved + c.sold;
     let landed = total(after).saturating_sub(total(before));
@@ -421,12 +574,7 @@ fn all_bought(phase: &str, purchases: usize, before: u64, after: u64) -> Result<
 }
 
 /// One button press by `user`, timed into `latencies`.
-async fn timed(
-    flow: &Flow,
-    user: UserId,
-    action: Action,
-    latencies: &mut Vec<Duration>,
-) -> Reply {
+async fn timed(flow: &Flow, user: UserId, action: Action, latencies: &mut Vec<Duration>) -> Reply {
     let t = Instant::now();
     let reply = flow
         .handle(ChatId(user.0), profile(user), Incoming::Button(action))

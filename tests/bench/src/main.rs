@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p shopbot-bench -- json [--quick] [--dir DIR] [--only PART]…
 //! cargo run --release -p shopbot-bench -- pg [--quick] [--runs N] [--concurrency N]…
-//! cargo run --release -p shopbot-bench -- live [--quick] [--dir DIR]
+//! cargo build --release -p shopbot-cli && cargo run --release -p shopbot-bench -- live [--quick] [--dir DIR] [--shopbot PATH]
 //! ```
 //!
 //! `pg` uses the PostgreSQL server named by `DATABASE_URL` (default the local one), creating
@@ -15,8 +15,10 @@
 //! `--concurrency` (8, 64) runs the `pg` measurements at that concurrency only; `--runs N`
 //! repeats them N times and ends with the median of each figure.
 //!
-//! `live` measures administration through a running shop's socket against a direct open, and
-//! customers' button presses during a 100,000-key import through it (20,000 with `--quick`).
+//! `live` measures admin commands (`shopbot` processes, the release binary beside this one
+//! unless `--shopbot` names another) through a running shop's socket against a direct open,
+//! and customers' button presses during a 100,000-key import through it (20,000 with
+//! `--quick`).
 
 mod json;
 mod live;
@@ -28,7 +30,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: shopbot-bench json [--quick] [--dir DIR] \
                      [--only anchor|checkout|latency|recovery]… | pg [--quick] [--runs N] [--concurrency 8|64]… \
-                     | live [--quick] [--dir DIR]";
+                     | live [--quick] [--dir DIR] [--shopbot PATH]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -94,10 +96,12 @@ fn json_bench(args: &[String]) -> shopbot_core::Result<()> {
 fn live_bench(args: &[String]) -> shopbot_core::Result<()> {
     let mut scale = live::Scale::full();
     let mut dir = None;
+    let mut shopbot = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => scale = live::Scale::quick(),
+            "--shopbot" => shopbot = args.next().map(PathBuf::from),
             "--dir" => dir = args.next().map(PathBuf::from),
             other => return Err(shopbot_core::Error::invalid(format!("{other}? {USAGE}"))),
         }
@@ -113,7 +117,20 @@ fn live_bench(args: &[String]) -> shopbot_core::Result<()> {
         .enable_all()
         .build()
         .map_err(shopbot_core::Error::internal)?;
-    runtime.block_on(live::run(&scale, temp.path()))
+    let shopbot = match shopbot {
+        Some(path) => path,
+        None => std::env::current_exe()
+            .map_err(shopbot_core::Error::internal)?
+            .with_file_name("shopbot"),
+    };
+    if !shopbot.is_file() {
+        return Err(shopbot_core::Error::invalid(format!(
+            "no shopbot binary at {}: build it first (cargo build --release -p shopbot-cli) \
+             or name it with --shopbot PATH",
+            shopbot.display()
+        )));
+    }
+    runtime.block_on(live::run(&scale, temp.path(), &shopbot))
 }
 
 fn pg_bench(args: &[String]) -> shopbot_core::Result<()> {
