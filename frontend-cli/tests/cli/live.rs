@@ -351,3 +351,53 @@ fn an_import_larger_than_a_frame_is_streamed_to_the_running_shop() {
     shop.run(&["store", "check"]).ok();
     serving.stop("-TERM").ok();
 }
+
+#[test]
+fn on_postgresql_the_same_commands_work_beside_a_running_shop_each_on_the_database() {
+    let Some(shop) = TestShop::postgres() else {
+        return;
+    };
+    shop.run(&["demo"]).ok();
+    let serving = Serving::start(serve(&shop, "info"));
+    // A purchase through the bot's conversation, beside the running shop.
+    let bought = shop.run_with_input(&["chat", "--user", "1001"], b"1\n1\n2\n1\n1\n");
+    bought.ok();
+    assert!(bought.stdout.contains("» Paid. Thank you!"), "{bought:#?}");
+    let orders = shop.json(&["order", "list", "--user", "1001"]);
+    let order = orders[0]["id"].to_string();
+    let keys = shop.file("keys.txt", b"PG-LIVE-1\nPG-LIVE-2\n");
+
+    for command in [
+        vec!["stock", "add", "--product", "2", "--file", &keys],
+        vec!["product", "edit", "1", "--price", "21.50"],
+        vec![
+            "user", "credit", "--user", "1001", "--amount", "5", "--reason", "promo",
+        ],
+        vec!["order", "refund", &order],
+        vec![
+            "invoice",
+            "create",
+            "--user",
+            "1001",
+            "--line",
+            "Setup:1:10.00",
+        ],
+        vec!["export", "orders"],
+        vec!["store", "check"],
+    ] {
+        let run = shop.run(&command);
+        run.ok();
+        assert!(
+            !run.stderr.contains("running shop"),
+            "{command:?}: {run:#?}"
+        );
+    }
+    let counts = shop.json(&["stock", "count", "--product", "2"]);
+    assert_eq!(counts["available"], 3 - 1 + 2, "{counts}");
+    let user = shop.json(&["user", "show", "--user", "1001"]);
+    // 100.00, less 9.99 for the purchase, refunded, plus 5.00.
+    assert_eq!(user["balance"]["minor"], 10_500, "{user}");
+    let product = shop.json(&["product", "show", "1"]);
+    assert_eq!(product["price"]["minor"], 2_150, "{product}");
+    serving.stop("-TERM").ok();
+}
