@@ -10,7 +10,9 @@ use crate::time::Timestamp;
 pub struct Sweep {
     /// Dialogues that expired at or before this time.
     pub dialogues_expired_by: Timestamp,
-    /// Processed-update ids recorded before this time.
+    /// Processed-update ids recorded before this time. The embedded store also forgets the
+    /// answers of keyed requests made before it (PostgreSQL records none: nothing is forwarded
+    /// to a process there, so it ignores them).
     pub updates_before: Timestamp,
 }
 

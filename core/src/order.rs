@@ -239,7 +239,7 @@ impl Order {
 /// Front ends tell the buyer "paid" only when `replayed` is false: a repeat of a committed
 /// checkout (a double tap, a redelivered update, a retry after a lost answer) returns the same
 /// order and must say it was already paid, never that it was paid now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutOutcome {
     /// The order the checkout's key made.
     pub order: Order,
@@ -248,7 +248,7 @@ pub struct CheckoutOutcome {
 }
 
 /// What a refund did: the order, and whether it had been refunded before this call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundOutcome {
     /// The refunded order.
     pub order: Order,

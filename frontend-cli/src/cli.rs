@@ -35,6 +35,8 @@ Exit codes:
      PostgreSQL database that does not exist)
   5  refused by a business rule (out of stock, insufficient funds, forbidden, conflict),
      `store check` found problems, or the PostgreSQL database belongs to another application
+  6  outcome unknown: the running shop went away after a change was sent to it; check, or
+     repeat the command with the --request-key the message names (it is applied once)
 
 Configuration: flags, then environment (SHOPBOT_<SECTION>_<KEY>, e.g. SHOPBOT_TELEGRAM_TOKEN;
 older names such as SHOPBOT_ADMINS and TELEGRAM_BOT_TOKEN stay accepted), then ./shopbot.toml (or
@@ -42,6 +44,7 @@ older names such as SHOPBOT_ADMINS and TELEGRAM_BOT_TOKEN stay accepted), then .
 Every key is listed in docs/configuration.md; `shopbot config check` shows what is in effect.
 
 Every command but `init` and `demo` needs an existing shop: create one with `shopbot init`.
+While `shopbot serve` runs on a JSON store, the other commands work through its socket.
 
 Examples:
   shopbot init --currency EUR
@@ -103,6 +106,11 @@ pub struct GlobalArgs {
     /// Print exactly one JSON document on stdout instead of tables
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Mark this command's changes with KEY: repeating a command whose outcome was unknown
+    /// (exit 6) with the same key applies it once [default: a random key per run]
+    #[arg(long, global = true, value_name = "KEY")]
+    pub request_key: Option<String>,
 }
 
 /// How much to log.

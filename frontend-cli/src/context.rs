@@ -12,14 +12,17 @@ use shopbot_core::Error;
 use shopbot_core::catalog::PriceLimits;
 use shopbot_core::ids::UserId;
 use shopbot_core::money::Currency;
-use shopbot_core::ports::SystemClock;
+use shopbot_core::ports::{Clock, Storage, SystemClock};
 use shopbot_core::services::{Shop, ShopConfig, settle_currency};
 use shopbot_core::text::PersonName;
 use shopbot_core::user::UserProfile;
+use shopbot_storage_json::RequestKey;
 use tokio::sync::OnceCell;
 
 use crate::config::Settings;
 use crate::error::{CliError, CliResult};
+use crate::live::calls::KeyedCalls;
+use crate::live::remote::random_request_key;
 use crate::store::{Backend, CheckOpen, OpenMode};
 
 /// The user the CLI acts as: the person at the terminal, who can read the store's files anyway.
@@ -36,6 +39,11 @@ pub const LOCAL_OWNER_NAME: &str = "local owner";
 pub struct Ctx {
     settings: Settings,
     opened: OnceCell<Opened>,
+    /// Marks this run's mutating calls through a running shop ([`crate::live`]).
+    request_key: String,
+    /// Whether the operator gave the key (`--request-key`): then a direct open of a JSON
+    /// store runs the command through the same keyed handle as the running shop would.
+    explicit_key: bool,
 }
 
 struct Opened {
@@ -59,7 +67,35 @@ impl Ctx {
         Ctx {
             settings,
             opened: OnceCell::new(),
+            request_key: random_request_key(),
+            explicit_key: false,
         }
+    }
+
+    /// The same context with `key` as its request key (`--request-key`): a command repeated
+    /// with the key of a run whose outcome is unknown is applied once.
+    /// A key that is not 1–100 printable ASCII characters is a usage error (exit 2).
+    pub fn with_request_key(mut self, key: Option<String>) -> CliResult<Ctx> {
+        if let Some(key) = key {
+            RequestKey::parse(&key).map_err(|e| CliError::usage(format!("--request-key: {e}")))?;
+            self.request_key = key;
+            self.explicit_key = true;
+        }
+        Ok(self)
+    }
+
+    /// This run's request key (`--request-key`, else random): commands that need a fresh
+    /// key for a change derive it from this one, so a repeated run asks for the same.
+    pub fn request_key(&self) -> &str {
+        &self.request_key
+    }
+
+    /// What was in flight when the connection to a running shop dropped, if anything: the
+    /// command's outcome is unknown (exit 6).
+    pub fn in_doubt(&self) -> Option<String> {
+        self.opened
+            .get()
+            .and_then(|opened| opened.backend.in_doubt())
     }
 
     /// A context over a store that is already open (tests use an in-memory store).
@@ -67,6 +103,8 @@ impl Ctx {
         Ctx {
             settings,
             opened: OnceCell::new_with(Some(Opened::new(backend))),
+            request_key: random_request_key(),
+            explicit_key: false,
         }
     }
 
@@ -127,7 +165,7 @@ impl Ctx {
         }
         Ok(opened
             .shop
-            .get_or_init(|| async { shop_over(&self.settings, &opened.backend, currency) })
+            .get_or_init(|| async { self.shop_over(&opened.backend, currency) })
             .await)
     }
 
@@ -143,7 +181,7 @@ impl Ctx {
             return opened.backend.check().await;
         }
         let pg = self.settings.postgres.options();
-        match Backend::open_for_check(&self.settings.store, pg).await? {
+        match Backend::open_for_check(&self.settings.store, pg, &self.request_key).await? {
             CheckOpen::Damaged(reason) => Ok(vec![reason]),
             CheckOpen::Opened(backend) => {
                 let opened = self
@@ -167,9 +205,13 @@ impl Ctx {
     async fn open(&self, mode: OpenMode) -> CliResult<&Opened> {
         self.opened
             .get_or_try_init(|| async {
-                let backend =
-                    Backend::open(&self.settings.store, mode, self.settings.postgres.options())
-                        .await?;
+                let backend = Backend::open(
+                    &self.settings.store,
+                    mode,
+                    self.settings.postgres.options(),
+                    &self.request_key,
+                )
+                .await?;
                 Ok::<_, CliError>(Opened::new(backend))
             })
             .await
@@ -191,9 +233,29 @@ impl Ctx {
                 let currency = settle_currency(storage.as_ref(), self.settings.currency)
                     .await
                     .map_err(|e| self.currency_error(e))?;
-                Ok::<_, CliError>(shop_over(&self.settings, &opened.backend, currency))
+                Ok::<_, CliError>(self.shop_over(&opened.backend, currency))
             })
             .await
+    }
+
+    /// The shop over `backend`: through the keyed handle of `--request-key` on a JSON store
+    /// opened here, so that a command repeated with its key applies once here too.
+    fn shop_over(&self, backend: &Backend, currency: Currency) -> Shop {
+        let storage = match (backend, self.explicit_key) {
+            (Backend::Json(store), true) => match RequestKey::parse(&self.request_key) {
+                Ok(key) => Arc::new(KeyedCalls::new(
+                    Arc::clone(store) as Arc<dyn Storage>,
+                    Arc::new(store.keyed(key, SystemClock.now())),
+                )) as Arc<dyn Storage>,
+                Err(_) => backend.storage(),
+            },
+            _ => backend.storage(),
+        };
+        Shop::new(
+            storage,
+            Arc::new(SystemClock),
+            shop_config(&self.settings, currency),
+        )
     }
 
     /// A refused configured currency says where the store and the setting are.
@@ -225,14 +287,6 @@ pub fn shop_config(settings: &Settings, currency: Currency) -> ShopConfig {
         dialogue_timeout: settings.shop.dialogue_timeout,
         low_stock_threshold: u64::from(settings.shop.low_stock_threshold),
     }
-}
-
-fn shop_over(settings: &Settings, backend: &Backend, currency: Currency) -> Shop {
-    Shop::new(
-        backend.storage(),
-        Arc::new(SystemClock),
-        shop_config(settings, currency),
-    )
 }
 
 /// Records the local owner the first time (and if their name changed), and only then: a

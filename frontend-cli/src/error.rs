@@ -26,6 +26,9 @@ pub enum ExitStatus {
     /// 5: a business rule refused the command (out of stock, insufficient funds, forbidden,
     /// conflict), or `store check` found problems.
     Refused = 5,
+    /// 6: the outcome is unknown: the running shop went away after a change was sent to it.
+    /// Repeat the command with the `--request-key` the message names to apply it once.
+    OutcomeUnknown = 6,
 }
 
 impl ExitStatus {
@@ -77,6 +80,11 @@ impl CliError {
     /// A business rule said no (exit 5).
     pub fn refused(message: impl Into<String>) -> Self {
         CliError::new(ExitStatus::Refused, message)
+    }
+
+    /// A change sent to a running shop whose outcome is unknown (exit 6).
+    pub fn outcome_unknown(message: impl Into<String>) -> Self {
+        CliError::new(ExitStatus::OutcomeUnknown, message)
     }
 
     /// An unexpected failure (exit 1).

@@ -8,7 +8,8 @@
 //! rule itself.
 //!
 //! Exit codes ([`error::ExitStatus`]): 0 success, 1 internal error, 2 usage error, 3 invalid
-//! input, 4 not found, 5 refused by a business rule. Errors are one line on stderr; output is
+//! input, 4 not found, 5 refused by a business rule, 6 outcome unknown (a running shop went
+//! away after a change was sent to it; see [`live`]). Errors are one line on stderr; output is
 //! on stdout, one JSON document with `--json`.
 
 #![warn(missing_docs)]
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod live;
 mod logging;
 pub mod out_path;
 pub mod output;
@@ -101,9 +103,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::internal(format!("cannot start the async runtime: {e}")))?;
-    let ctx = Ctx::new(settings);
+    let ctx = Ctx::new(settings).with_request_key(cli.global.request_key.clone())?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     let result = runtime.block_on(commands::run(&cli.command, &ctx, &mut out));
+    // A change sent to a running shop that went away: whatever failed after it, the honest
+    // answer is that its outcome is unknown.
+    let result = match (result, ctx.in_doubt()) {
+        (Err(_), Some(doubt)) => Err(CliError::outcome_unknown(doubt)),
+        (result, _) => result,
+    };
     // Flush what was written even when the command failed half-way (a report, then an error).
     let flushed = out.flush().map_err(CliError::from);
     result.and(flushed)

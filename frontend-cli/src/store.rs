@@ -15,6 +15,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use shopbot_core::dump::Dump;
 use shopbot_core::ports::Storage;
@@ -22,6 +23,8 @@ use shopbot_storage_json::{ImportError, JsonStore, OpenError, RecoveryReport};
 use shopbot_storage_pg::{PgOpenError, PgOptions, PgStore, redact_url};
 
 use crate::error::{CliError, CliResult, cause_chain};
+use crate::live::RemoteStorage;
+use crate::live::remote::{Reached, connect_or_open};
 use presence::{holds_shop, no_shop, shop_exists};
 
 /// The store used when neither `--store`, `SHOPBOT_STORE` nor `shopbot.toml` names one.
@@ -124,15 +127,41 @@ pub enum Backend {
     Json(Arc<JsonStore>),
     /// A PostgreSQL database.
     Postgres(Arc<PgStore>),
+    /// A JSON store that a running shop holds, reached through its socket
+    /// ([`crate::live`]).
+    Remote(Arc<RemoteStorage>),
 }
+
+/// How long a command waits for the socket of a store whose holder is still starting.
+pub const HOLDER_WAIT: Duration = Duration::from_secs(15);
 
 impl Backend {
     /// Opens the store `url` names, as `mode` says, with `pg` as the PostgreSQL pool's options
     /// (the embedded store ignores them). A PostgreSQL database must exist; its schema is
     /// brought up to date.
-    pub async fn open(url: &StoreUrl, mode: OpenMode, pg: PgOptions) -> CliResult<Backend> {
+    ///
+    /// A JSON store that another process holds is reached through that process's socket
+    /// ([`crate::live`]); `request_key` then marks this run's mutating calls.
+    pub async fn open(
+        url: &StoreUrl,
+        mode: OpenMode,
+        pg: PgOptions,
+        request_key: &str,
+    ) -> CliResult<Backend> {
         match url {
-            StoreUrl::Json(dir) => open_json(dir, mode).map_err(|e| open_error(url, e)),
+            StoreUrl::Json(dir) => match open_json(dir, mode) {
+                Err(JsonOpenFailure::Open(OpenError::Locked { .. }))
+                    if mode == OpenMode::Existing =>
+                {
+                    Backend::remote(dir, request_key, || match open_json(dir, mode) {
+                        Ok(backend) => Ok(Some(backend)),
+                        Err(JsonOpenFailure::Open(OpenError::Locked { .. })) => Ok(None),
+                        Err(failure) => Err(open_error(url, failure)),
+                    })
+                    .await
+                }
+                opened => opened.map_err(|e| open_error(url, e)),
+            },
             StoreUrl::Postgres(database) => {
                 let backend = open_postgres(url, database, mode, pg).await?;
                 let holds_shop = match mode {
@@ -150,11 +179,33 @@ impl Backend {
         }
     }
 
+    /// The store held by another process, through its socket in `dir`; or opened with
+    /// `open_directly` if that process is gone meanwhile.
+    async fn remote(
+        dir: &Path,
+        request_key: &str,
+        open_directly: impl FnMut() -> CliResult<Option<Backend>>,
+    ) -> CliResult<Backend> {
+        match connect_or_open(dir, request_key, HOLDER_WAIT, open_directly).await? {
+            Reached::Remote(remote) => Ok(Backend::Remote(Arc::new(remote))),
+            Reached::Direct(backend) => Ok(backend),
+        }
+    }
+
     /// The store as the core's storage port.
     pub fn storage(&self) -> Arc<dyn Storage> {
         match self {
             Backend::Json(store) => Arc::clone(store) as Arc<dyn Storage>,
             Backend::Postgres(store) => Arc::clone(store) as Arc<dyn Storage>,
+            Backend::Remote(store) => Arc::clone(store) as Arc<dyn Storage>,
+        }
+    }
+
+    /// What was in flight when the connection to a running shop dropped, if anything.
+    pub fn in_doubt(&self) -> Option<String> {
+        match self {
+            Backend::Remote(store) => store.in_doubt(),
+            Backend::Json(_) | Backend::Postgres(_) => None,
         }
     }
 
@@ -165,6 +216,7 @@ impl Backend {
         match self {
             Backend::Json(store) => store.backup(dir).await.map_err(CliError::from),
             Backend::Postgres(store) => pg_dump(store, dir).await,
+            Backend::Remote(store) => store.backup(dir).await.map_err(CliError::from),
         }
     }
 
@@ -177,6 +229,8 @@ impl Backend {
                 store.close().await;
                 Ok(())
             }
+            // The holder keeps the store; the connection closes with the process.
+            Backend::Remote(_) => Ok(()),
         }
     }
 
@@ -185,6 +239,7 @@ impl Backend {
         match self {
             Backend::Json(store) => store.check().await.map_err(CliError::from),
             Backend::Postgres(store) => store.check().await.map_err(CliError::from),
+            Backend::Remote(store) => store.check().await.map_err(CliError::from),
         }
     }
 
@@ -193,6 +248,7 @@ impl Backend {
         match self {
             Backend::Json(store) => store.export_dump().await.map_err(CliError::from),
             Backend::Postgres(store) => store.export_dump().await.map_err(CliError::from),
+            Backend::Remote(store) => store.dump().await.map_err(CliError::from),
         }
     }
 
@@ -222,19 +278,35 @@ impl Backend {
     /// Opens an existing store for `store check`: a JSON store read-only, so that checking
     /// it changes no byte (what opening it for use would change is among its findings); a
     /// PostgreSQL one with `pg` as its pool's options.
-    pub async fn open_for_check(url: &StoreUrl, pg: PgOptions) -> CliResult<CheckOpen> {
+    /// A store that a running shop holds is checked by that shop, through its socket.
+    pub async fn open_for_check(
+        url: &StoreUrl,
+        pg: PgOptions,
+        request_key: &str,
+    ) -> CliResult<CheckOpen> {
         match url {
             StoreUrl::Json(dir) => {
                 require_json_store(url, dir)?;
                 match JsonStore::open_read_only(dir) {
                     Ok(store) => Ok(CheckOpen::Opened(Backend::Json(Arc::new(store)))),
+                    Err(OpenError::Locked { .. }) => {
+                        let backend = Backend::remote(dir, request_key, || {
+                            match JsonStore::open_read_only(dir) {
+                                Ok(store) => Ok(Some(Backend::Json(Arc::new(store)))),
+                                Err(OpenError::Locked { .. }) => Ok(None),
+                                Err(error) => Err(open_error(url, JsonOpenFailure::Open(error))),
+                            }
+                        })
+                        .await?;
+                        Ok(CheckOpen::Opened(backend))
+                    }
                     Err(error @ (OpenError::Corrupt { .. } | OpenError::Snapshot { .. })) => {
                         Ok(CheckOpen::Damaged(cause_chain(&error)))
                     }
                     Err(error) => Err(open_error(url, JsonOpenFailure::Open(error))),
                 }
             }
-            StoreUrl::Postgres(_) => Backend::open(url, OpenMode::Existing, pg)
+            StoreUrl::Postgres(_) => Backend::open(url, OpenMode::Existing, pg, request_key)
                 .await
                 .map(CheckOpen::Opened),
         }
@@ -418,7 +490,14 @@ fn open_json(dir: &Path, mode: OpenMode) -> Result<Backend, JsonOpenFailure> {
         }
         (OpenMode::CreateIfMissing | OpenMode::Existing, true) => {}
     }
+    let started = std::time::Instant::now();
     let store = JsonStore::open(dir).map_err(JsonOpenFailure::Open)?;
+    // Replaying a long journal is what a large store's commands wait for; worth seeing.
+    tracing::debug!(
+        took_us = started.elapsed().as_micros() as u64,
+        dir = %dir.display(),
+        "opened the store"
+    );
     Ok(Backend::Json(Arc::new(store)))
 }
 

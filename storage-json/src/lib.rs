@@ -5,7 +5,10 @@
 //! file; see [`JsonStore::open`]. [`JsonStore::in_memory`] keeps the same engine in memory only,
 //! for tests, demos and embedding. [`JsonStore::export_dump`] and [`JsonStore::import_dump`]
 //! move a whole shop out of a store and into a new directory as a storage-neutral dump
-//! (`shopbot migrate`).
+//! (`shopbot migrate`). [`JsonStore::keyed`] gives a request that may be repeated (a command
+//! forwarded to the running shop, retried after its connection dropped) a [`KeyedStore`]
+//! through which it applies once. An import of more than [`STAGE_CHUNK_LINES`] lines is staged
+//! in chunks and published at once (`staged_import`), so buyers are served while it runs.
 //!
 //! All state lives in one [`engine::State`] behind one lock: a command is applied whole under
 //! the lock or not at all, which is what makes every storage invariant hold. Durability is
@@ -18,14 +21,21 @@ mod durable;
 pub mod engine;
 pub mod fs;
 mod journal;
+mod keyed;
 mod lock;
 mod recovery;
+mod request_key;
 mod snapshot_file;
+mod staged_import;
 
 #[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
+mod keyed_tests;
+#[cfg(test)]
 mod sim_fs;
+#[cfg(test)]
+mod staged_import_tests;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -61,7 +71,10 @@ use shopbot_core::{Error, Result};
 
 pub use dump::ImportError;
 pub use durable::{Options, RecoveryReport};
+pub use keyed::KeyedStore;
+pub use request_key::RequestKey;
 pub use snapshot_file::SnapshotError;
+pub use staged_import::STAGE_CHUNK_LINES;
 
 use durable::Durable;
 use engine::{Command, Outcome, State};
@@ -124,6 +137,9 @@ pub enum OpenError {
 /// The embedded store.
 pub struct JsonStore {
     shared: Arc<Shared>,
+    /// Whether dropping this handle waits for a background compaction: true for the store
+    /// itself, false for the view a [`KeyedStore`] holds, whose drop must never block.
+    owner: bool,
 }
 
 struct Shared {
@@ -279,6 +295,7 @@ impl JsonStore {
 
     fn with(state: State, seq: u64, durable: Option<Durable>) -> Self {
         JsonStore {
+            owner: true,
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner { state, seq }),
                 durable,
@@ -383,19 +400,25 @@ impl JsonStore {
         }
         let (outcome, seq) = {
             let mut inner = shared.lock()?;
-            let record = match &shared.durable {
-                Some(durable) => {
-                    durable.check()?;
-                    Some(journal::encode(inner.seq + 1, &command).map_err(Error::internal)?)
+            // A repeated keyed call changes nothing: it is answered, once what it answers
+            // with is durable, without a journal record.
+            if let Some(recorded) = inner.state.replay(&command)? {
+                (recorded, inner.seq)
+            } else {
+                let record = match &shared.durable {
+                    Some(durable) => {
+                        durable.check()?;
+                        Some(journal::encode(inner.seq + 1, &command).map_err(Error::internal)?)
+                    }
+                    None => None,
+                };
+                let outcome = inner.state.apply(command)?;
+                if let (Some(durable), Some(record)) = (&shared.durable, record) {
+                    inner.seq += 1;
+                    durable.submit(inner.seq, record)?;
                 }
-                None => None,
-            };
-            let outcome = inner.state.apply(command)?;
-            if let (Some(durable), Some(record)) = (&shared.durable, record) {
-                inner.seq += 1;
-                durable.submit(inner.seq, record)?;
+                (outcome, inner.seq)
             }
-            (outcome, inner.seq)
         };
         if shared.durable.as_ref().is_some_and(Durable::should_compact) {
             let background = Arc::clone(shared);
@@ -412,6 +435,22 @@ impl JsonStore {
         }
         shared.wait_durable(seq).await?;
         Ok(outcome)
+    }
+
+    /// The recorded answer of call `call` of request `key`, if it was made with `fingerprint`
+    /// (`Conflict` if it was made with another), once that answer is durable.
+    async fn recorded_answer(
+        &self,
+        key: &RequestKey,
+        call: u32,
+        fingerprint: &shopbot_core::idempotency::Fingerprint,
+    ) -> Result<Option<Outcome>> {
+        let (answer, seq) = {
+            let inner = self.shared.lock()?;
+            (inner.state.recorded(key, call, fingerprint)?, inner.seq)
+        };
+        self.shared.wait_durable(seq).await?;
+        Ok(answer)
     }
 
     /// Reads the state as applied. It may include commands whose records are not durable
@@ -437,6 +476,9 @@ impl Drop for JsonStore {
     /// Waits for a background compaction, so that once the store is gone nothing touches its
     /// directory any more.
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         let handle = self
             .shared
             .compaction
@@ -595,6 +637,17 @@ impl Storage for JsonStore {
     }
 
     async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport> {
+        if import.lines.len() > STAGE_CHUNK_LINES {
+            let publish = async |stage, audit| {
+                outcome!(
+                    self.execute(Command::PublishStage { stage, audit }).await,
+                    Import
+                )
+            };
+            return self
+                .import_staged(import, audit, publish, async |_| {})
+                .await;
+        }
         outcome!(
             self.execute(Command::ImportStock { import, audit }).await,
             Import

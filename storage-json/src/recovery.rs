@@ -298,6 +298,15 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path, mode: Mode) -> Result<Recovery, O
             detail: format!("{}; the journal is {what}", damage.detail),
         });
     }
+    // A large import still staging when the store was last closed or crashed has nobody to
+    // finish it: its lines were never visible, and now they are forgotten.
+    let stages = state.discard_stages();
+    if stages > 0 {
+        tracing::warn!(
+            stages,
+            "discarded unfinished stock imports (nothing of them was visible)"
+        );
+    }
     Ok(Recovery {
         state,
         seq,

@@ -12,9 +12,11 @@ use shopbot_core::ids::{ChatId, UserId};
 use shopbot_core::text::PersonName;
 use shopbot_core::user::UserProfile;
 
+use crate::commands::serve;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::parse;
+use crate::store::Backend;
 
 /// `shopbot chat`
 #[derive(Debug, Args)]
@@ -34,10 +36,23 @@ pub struct ChatArgs {
     pub name: Option<String>,
 }
 
-/// Runs `chat` on standard input.
+/// Runs `chat` on standard input. On a JSON store it opens, chat holds the shop's socket
+/// meanwhile, so other commands work on the store ([`crate::live`]); on a store a running
+/// shop holds, chat goes through that shop like any other command.
 pub async fn run(args: &ChatArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    // A malformed --user is refused before the store is touched.
+    parse::id::<UserId>("--user", &args.user)?;
+    let backend = ctx.existing_backend().await?;
+    let holder = match backend {
+        Backend::Json(_) => serve::hold(backend, ctx.settings())?,
+        Backend::Postgres(_) | Backend::Remote(_) => None,
+    };
     let stdin = std::io::stdin();
-    session(args, ctx, stdin.lock(), out).await
+    let result = session(args, ctx, stdin.lock(), out).await;
+    if let Some(holder) = holder {
+        holder.stop().await;
+    }
+    result
 }
 
 /// Runs a chat session reading lines from `input`.

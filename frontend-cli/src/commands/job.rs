@@ -204,7 +204,8 @@ async fn run_one(args: &RunArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<(
     };
     let backend = ctx.existing_backend().await?;
     let round = match backend {
-        Backend::Json(_) => run_here(ctx, name, Term::Sole).await?,
+        // Through a running shop the job runs here, each of its storage commands in the shop.
+        Backend::Json(_) | Backend::Remote(_) => run_here(ctx, name, Term::Sole).await?,
         Backend::Postgres(store) => run_on_postgres(ctx, store, name).await?,
     };
     let succeeded = round.succeeded;

@@ -31,6 +31,7 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
+use crate::live::Holder;
 use crate::scheduled_backup::{self, ScheduledBackup};
 use crate::store::{Backend, StoreUrl};
 
@@ -119,8 +120,9 @@ async fn serve_shop(
     signals: impl Future<Output = ()>,
 ) -> CliResult<()> {
     let settings = ctx.settings();
-    let shop = ctx.shop().await?.clone();
     let backend = ctx.existing_backend().await?.clone();
+    let holder = hold(&backend, settings)?;
+    let shop = ctx.shop().await?.clone();
     // With the bot, its messenger delivers the outbox as a job, so on PostgreSQL only the
     // leader does; the bot leaves the outbox alone.
     let (telegram, delivery) = match telegram_config {
@@ -176,7 +178,7 @@ async fn serve_shop(
         result.map_err(cli_error)
     };
     let leadership = match &backend {
-        Backend::Json(_) => Leadership::Always,
+        Backend::Json(_) | Backend::Remote(_) => Leadership::Always,
         Backend::Postgres(store) => Leadership::elected(Arc::clone(store)),
     };
     let terms = Terms {
@@ -188,7 +190,32 @@ async fn serve_shop(
     };
     let job_loop = run_jobs(terms, leadership, stop_receiver.clone());
     let ((), bot_result, ()) = tokio::join!(stop_on_signal, bot, job_loop);
+    if let Some(holder) = holder {
+        holder.stop().await;
+    }
     bot_result
+}
+
+/// Starts the shop socket of a JSON store this process holds, so that other commands work
+/// on it while the shop runs ([`crate::live`]). A store another process holds is refused:
+/// one shop runs on one embedded store.
+pub fn hold(backend: &Backend, settings: &Settings) -> CliResult<Option<Holder>> {
+    match (backend, &settings.store) {
+        (Backend::Json(store), StoreUrl::Json(dir)) => Holder::start(dir, Arc::clone(store))
+            .map(Some)
+            .map_err(|e| {
+                CliError::internal(format!(
+                    "cannot open the shop socket of {}: {e}",
+                    settings.store
+                ))
+            }),
+        (Backend::Remote(_), _) => Err(CliError::refused(format!(
+            "the store at {} is in use by a running shop: one shop runs on an embedded store \
+             at a time (stop the other one, or administer it with the other shopbot commands)",
+            settings.store
+        ))),
+        _ => Ok(None),
+    }
 }
 
 /// Every background job this configuration enables, over `shop` (whose storage the jobs

@@ -300,7 +300,9 @@ async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult
             IdempotencyKey::parse(key),
             "1–128 visible ASCII characters",
         )?,
-        None => fresh_key(),
+        // From the run's request key: a run repeated with its --request-key (after an
+        // unknown outcome) asks for the same credit, and every other run for a new one.
+        None => IdempotencyKey::derived("cli-credit", ctx.request_key()),
     };
     // The amount is in the shop's currency, which only the store knows.
     let amount = parse::money("--amount", &args.amount, ctx.currency().await?)?;
@@ -349,15 +351,6 @@ async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult
         money_text(&wallet.available)
     )?;
     Ok(())
-}
-
-/// A key no other run uses: the time in nanoseconds and the process id.
-fn fresh_key() -> IdempotencyKey {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    IdempotencyKey::derived("cli-credit", format!("{nanos}-{}", std::process::id()))
 }
 
 async fn set_banned(

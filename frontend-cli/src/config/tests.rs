@@ -14,6 +14,7 @@ fn flags() -> GlobalArgs {
         log_level: None,
         log_format: None,
         json: false,
+        request_key: None,
     }
 }
 

@@ -87,6 +87,12 @@ impl Serving {
             .unwrap()
     }
 
+    /// Kills the process with SIGKILL (no shutdown of any kind) and waits until it is gone.
+    pub fn kill_hard(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends `signal` (`-TERM`, `-INT`) and returns what the process did to the end.
     pub fn stop(mut self, signal: &str) -> Run {
         let sent = Command::new("kill")

@@ -170,11 +170,20 @@ fn a_damaged_journal_is_reported_with_exit_code_5() {
 }
 
 #[test]
-fn a_store_in_use_by_another_process_is_refused() {
+fn a_store_in_use_by_a_process_that_never_listens_is_refused_after_a_bounded_wait() {
     let shop = TestShop::demo();
     let held = shopbot_storage_json::JsonStore::open(shop.store_dir()).unwrap();
-    shop.run(&["product", "list"])
-        .fails(1, "is in use by another process");
+    let run = shop.run(&["product", "list"]);
+    run.code(1);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines[0].contains("still starting; waiting up to 15 s"),
+        "{run:#?}"
+    );
+    assert!(
+        lines[1].starts_with("error: ") && lines[1].contains("did not open its socket within 15 s"),
+        "{run:#?}"
+    );
     drop(held);
     shop.run(&["product", "list"]).ok();
 }

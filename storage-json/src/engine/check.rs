@@ -22,6 +22,7 @@ impl State {
         self.check_wallets(&mut problems);
         self.check_invoices(&mut problems);
         self.check_notices_and_jobs(&mut problems);
+        self.requests.check(&mut problems);
         problems
     }
 

@@ -8,6 +8,7 @@ use shopbot_core::cart::{Cart, CartEdit};
 use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductPatch};
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
+use shopbot_core::idempotency::Fingerprint;
 use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
 use shopbot_core::jobs::{JobRecord, JobRound};
@@ -16,12 +17,14 @@ use shopbot_core::notice::{Notice, NoticeKinds};
 use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
-use shopbot_core::stock::{ImportReport, StockImport};
+use shopbot_core::stock::{ImportReport, OnDuplicate, StockImport, StockLine};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
 
 use super::State;
+use super::requests::Answer;
+use crate::request_key::RequestKey;
 
 /// One state change, as a storage method was asked for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,10 +134,41 @@ pub enum Command {
     Sweep {
         sweep: Sweep,
     },
+    /// Opens a stage for a large import (see `engine::staging`).
+    BeginStage {
+        product: ProductId,
+        on_duplicate: OnDuplicate,
+        at: Timestamp,
+    },
+    /// Adds a chunk of lines to a stage.
+    StageStock {
+        stage: u64,
+        lines: Vec<StockLine>,
+    },
+    /// Makes a stage's lines available units at once, writing `audit`.
+    PublishStage {
+        stage: u64,
+        audit: AuditRecord,
+    },
+    /// Forgets a stage.
+    DiscardStage {
+        stage: u64,
+    },
+    /// Call `call` of the request named `key`, made at `at`: applies `inner` once and
+    /// records its answer; a repeat gets the recorded answer (see `engine::requests`).
+    /// `fingerprint` names what the call asked for, without times; `inner` is the call.
+    Keyed {
+        key: RequestKey,
+        call: u32,
+        at: Timestamp,
+        fingerprint: Fingerprint,
+        inner: Box<Command>,
+    },
 }
 
-/// What a command returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a command returned. Serializable, because keyed calls record their answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "value")]
 #[allow(missing_docs)] // Each variant carries the type of the same name.
 pub enum Outcome {
     User(User),
@@ -155,7 +189,11 @@ pub enum Outcome {
     Notified(u64),
     Job(JobRecord),
     Swept(SweepReport),
+    /// The id of a stage opened.
+    Stage(u64),
     Done,
+    /// The answer of a keyed command: what the inner command returned, or its refusal.
+    Keyed(Box<Answer>),
 }
 
 impl State {
@@ -226,6 +264,29 @@ impl State {
             Command::RecordJobRound { round } => Outcome::Job(self.record_job_round(round)?),
             Command::RequestJobRun { name, at } => Outcome::Job(self.request_job_run(name, at)?),
             Command::Sweep { sweep } => Outcome::Swept(self.sweep(sweep)),
+            Command::BeginStage {
+                product,
+                on_duplicate,
+                at,
+            } => Outcome::Stage(self.begin_stage(product, on_duplicate, at)?),
+            Command::StageStock { stage, lines } => {
+                self.stage_stock(stage, lines)?;
+                Outcome::Done
+            }
+            Command::PublishStage { stage, audit } => {
+                Outcome::Import(self.publish_stage(stage, audit)?)
+            }
+            Command::DiscardStage { stage } => {
+                self.discard_stage(stage);
+                Outcome::Done
+            }
+            Command::Keyed {
+                key,
+                call,
+                at,
+                fingerprint,
+                inner,
+            } => self.apply_keyed(key, call, at, fingerprint, *inner)?,
         })
     }
 }

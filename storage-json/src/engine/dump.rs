@@ -117,6 +117,7 @@ impl State {
             entry: highest.entry,
             outbox: highest.outbox,
             audit: highest.audit,
+            stage: 0,
         };
         let ledger_keys = dump
             .entries
@@ -175,6 +176,9 @@ impl State {
                 .map(|k| (k.key, k.at))
                 .collect(),
             jobs: dump.jobs,
+            // Like update ids, the answers of keyed requests matter for a day only.
+            requests: Vec::new(),
+            stages: Vec::new(),
         };
         State::from_snapshot(snapshot)
     }

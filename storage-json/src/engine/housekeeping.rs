@@ -1,5 +1,6 @@
-//! The housekeeping sweep: forgetting expired dialogues and handled update ids too old to be
-//! redelivered. Both are found through their time indexes, so a sweep costs what it forgets.
+//! The housekeeping sweep: forgetting expired dialogues, and handled update ids and answered
+//! request keys too old to be repeated. All are found through their time indexes, so a sweep
+//! costs what it forgets.
 
 use shopbot_core::housekeeping::{Sweep, SweepReport};
 
@@ -24,6 +25,9 @@ impl State {
             self.processed_updates.remove(&update);
             report.updates += 1;
         }
+        // Request keys guard retries, which come within minutes: they are kept as long as
+        // update ids. The report has no count for them (PostgreSQL records none).
+        self.requests.forget_before(sweep.updates_before);
         report
     }
 }

@@ -16,14 +16,18 @@ mod jobs;
 mod notices;
 mod payload_index;
 mod records;
+mod requests;
 mod snapshot;
+mod staging;
 mod users;
 mod wallet;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use command::{Command, Outcome};
+pub use requests::{Answer, RecordedRequest, Refusal};
 pub use snapshot::Snapshot;
+pub use staging::Stage;
 
 use shopbot_core::Error;
 use shopbot_core::audit::{AuditEntry, AuditRecord};
@@ -60,6 +64,9 @@ struct Counters {
     entry: i64,
     outbox: i64,
     audit: i64,
+    /// Absent from snapshots written before staged imports.
+    #[serde(default)]
+    stage: u64,
 }
 
 /// Everything the shop knows, with the indexes that keep every command's cost independent of
@@ -106,6 +113,10 @@ pub struct State {
     notice_keys: BTreeMap<String, Timestamp>,
     /// What the store knows of each background job, by name.
     jobs: BTreeMap<String, JobRecord>,
+    /// The answers of keyed calls, so a repeated request applies once.
+    requests: requests::Requests,
+    /// Large imports being staged, invisible until published.
+    stages: staging::Stages,
 }
 
 impl State {

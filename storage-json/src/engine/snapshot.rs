@@ -22,7 +22,7 @@ use shopbot_core::time::Timestamp;
 use shopbot_core::user::User;
 use shopbot_core::wallet::{Balance, Hold, LedgerEntry};
 
-use super::{Counters, State};
+use super::{Counters, RecordedRequest, Stage, State};
 
 /// Everything in a [`State`] that is not an index.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -60,6 +60,12 @@ pub struct Snapshot {
     /// Absent from snapshots written before job records.
     #[serde(default)]
     pub(super) jobs: Vec<JobRecord>,
+    /// Absent from snapshots written before request keys.
+    #[serde(default)]
+    pub(super) requests: Vec<RecordedRequest>,
+    /// Absent from snapshots written before staged imports.
+    #[serde(default)]
+    pub(super) stages: Vec<Stage>,
 }
 
 impl State {
@@ -117,6 +123,8 @@ impl State {
                 .map(|(k, at)| (k.clone(), *at))
                 .collect(),
             jobs: self.jobs.values().cloned().collect(),
+            requests: self.requests.records().cloned().collect(),
+            stages: self.stages.records().cloned().collect(),
         }
     }
 
@@ -212,6 +220,12 @@ impl State {
             .into_iter()
             .map(|j| (j.name.clone(), j))
             .collect();
+        for recorded in snapshot.requests {
+            state.requests.insert(recorded);
+        }
+        for stage in snapshot.stages {
+            state.stages.insert(stage);
+        }
         state
     }
 

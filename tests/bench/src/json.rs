@@ -20,7 +20,8 @@ use shopbot_storage_json::JsonStore;
 
 use crate::report::{Throughput, emit, resident_bytes, with};
 
-const OWNER: UserId = UserId(1);
+/// The shop's owner, who runs the admin calls.
+pub const OWNER: UserId = UserId(1);
 
 /// How much work each measurement does.
 pub struct Scale {
@@ -163,7 +164,8 @@ fn shop(store: Arc<dyn Storage>) -> Shop {
     Shop::new(store, Arc::new(SystemClock), config)
 }
 
-fn buyer(n: usize) -> UserId {
+/// The benchmark's `n`th customer (funded by [`stocked_shop_with`]).
+pub fn buyer(n: usize) -> UserId {
     UserId(1000 + n as i64)
 }
 
@@ -243,7 +245,8 @@ pub async fn stocked_shop_with(
     Ok((shop, ids))
 }
 
-fn profile(id: UserId) -> UserProfile {
+/// The profile the benchmark's people write with.
+pub fn profile(id: UserId) -> UserProfile {
     UserProfile {
         id,
         name: PersonName::lenient("bench"),

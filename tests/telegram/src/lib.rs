@@ -13,11 +13,13 @@
 
 mod body;
 mod html;
+mod person;
 mod server;
 mod views;
 mod world;
 
 pub use body::{Params, Upload};
+pub use person::Person;
 pub use server::{BOT_ID, DEADLINE, FakeBotApi, Sent, TOKEN};
 pub use views::{Call, CallbackAnswer, ChatMessage, InlineButton, Press, Rule, Violation};
 
