@@ -1,5 +1,6 @@
-//! The client's side of the shop socket: [`RemoteStorage`], a [`Storage`] whose every call
-//! runs in the process that holds the store, plus its check, backup and dump.
+//! The client's side of the shop socket: [`RemoteStorage`], a
+//! [`Storage`](shopbot_core::ports::Storage) whose every call runs in the process that holds
+//! the store, plus its check, backup and dump.
 //!
 //! One request at a time on one connection. A mutating call carries the run's request key.
 //! If the connection drops after a mutating call was sent, its outcome is unknown: the call
