@@ -522,10 +522,16 @@ fn open_error(url: &StoreUrl, failure: JsonOpenFailure) -> CliError {
         JsonOpenFailure::Exists => shop_exists(url),
         JsonOpenFailure::Unfit(error) => error,
         JsonOpenFailure::Open(error) => match &error {
-            OpenError::Io { source, .. } if is_bad_path(source) => CliError::invalid(format!(
-                "{} (--store json:PATH needs a directory this user can read and write)",
-                cause_chain(&error)
-            )),
+            // The message already names the cause; the chain would repeat it.
+            OpenError::Io { source, .. } if is_bad_path(source) => {
+                let advice = if source.kind() == io::ErrorKind::PermissionDenied {
+                    "run shopbot as the user that owns the store; --store json:PATH needs a \
+                     directory this user can read and write"
+                } else {
+                    "--store json:PATH needs a directory this user can read and write"
+                };
+                CliError::invalid(format!("{error} ({advice})"))
+            }
             _ => CliError::internal(cause_chain(&error)),
         },
     }

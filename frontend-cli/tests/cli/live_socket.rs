@@ -8,6 +8,7 @@
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -337,4 +338,49 @@ fn a_command_waits_for_a_shop_that_is_still_starting_and_then_works_through_it()
         holder.stop().await;
         store.close().await.unwrap();
     });
+}
+
+#[test]
+fn another_user_gets_a_permission_error_at_once() {
+    // Only root can run a command as another user; CI runs as root.
+    if !rustix::process::geteuid().is_root() {
+        return;
+    }
+    let shop = TestShop::demo();
+    let serving = Serving::start(serve(&shop, "info"));
+    // The other user can reach the test's directory and run the binary (copied there), but
+    // the store stays as shopbot made it: owner-only.
+    let dir = shop.path("");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let binary = shop.path("shopbot");
+    std::fs::copy(env!("CARGO_BIN_EXE_shopbot"), &binary).unwrap();
+    for args in [
+        vec!["product", "list"],
+        vec![
+            "user", "credit", "--user", "1001", "--amount", "1", "--reason", "x",
+        ],
+    ] {
+        let output = std::process::Command::new(&binary)
+            .uid(65534)
+            .gid(65534)
+            .current_dir(&dir)
+            .arg("--store")
+            .arg(shop.store_url())
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("Permission denied")
+                && stderr.contains("run shopbot as the user that owns the store")
+                && stderr.matches("os error 13").count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+    serving.stop("-TERM").ok();
+    // Nothing was credited.
+    let user = shop.json(&["user", "show", "--user", "1001"]);
+    assert_eq!(user["balance"]["minor"], 10_000, "{user}");
 }
