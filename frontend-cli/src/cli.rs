@@ -186,6 +186,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Run the Telegram bot (and the background jobs) on the store until SIGINT or SIGTERM
     Telegram(telegram::TelegramArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completions(crate::commands::completions::CompletionsArgs),
     // Still to come from its own work: `tui` (the admin console), one variant here and one
     // arm in `commands::run`.
 }
