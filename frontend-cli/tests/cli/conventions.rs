@@ -29,3 +29,28 @@ fn a_mistyped_command_or_flag_suggests_the_right_one() {
     shop.run(&["order", "list", "--limt", "3"])
         .fails(2, "a similar argument exists: '--limit'");
 }
+
+#[test]
+fn hidden_is_a_switch_or_takes_true_or_false_on_both_add_and_edit() {
+    let shop = TestShop::new();
+    let hidden = |args: &[&str]| -> bool {
+        let product = shop.json(args);
+        product["hidden"].as_bool().unwrap()
+    };
+    let add = |extra: &[&str]| {
+        let mut args = vec!["product", "add", "--name", "Card", "--price", "1"];
+        args.extend_from_slice(extra);
+        hidden(&args)
+    };
+    assert!(!add(&[]));
+    assert!(add(&["--hidden"]));
+    assert!(add(&["--hidden", "true"]));
+    assert!(!add(&["--hidden", "false"]));
+
+    assert!(hidden(&["product", "edit", "1", "--hidden"]));
+    assert!(!hidden(&["product", "edit", "1", "--hidden", "false"]));
+    assert!(hidden(&["product", "edit", "1", "--hidden", "true"]));
+    assert!(hidden(&["product", "edit", "1", "--hidden=true"]));
+    shop.run(&["product", "edit", "1", "--hidden", "maybe"])
+        .fails(2, "invalid value 'maybe'");
+}
