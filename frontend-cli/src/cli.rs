@@ -167,7 +167,7 @@ pub enum Command {
     /// Background jobs: list (what each did last, and when it runs next), run (one now)
     #[command(subcommand)]
     Job(job::JobCommand),
-    /// Export orders, users or stock levels as CSV, streamed
+    /// Export orders, invoices, users or stock levels as CSV, streamed
     Export(export::ExportArgs),
     /// Write a consistent copy of the store into a new directory
     Backup(backup::BackupArgs),
