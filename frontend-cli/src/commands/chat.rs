@@ -17,6 +17,7 @@ use shopbot_core::text::PersonName;
 use shopbot_core::user::UserProfile;
 
 use crate::commands::serve;
+use crate::commands::user::UserArg;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::parse;
@@ -31,12 +32,12 @@ is text (a price, a user id) and /N presses button N; where it asks for stock ke
 them one per line and end with an empty line or /end.
 
 Examples:
-  shopbot chat --user 1001
+  shopbot chat 1001
   printf '1\\n1\\n' | shopbot chat --user 1001 --name Ann")]
 pub struct ChatArgs {
-    /// The customer's user id (as Telegram would give it)
-    #[arg(long, value_name = "ID")]
-    pub user: String,
+    /// The customer's user id (as Telegram would give it): `chat 1001` or `chat --user 1001`
+    #[command(flatten)]
+    pub user: UserArg,
     /// The customer's display name [default: the stored name, or customer ID for a new user]
     #[arg(long)]
     pub name: Option<String>,
@@ -47,7 +48,7 @@ pub struct ChatArgs {
 /// shop holds, chat goes through that shop like any other command.
 pub async fn run(args: &ChatArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
     // A malformed --user is refused before the store is touched.
-    parse::id::<UserId>("--user", &args.user)?;
+    parse::id::<UserId>("--user", args.user.text())?;
     let backend = ctx.existing_backend().await?;
     let holder = match backend {
         Backend::Json(_) => serve::hold(backend, ctx.settings())?,
@@ -68,7 +69,7 @@ pub async fn session(
     mut input: impl BufRead,
     out: &mut impl Write,
 ) -> CliResult<()> {
-    let user: UserId = parse::id("--user", &args.user)?;
+    let user: UserId = parse::id("--user", args.user.text())?;
     let shop = ctx.shop().await?.clone();
     let profile = UserProfile {
         id: user,

@@ -54,3 +54,39 @@ fn hidden_is_a_switch_or_takes_true_or_false_on_both_add_and_edit() {
     shop.run(&["product", "edit", "1", "--hidden", "maybe"])
         .fails(2, "invalid value 'maybe'");
 }
+
+#[test]
+fn a_user_is_named_by_a_positional_id_or_by_the_older_user_flag() {
+    let shop = TestShop::demo();
+    let positional = shop.json(&["user", "show", "1001"]);
+    let flag = shop.json(&["user", "show", "--user", "1001"]);
+    assert_eq!(positional["id"], 1001);
+    assert_eq!(positional, flag);
+
+    shop.run(&["user", "ban", "1001"]).ok();
+    assert_eq!(shop.json(&["user", "show", "1001"])["banned"], true);
+    shop.run(&["user", "unban", "--user", "1001"]).ok();
+    assert_eq!(shop.json(&["user", "show", "1001"])["banned"], false);
+    shop.run(&[
+        "user", "credit", "1001", "--amount", "1.00", "--reason", "a",
+    ])
+    .ok();
+    shop.run(&[
+        "user", "credit", "--user", "1001", "--amount", "1.00", "--reason", "b",
+    ])
+    .ok();
+    assert_eq!(
+        shop.json(&["user", "show", "1001"])["balance"]["minor"],
+        10_200
+    );
+    shop.run(&["user", "role", "1001", "--role", "support"])
+        .ok();
+    assert_eq!(shop.json(&["user", "show", "1001"])["role"], "support");
+    let chat = shop.run_with_input(&["chat", "1001"], b"/start\n");
+    chat.ok();
+    assert!(chat.stdout.contains("Welcome"), "{}", chat.stdout);
+
+    shop.run(&["user", "show"]).fails(2, "required");
+    shop.run(&["user", "show", "1001", "--user", "1002"])
+        .fails(2, "cannot be used with");
+}
