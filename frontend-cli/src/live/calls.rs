@@ -1,6 +1,6 @@
 //! Every [`Storage`] method as a value that crosses the shop socket: [`Call`].
 //!
-//! One list ([`storage_calls!`]) names each method once, with its arguments, its result and
+//! One list (`storage_calls!`) names each method once, with its arguments, its result and
 //! whether it changes the store. From it come the [`Call`] enum, the holder's
 //! [`Call::apply`] and the client's `impl Storage for RemoteStorage`, so a method added to the
 //! port and forgotten here does not compile (the remote store would not implement the trait).

@@ -1,4 +1,4 @@
-//! The client's side of the shop socket: [`RemoteStorage`], a [`Storage`] whose every call
+//! The client's side of the shop socket: [`RemoteStorage`], a [`Storage`](shopbot_core::ports::Storage) whose every call
 //! runs in the process that holds the store, plus its check, backup and dump.
 //!
 //! One request at a time on one connection. A mutating call carries the run's request key.
