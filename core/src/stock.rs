@@ -86,13 +86,45 @@ pub struct ImportReport {
     pub skipped: Vec<Duplicate>,
 }
 
-/// A line that repeats an earlier line or a unit already in stock.
+/// A line that repeats an earlier line or a unit the product already has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Duplicate {
     /// The duplicate line.
     pub line: usize,
-    /// The earlier line it repeats, or `None` when it repeats a unit already in stock.
+    /// The earlier line it repeats, or `None` when it repeats a unit the product already has.
     pub first_line: Option<usize>,
+    /// Whether the unit it repeats was sold already (`false` for a repeated line and for a
+    /// unit still in stock): a key that was sold is not sold again.
+    #[serde(default)]
+    pub sold: bool,
+}
+
+/// A unit the product already has with an import line's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Available or reserved.
+    InStock,
+    /// Sold to an order.
+    Sold,
+}
+
+impl Existing {
+    /// How `state` counts for an import.
+    pub fn of(state: &UnitState) -> Existing {
+        match state {
+            UnitState::Available | UnitState::Reserved { .. } => Existing::InStock,
+            UnitState::Sold { .. } => Existing::Sold,
+        }
+    }
+
+    /// The duplicate `line` is, repeating this unit.
+    pub fn duplicate(self, line: usize) -> Duplicate {
+        Duplicate {
+            line,
+            first_line: None,
+            sold: self == Existing::Sold,
+        }
+    }
 }
 
 /// Unit counts of one product.
@@ -137,9 +169,10 @@ fn describe_invalid(lines: &[(usize, TextError)]) -> String {
 fn describe_duplicates(lines: &[Duplicate]) -> String {
     let parts: Vec<String> = lines
         .iter()
-        .map(|d| match d.first_line {
-            Some(first) => format!("line {} repeats line {first}", d.line),
-            None => format!("line {} is already in stock", d.line),
+        .map(|d| match (d.first_line, d.sold) {
+            (Some(first), _) => format!("line {} repeats line {first}", d.line),
+            (None, true) => format!("line {} was already sold", d.line),
+            (None, false) => format!("line {} is already in stock", d.line),
         })
         .collect();
     parts.join("; ")
@@ -180,10 +213,10 @@ pub fn parse_lines(text: &str) -> Result<Vec<StockLine>, StockError> {
 }
 
 /// Finds lines that repeat an earlier line of the same import, or a payload for which
-/// `in_stock` answers true. Every backend calls this inside its atomic import.
-pub fn find_duplicates<F>(lines: &[StockLine], mut in_stock: F) -> Vec<Duplicate>
+/// `existing` finds a unit of the product. Every backend calls this inside its atomic import.
+pub fn find_duplicates<F>(lines: &[StockLine], mut existing: F) -> Vec<Duplicate>
 where
-    F: FnMut(&StockPayload) -> bool,
+    F: FnMut(&StockPayload) -> Option<Existing>,
 {
     let mut first_seen = std::collections::HashMap::new();
     let mut duplicates = Vec::new();
@@ -192,12 +225,10 @@ where
             duplicates.push(Duplicate {
                 line: line.line,
                 first_line: Some(first),
+                sold: false,
             });
-        } else if in_stock(&line.payload) {
-            duplicates.push(Duplicate {
-                line: line.line,
-                first_line: None,
-            });
+        } else if let Some(unit) = existing(&line.payload) {
+            duplicates.push(unit.duplicate(line.line));
         } else {
             first_seen.insert(&line.payload, line.line);
         }
@@ -232,25 +263,40 @@ mod tests {
 
     #[test]
     fn duplicates_inside_the_import_and_in_stock_are_found() {
-        let lines = parse_lines("A\nB\nA\nC\nB").unwrap_or_default();
-        let dups = find_duplicates(&lines, |p| p.as_str() == "C");
+        let lines = parse_lines("A\nB\nA\nC\nB\nD").unwrap_or_default();
+        let dups = find_duplicates(&lines, |p| match p.as_str() {
+            "C" => Some(Existing::InStock),
+            "D" => Some(Existing::Sold),
+            _ => None,
+        });
         assert_eq!(
             dups,
             vec![
                 Duplicate {
                     line: 3,
-                    first_line: Some(1)
+                    first_line: Some(1),
+                    sold: false
                 },
                 Duplicate {
                     line: 4,
-                    first_line: None
+                    first_line: None,
+                    sold: false
                 },
                 Duplicate {
                     line: 5,
-                    first_line: Some(2)
+                    first_line: Some(2),
+                    sold: false
+                },
+                Duplicate {
+                    line: 6,
+                    first_line: None,
+                    sold: true
                 },
             ]
         );
+        let message = StockError::Duplicates(dups).to_string();
+        assert!(message.contains("line 4 is already in stock"), "{message}");
+        assert!(message.contains("line 6 was already sold"), "{message}");
     }
 
     proptest! {

@@ -54,6 +54,16 @@ impl Timestamp {
         }
         Ok(Timestamp(days_from_civil(year, month, day) * MS_PER_DAY))
     }
+
+    /// The day that ends at this instant, `YYYY-MM-DD`, when it is midnight UTC: a deadline at
+    /// the end of a day (an invoice due on a date) reads as that day, the last one to act on.
+    pub fn day_ending(self) -> Option<String> {
+        if self.0.rem_euclid(MS_PER_DAY) != 0 {
+            return None;
+        }
+        let (y, m, d) = civil_from_days(self.0.div_euclid(MS_PER_DAY) - 1);
+        Some(format!("{y:04}-{m:02}-{d:02}"))
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -113,6 +123,15 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_midnight_reads_as_the_day_it_ends() {
+        let new_year = Timestamp::parse_date("2027-01-01").unwrap_or_default();
+        assert_eq!(new_year.day_ending().as_deref(), Some("2026-12-31"));
+        let leap = Timestamp::parse_date("2028-03-01").unwrap_or_default();
+        assert_eq!(leap.day_ending().as_deref(), Some("2028-02-29"));
+        assert_eq!(new_year.plus(Duration::from_secs(1)).day_ending(), None);
+    }
 
     #[test]
     fn dates_round_trip_through_display() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shopbot_core::flow::markup::{self, MAX_MESSAGE_LEN};
-use shopbot_core::flow::{Action, Flow, FlowConfig, Incoming, RateLimit, Reply};
+use shopbot_core::flow::{Action, Flow, FlowConfig, Incoming, RateLimit, Reply, TextInput};
 use shopbot_core::ids::{ChatId, UpdateId, UserId};
 use shopbot_core::ports::Storage;
 use shopbot_core::testkit::{OWNER, Snapshot, TestShop};
@@ -171,6 +171,33 @@ async fn an_admin_adds_stock_by_pasting_and_by_uploading_a_text_file() {
         )
         .await;
     assert!(said(&reply).contains("too large"));
+}
+
+#[tokio::test]
+async fn the_flow_says_which_screens_wait_for_text_and_which_for_several_lines() {
+    let bot = Bot::new().await;
+    let admin = bot.t.staff(10, Role::Admin).await;
+    let product = bot.t.product("Game", 500).await.id;
+    let awaited = || bot.flow.awaited_text(ChatId(admin.0), admin);
+
+    bot.send(admin, "/start").await;
+    assert_eq!(awaited().await.unwrap(), None, "the menu offers buttons");
+    bot.press(admin, Action::AdminNewProduct).await;
+    assert_eq!(awaited().await.unwrap(), Some(TextInput::Line));
+    bot.send(admin, "Game two").await;
+    assert_eq!(awaited().await.unwrap(), Some(TextInput::Line), "the price");
+    bot.press(admin, Action::AdminAddStock { product }).await;
+    assert_eq!(awaited().await.unwrap(), Some(TextInput::Lines));
+    bot.send(admin, "KEY-1\nKEY-2").await;
+    assert_eq!(
+        awaited().await.unwrap(),
+        None,
+        "the import ended the dialogue"
+    );
+    bot.press(admin, Action::AdminFindUser).await;
+    assert_eq!(awaited().await.unwrap(), Some(TextInput::Line));
+    bot.press(admin, Action::Cancel).await;
+    assert_eq!(awaited().await.unwrap(), None, "cancelled");
 }
 
 #[tokio::test]

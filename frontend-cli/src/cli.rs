@@ -167,7 +167,7 @@ pub enum Command {
     /// Background jobs: list (what each did last, and when it runs next), run (one now)
     #[command(subcommand)]
     Job(job::JobCommand),
-    /// Export orders, users or stock levels as CSV, streamed
+    /// Export orders, invoices, users or stock levels as CSV, streamed
     Export(export::ExportArgs),
     /// Write a consistent copy of the store into a new directory
     Backup(backup::BackupArgs),
@@ -186,6 +186,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Run the Telegram bot (and the background jobs) on the store until SIGINT or SIGTERM
     Telegram(telegram::TelegramArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completions(crate::commands::completions::CompletionsArgs),
     // Still to come from its own work: `tui` (the admin console), one variant here and one
     // arm in `commands::run`.
 }

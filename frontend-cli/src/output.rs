@@ -29,6 +29,12 @@ pub fn time(at: Timestamp) -> String {
     at.to_string()
 }
 
+/// A deadline as it was entered: `2026-12-31` for one at the end of that day (an invoice
+/// `--due 2026-12-31`), else the time it passes.
+pub fn deadline(at: Timestamp) -> String {
+    at.day_ending().unwrap_or_else(|| time(at))
+}
+
 /// `2026-11-23T07:08:00Z` (RFC 3339), for JSON.
 pub fn time_rfc3339(at: Timestamp) -> String {
     at.to_string().replacen(' ', "T", 1)

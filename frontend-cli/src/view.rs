@@ -363,6 +363,8 @@ pub struct InvoiceView {
     pub total: MoneyView,
     /// When it expires, if ever (RFC 3339).
     pub due_at: Option<String>,
+    /// The last day to pay (`YYYY-MM-DD`), for an invoice due at the end of a day.
+    pub due_date: Option<String>,
     /// When it was issued (RFC 3339).
     pub created_at: String,
     /// When it reached its final status (RFC 3339).
@@ -399,6 +401,7 @@ impl From<&Invoice> for InvoiceView {
             tax: invoice.totals.tax.into(),
             total: invoice.totals.total.into(),
             due_at: invoice.due_at.map(time),
+            due_date: invoice.due_at.and_then(Timestamp::day_ending),
             created_at: time(invoice.created_at),
             closed_at: invoice.closed_at.map(time),
             payment: invoice.payment.as_ref().map(|p| InvoicePaymentView {

@@ -405,3 +405,27 @@ async fn a_repeated_large_import_under_one_request_key_imports_once() {
         (2 * STAGE_CHUNK_LINES as u64 + 1, 0)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_repeating_a_sold_key_reports_it_as_sold() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(JsonStore::open(dir.path()).unwrap());
+    let product = setup(&store, 3).await.unwrap();
+    buy(&store, product, "tap-1").await.unwrap();
+    // Enough new lines to be staged, then the three old keys, one of them sold.
+    let mut staged = import(product, "NEW", 0..2 * STAGE_CHUNK_LINES, OnDuplicate::Skip);
+    let old = import(product, "OLD", 0..3, OnDuplicate::Skip);
+    let first_old = staged.lines.len() + 1;
+    staged.lines.extend(old.lines.into_iter().map(|mut l| {
+        l.line += first_old - 1;
+        l
+    }));
+
+    let report = store.import_stock(staged, audit()).await.unwrap();
+
+    assert_eq!(report.added, 2 * STAGE_CHUNK_LINES);
+    let lines: Vec<usize> = report.skipped.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [first_old, first_old + 1, first_old + 2]);
+    let sold = report.skipped.iter().filter(|d| d.sold).count();
+    assert_eq!(sold, 1, "{:?}", report.skipped);
+}

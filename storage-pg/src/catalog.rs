@@ -1,6 +1,6 @@
 //! Categories, products, stock units and carts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -13,7 +13,9 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::ids::{CategoryId, ProductId, UserId};
-use shopbot_core::stock::{self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport};
+use shopbot_core::stock::{
+    self, Existing, ImportReport, OnDuplicate, StockCounts, StockError, StockImport,
+};
 use shopbot_core::text::StockPayload;
 
 use crate::command::EditCart;
@@ -184,8 +186,9 @@ pub(crate) async fn import_stock(
         return Err(StockError::Empty.into());
     }
     let payloads: Vec<&str> = import.lines.iter().map(|l| l.payload.as_str()).collect();
-    let existing: HashSet<String> = sqlx::query_scalar(
-        "SELECT payload FROM stock_units WHERE product_id = $1 AND payload = ANY($2)",
+    // Each payload the product already has, and whether that unit was sold.
+    let existing: HashMap<String, bool> = sqlx::query_as(
+        "SELECT payload, state = 'sold' FROM stock_units WHERE product_id = $1 AND payload = ANY($2)",
     )
     .bind(import.product.0)
     .bind(&payloads)
@@ -194,7 +197,10 @@ pub(crate) async fn import_stock(
     .into_iter()
     .collect();
     let duplicates = stock::find_duplicates(&import.lines, |p: &StockPayload| {
-        existing.contains(p.as_str())
+        existing.get(p.as_str()).map(|&sold| match sold {
+            true => Existing::Sold,
+            false => Existing::InStock,
+        })
     });
     if !duplicates.is_empty() && import.on_duplicate == OnDuplicate::Refuse {
         return Err(StockError::Duplicates(duplicates).into());

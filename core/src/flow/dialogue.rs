@@ -74,6 +74,23 @@ pub(super) enum Step {
     },
 }
 
+impl Step {
+    /// The kind of text this step asks for.
+    pub(super) fn input(&self) -> super::TextInput {
+        match self {
+            Step::Stock { .. } => super::TextInput::Lines,
+            Step::ProductName
+            | Step::ProductPrice { .. }
+            | Step::ProductCategory { .. }
+            | Step::ProductDescription { .. }
+            | Step::Price { .. }
+            | Step::FindUser
+            | Step::Credit { .. }
+            | Step::ConfirmCredit { .. } => super::TextInput::Line,
+        }
+    }
+}
+
 /// The dialogue of one person in one chat.
 pub(super) struct Dialogues<'a> {
     shop: &'a Shop,

@@ -120,6 +120,16 @@ impl Reply {
     }
 }
 
+/// The kind of typed answer the current screen asks for (see [`Flow::awaited_text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TextInput {
+    /// One line: a name, a price, an amount, a user id.
+    Line,
+    /// Several lines sent as one message: stock keys, one per line.
+    Lines,
+}
+
 /// How the conversation treats people: rate limits and the support contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowConfig {
@@ -169,6 +179,23 @@ impl Flow {
     /// The shop the conversation runs on.
     pub fn shop(&self) -> &Shop {
         &self.shop
+    }
+
+    /// The typed answer the conversation of `user` in `chat` waits for, or `None` when its
+    /// screen offers only buttons and commands.
+    ///
+    /// While a dialogue waits for text, any text (a number too) answers it; a front end that
+    /// reads button presses and text from one keyboard, such as the terminal chat, asks this to
+    /// tell a typed `5` (a price) from a press of button 5.
+    pub async fn awaited_text(
+        &self,
+        chat: ChatId,
+        user: UserId,
+    ) -> crate::Result<Option<TextInput>> {
+        let step = dialogue::Dialogues::new(&self.shop, chat, user)
+            .current()
+            .await?;
+        Ok(step.as_ref().map(Step::input))
     }
 
     /// Answers a messenger update once: a redelivered `update` (the same id again, after a

@@ -41,7 +41,8 @@ impl InvoiceService {
         .await
     }
 
-    /// Staff bill a user for anything.
+    /// Staff bill a user for anything. A `due_at` that is not in the future is `Invalid` and
+    /// issues nothing: such an invoice could never be paid.
     pub async fn create(
         &self,
         actor: UserId,
@@ -58,6 +59,9 @@ impl InvoiceService {
             return Err(Error::invalid(format!(
                 "invoice lines must be in {currency}"
             )));
+        }
+        if due_at.is_some_and(|due| due <= self.context.clock.now()) {
+            return Err(Error::invalid("the due date has passed"));
         }
         self.issue(user, lines, tax, InvoicePurpose::Custom, due_at)
             .await

@@ -153,14 +153,17 @@ fn expected_duplicates() -> Vec<Duplicate> {
         Duplicate {
             line: 2,
             first_line: None,
+            sold: false,
         },
         Duplicate {
             line: 4,
             first_line: Some(1),
+            sold: false,
         },
         Duplicate {
             line: 6,
             first_line: None,
+            sold: false,
         },
     ]
 }
@@ -240,6 +243,58 @@ pub async fn skipping_duplicates_imports_the_rest_and_reports_them(store: Arc<dy
         .collect();
     let all: BTreeSet<&str> = ["KEY-A", "KEY-B", "KEY-C", "KEY-D", "KEY-E"].into();
     assert_eq!(payloads, all);
+}
+
+/// A line repeating a unit that was sold is a duplicate that says so (`sold`), and one
+/// repeating a unit still in stock says it is not; neither is imported.
+pub async fn reimporting_a_sold_key_says_it_was_already_sold(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let product = t.product("Keys", 100).await;
+    t.import(product.id, &["KEY-A".to_owned(), "KEY-B".to_owned()])
+        .await;
+    let buyer = t.customer(10).await;
+    t.fund(buyer, 100).await;
+    let order = t.buy(buyer, product.id, 1).await;
+    let sold = order
+        .delivered_units()
+        .map(|(_, u)| u.payload.as_str().to_owned())
+        .next()
+        .unwrap();
+    let kept = if sold == "KEY-A" { "KEY-B" } else { "KEY-A" };
+
+    let text = format!("{sold}\n{kept}\nKEY-C");
+    let refused = t
+        .shop
+        .admin()
+        .import_stock_text(OWNER, product.id, &text, OnDuplicate::Refuse)
+        .await;
+    let Err(Error::Invalid(problem)) = refused else {
+        panic!("expected duplicates, got {refused:?}");
+    };
+    let message = problem.to_string();
+    assert!(message.contains("line 1 was already sold"), "{message}");
+    assert!(message.contains("line 2 is already in stock"), "{message}");
+
+    let report = t
+        .shop
+        .admin()
+        .import_stock_text(OWNER, product.id, &text, OnDuplicate::Skip)
+        .await
+        .unwrap();
+    assert_eq!(report.added, 1, "KEY-C");
+    let expected = vec![
+        Duplicate {
+            line: 1,
+            first_line: None,
+            sold: true,
+        },
+        Duplicate {
+            line: 2,
+            first_line: None,
+            sold: false,
+        },
+    ];
+    assert_eq!(sorted(report.skipped), expected);
 }
 
 /// A service product refuses stock (`Invalid`, nothing changed) and sells any quantity without

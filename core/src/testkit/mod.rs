@@ -177,6 +177,7 @@ macro_rules! conformance_suite {
                 products_and_categories_are_created_changed_and_audited,
                 a_stock_import_with_duplicates_is_refused_whole_naming_every_one,
                 skipping_duplicates_imports_the_rest_and_reports_them,
+                reimporting_a_sold_key_says_it_was_already_sold,
                 a_service_product_takes_no_stock_and_sells_without_units,
                 hidden_products_are_neither_shown_nor_sold_to_customers,
             }

@@ -1,4 +1,4 @@
-//! `shopbot export orders|users|stock`: CSV written row by row as records are read, so memory
+//! `shopbot export orders|invoices|users|stock`: CSV written row by row as records are read, so memory
 //! stays flat however large the store is.
 //!
 //! With `--out PATH` the rows go to a temporary file beside `PATH`, which becomes `PATH` only
@@ -12,15 +12,17 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use shopbot_core::Error;
-use shopbot_core::ids::OrderId;
+use shopbot_core::ids::{InvoiceId, OrderId};
+use shopbot_core::invoice::{Invoice, InvoiceFilter, InvoicePurpose};
 use shopbot_core::order::{Order, OrderFilter, OrderPayment};
 use shopbot_core::ports::Page;
+use shopbot_core::time::Timestamp;
 
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::out_path;
 use crate::output::{self, Csv, Field};
-use crate::view::order_status;
+use crate::view::{order_status, provider_name};
 
 /// How many users are read per page.
 const PAGE: usize = 200;
@@ -28,12 +30,14 @@ const PAGE: usize = 200;
 /// `shopbot export`
 #[derive(Debug, Args)]
 #[command(after_help = "\
-orders: one row per order line (secrets of delivered units are not exported).
-users:  one row per user, with their wallet.
-stock:  one row per stock-keeping product, with unit counts.
+orders:   one row per order line (secrets of delivered units are not exported).
+invoices: one row per invoice, with its totals, due date and payment.
+users:    one row per user, with their wallet.
+stock:    one row per stock-keeping product, with unit counts.
 
 Examples:
   shopbot export orders > orders.csv
+  shopbot export invoices --out invoices.csv
   shopbot export users --out users.csv
   shopbot export users --out users.csv --force
   shopbot --json export stock --out stock.csv
@@ -61,6 +65,8 @@ pub struct ExportArgs {
 pub enum ExportWhat {
     /// Every order, one row per order line
     Orders,
+    /// Every invoice, one row each
+    Invoices,
     /// Every user with their wallet
     Users,
     /// Unit counts of every stock-keeping product
@@ -150,6 +156,7 @@ async fn export_to_file(
 pub async fn write_export<W: Write>(what: ExportWhat, ctx: &Ctx, out: W) -> CliResult<u64> {
     match what {
         ExportWhat::Orders => orders(ctx, out).await,
+        ExportWhat::Invoices => invoices(ctx, out).await,
         ExportWhat::Users => users(ctx, out).await,
         ExportWhat::Stock => stock(ctx, out).await,
     }
@@ -231,6 +238,94 @@ fn order_rows<W: Write>(csv: &mut Csv<W>, order: &Order) -> CliResult<()> {
             Field::Raw(&currency),
         ])?;
     }
+    Ok(())
+}
+
+async fn invoices<W: Write>(ctx: &Ctx, out: W) -> CliResult<u64> {
+    let mut csv = Csv::new(
+        out,
+        &[
+            "invoice_id",
+            "number",
+            "issued_at",
+            "user_id",
+            "status",
+            "purpose",
+            "order_id",
+            "lines",
+            "subtotal",
+            "tax_bp",
+            "tax",
+            "total",
+            "currency",
+            "due_at",
+            "due_date",
+            "closed_at",
+            "paid_by",
+            "paid_at",
+        ],
+    )?;
+    let shop = ctx.shop().await?;
+    let service = shop.invoices();
+    // Listed newest first with a limit and no cursor, like orders: walk ids from the first to
+    // the newest, one invoice in memory at a time.
+    let newest = InvoiceFilter {
+        limit: 1,
+        ..InvoiceFilter::default()
+    };
+    let last = service
+        .list(ctx.actor(), newest)
+        .await?
+        .first()
+        .map_or(0, |i| i.id.0);
+    for id in 1..=last {
+        match service.show(ctx.actor(), InvoiceId(id)).await {
+            Ok(invoice) => invoice_row(&mut csv, &invoice)?,
+            Err(Error::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(csv.finish_rows()?)
+}
+
+fn invoice_row<W: Write>(csv: &mut Csv<W>, invoice: &Invoice) -> CliResult<()> {
+    let (purpose, order) = match invoice.purpose {
+        InvoicePurpose::WalletTopUp => ("wallet_top_up", String::new()),
+        InvoicePurpose::Order { order } => ("order", order.to_string()),
+        InvoicePurpose::Custom => ("custom", String::new()),
+    };
+    let optional_time = |at: Option<Timestamp>| at.map(output::time_rfc3339).unwrap_or_default();
+    let totals = &invoice.totals;
+    csv.row([
+        Field::Raw(&invoice.id.to_string()),
+        Field::Raw(&invoice.number.to_string()),
+        Field::Raw(&output::time_rfc3339(invoice.created_at)),
+        Field::Raw(&invoice.user.to_string()),
+        Field::Raw(invoice.status.as_str()),
+        Field::Raw(purpose),
+        Field::Raw(&order),
+        Field::Raw(&invoice.lines.len().to_string()),
+        Field::Raw(&totals.subtotal.amount_text()),
+        Field::Raw(&invoice.tax.bp().to_string()),
+        Field::Raw(&totals.tax.amount_text()),
+        Field::Raw(&totals.total.amount_text()),
+        Field::Raw(totals.total.currency.code()),
+        Field::Raw(&optional_time(invoice.due_at)),
+        Field::Raw(
+            &invoice
+                .due_at
+                .and_then(Timestamp::day_ending)
+                .unwrap_or_default(),
+        ),
+        Field::Raw(&optional_time(invoice.closed_at)),
+        Field::Raw(
+            invoice
+                .payment
+                .as_ref()
+                .map_or("", |p| provider_name(p.provider)),
+        ),
+        Field::Raw(&optional_time(invoice.payment.as_ref().map(|p| p.at))),
+    ])?;
     Ok(())
 }
 

@@ -62,7 +62,7 @@ pub struct CreateArgs {
         allow_hyphen_values = true
     )]
     pub tax_bp: String,
-    /// The last day to pay (YYYY-MM-DD, UTC); the invoice expires after it
+    /// The last day to pay (YYYY-MM-DD, UTC; not in the past); the invoice expires after it
     #[arg(long, value_name = "DATE")]
     pub due: Option<String>,
 }
@@ -263,7 +263,9 @@ async fn list(args: &ListArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()>
             invoice.status.as_str().to_owned(),
             invoice_purpose(invoice.purpose),
             output::money(invoice.totals.total),
-            invoice.due_at.map_or_else(|| "-".to_owned(), output::time),
+            invoice
+                .due_at
+                .map_or_else(|| "-".to_owned(), output::deadline),
             output::time(invoice.created_at),
         ]);
     }
@@ -294,7 +296,7 @@ fn print_invoice(ctx: &Ctx, invoice: &Invoice, out: &mut impl Write) -> CliResul
         .field("total", output::money(invoice.totals.total))
         .field("issued", output::time(invoice.created_at));
     if let Some(due) = invoice.due_at {
-        details.field("due", output::time(due));
+        details.field("due", output::deadline(due));
     }
     if let Some(closed) = invoice.closed_at {
         details.field("closed", output::time(closed));

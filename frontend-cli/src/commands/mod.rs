@@ -6,6 +6,7 @@
 pub mod backup;
 pub mod category;
 pub mod chat;
+pub mod completions;
 pub mod config;
 pub mod demo;
 pub mod export;
@@ -47,5 +48,6 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Config(command) => config::run(command, ctx, out),
         Command::Serve(args) => serve::run(args, ctx, out).await,
         Command::Telegram(args) => telegram::run(args, ctx, out).await,
+        Command::Completions(args) => completions::run(args, out),
     }
 }

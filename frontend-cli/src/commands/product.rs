@@ -35,7 +35,8 @@ pub enum ProductCommand {
     Show(ShowArgs),
     /// Change a product's price, name, description, category or visibility
     #[command(after_help = "Examples:\n  shopbot product edit 3 --price 7.49\n  \
-        shopbot product edit 3 --hidden true\n  \
+        shopbot product edit 3 --hidden\n  \
+        shopbot product edit 3 --hidden false\n  \
         shopbot product edit 3 --name \"Space Trader GOTY\" --category none")]
     Edit(EditArgs),
 }
@@ -85,9 +86,10 @@ pub struct AddArgs {
     /// What it delivers
     #[arg(long, value_enum, default_value = "key")]
     pub kind: KindArg,
-    /// Start hidden from customers
-    #[arg(long)]
-    pub hidden: bool,
+    /// Start hidden from customers: `--hidden` or `--hidden true` (`--hidden false` is the
+    /// default, visible)
+    #[arg(long, value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+    pub hidden: Option<bool>,
 }
 
 /// `shopbot product list`
@@ -125,8 +127,8 @@ pub struct EditArgs {
     /// A new description
     #[arg(long)]
     pub description: Option<String>,
-    /// Hide from customers (true) or show again (false)
-    #[arg(long, value_name = "true|false")]
+    /// Hide from customers (`--hidden` or `--hidden true`) or show again (`--hidden false`)
+    #[arg(long, value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
     pub hidden: Option<bool>,
     /// Move to a category (by id or name), or `none`
     #[arg(long)]
@@ -186,7 +188,7 @@ async fn add(args: &AddArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
         description: draft_description,
         kind: args.kind.into(),
         price: draft_price,
-        hidden: args.hidden,
+        hidden: args.hidden.unwrap_or(false),
         image: None,
     };
     let shop = ctx.shop().await?;

@@ -204,8 +204,10 @@ struct ImportView {
 #[derive(Debug, Serialize)]
 struct SkippedView {
     line: usize,
-    /// The earlier line it repeats; `null` when it repeats a unit already in stock.
+    /// The earlier line it repeats; `null` when it repeats a unit the product has.
     repeats_line: Option<usize>,
+    /// Whether the unit it repeats was sold already.
+    already_sold: bool,
 }
 
 async fn add(args: &AddArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
@@ -255,6 +257,7 @@ fn print_report(
                 .map(|d| SkippedView {
                     line: d.line,
                     repeats_line: d.first_line,
+                    already_sold: d.sold,
                 })
                 .collect(),
             stock,
@@ -269,9 +272,10 @@ fn print_report(
     if !report.skipped.is_empty() {
         writeln!(out, "Skipped {} duplicate(s):", report.skipped.len())?;
         for d in &report.skipped {
-            match d.first_line {
-                Some(first) => writeln!(out, "  line {} repeats line {first}", d.line)?,
-                None => writeln!(out, "  line {} is already in stock", d.line)?,
+            match (d.first_line, d.sold) {
+                (Some(first), _) => writeln!(out, "  line {} repeats line {first}", d.line)?,
+                (None, true) => writeln!(out, "  line {} was already sold", d.line)?,
+                (None, false) => writeln!(out, "  line {} is already in stock", d.line)?,
             }
         }
     }

@@ -28,7 +28,7 @@ pub enum UserCommand {
                             shopbot user list --offset 100 --limit 100\n  shopbot --json user list")]
     List(ListArgs),
     /// Show a user: role, ban, balance, held and available money
-    #[command(after_help = "Examples:\n  shopbot user show --user 1001")]
+    #[command(after_help = "Examples:\n  shopbot user show 1001")]
     Show(UserArg),
     /// Credit (or, with a negative amount, debit) a wallet by hand; written to the audit log
     #[command(after_help = "\
@@ -37,18 +37,18 @@ A credit above max_manual_credit (1000000 in the shop currency unless configured
 unless --yes confirms it; debits need no confirmation.
 
 Examples:
-  shopbot user credit --user 1001 --amount 10.00 --reason \"refund for ticket 77\"
-  shopbot user credit --user 1001 --amount 5 --reason \"promo\" --idempotency-key promo-1001
-  shopbot user credit --user 1001 --amount 2500000.00 --reason \"wholesale deposit\" --yes")]
+  shopbot user credit 1001 --amount 10.00 --reason \"refund for ticket 77\"
+  shopbot user credit 1001 --amount 5 --reason \"promo\" --idempotency-key promo-1001
+  shopbot user credit 1001 --amount 2500000.00 --reason \"wholesale deposit\" --yes")]
     Credit(CreditArgs),
     /// Ban a user: they can do nothing at all until unbanned
-    #[command(after_help = "Examples:\n  shopbot user ban --user 1001")]
+    #[command(after_help = "Examples:\n  shopbot user ban 1001")]
     Ban(UserArg),
     /// Lift a ban
-    #[command(after_help = "Examples:\n  shopbot user unban --user 1001")]
+    #[command(after_help = "Examples:\n  shopbot user unban 1001")]
     Unban(UserArg),
     /// Change a user's role
-    #[command(after_help = "Examples:\n  shopbot user role --user 1001 --role support")]
+    #[command(after_help = "Examples:\n  shopbot user role 1001 --role support")]
     Role(RoleArgs),
     /// Choose which notices a staff member gets in their Telegram chat
     #[command(after_help = "\
@@ -64,12 +64,27 @@ Examples:
     Notify(NotifyArgs),
 }
 
-/// `--user ID`
+/// A user named by id: positional (`user show 1001`), or `--user 1001` as older scripts give
+/// it; exactly one of the two.
 #[derive(Debug, Args)]
+#[group(id = "target_user", required = true, multiple = false)]
 pub struct UserArg {
     /// The user's (Telegram) id
-    #[arg(long)]
-    pub user: String,
+    #[arg(value_name = "ID")]
+    id: Option<String>,
+    /// The same id as a flag (older scripts)
+    #[arg(long = "user", value_name = "ID")]
+    flag: Option<String>,
+}
+
+impl UserArg {
+    /// The id as given, in either form.
+    pub fn text(&self) -> &str {
+        self.id
+            .as_deref()
+            .or(self.flag.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// `shopbot user list`
@@ -86,9 +101,9 @@ pub struct ListArgs {
 /// `shopbot user credit`
 #[derive(Debug, Args)]
 pub struct CreditArgs {
-    /// The user's id
-    #[arg(long)]
-    pub user: String,
+    /// The user
+    #[command(flatten)]
+    pub user: UserArg,
     /// The amount in the shop's currency, e.g. 10.00 (negative debits)
     #[arg(long, allow_hyphen_values = true)]
     pub amount: String,
@@ -127,9 +142,9 @@ impl From<RoleArg> for Role {
 /// `shopbot user role`
 #[derive(Debug, Args)]
 pub struct RoleArgs {
-    /// The user's id
-    #[arg(long)]
-    pub user: String,
+    /// The user
+    #[command(flatten)]
+    pub user: UserArg,
     /// The new role
     #[arg(long, value_enum)]
     pub role: RoleArg,
@@ -151,14 +166,14 @@ pub async fn run(command: &UserCommand, ctx: &Ctx, out: &mut impl Write) -> CliR
     match command {
         UserCommand::List(args) => list(args, ctx, out).await,
         UserCommand::Show(args) => {
-            let id = parse::id("--user", &args.user)?;
+            let id = parse::id("--user", args.text())?;
             show(ctx, id, out).await
         }
         UserCommand::Credit(args) => credit(args, ctx, out).await,
         UserCommand::Ban(args) => set_banned(args, true, ctx, out).await,
         UserCommand::Unban(args) => set_banned(args, false, ctx, out).await,
         UserCommand::Role(args) => {
-            let id = parse::id("--user", &args.user)?;
+            let id = parse::id("--user", args.user.text())?;
             let shop = ctx.shop().await?;
             shop.admin()
                 .set_role(ctx.actor(), id, args.role.into())
@@ -288,7 +303,7 @@ struct CreditView {
 }
 
 async fn credit(args: &CreditArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
-    let id: UserId = parse::id("--user", &args.user)?;
+    let id: UserId = parse::id("--user", args.user.text())?;
     let reason = parse::text(
         "--reason",
         Note::parse(&args.reason),
@@ -359,7 +374,7 @@ async fn set_banned(
     ctx: &Ctx,
     out: &mut impl Write,
 ) -> CliResult<()> {
-    let id: UserId = parse::id("--user", &args.user)?;
+    let id: UserId = parse::id("--user", args.text())?;
     let shop = ctx.shop().await?;
     shop.admin().set_banned(ctx.actor(), id, banned).await?;
     if !ctx.json() {

@@ -73,6 +73,104 @@ fn a_button_number_that_is_not_on_screen_is_explained_and_changes_nothing() {
     );
 }
 
+/// Runs a piped chat session as user 1001, made an admin by the configuration; its output.
+fn admin_chat(shop: &TestShop, script: &[u8]) -> String {
+    let mut command = shop.command(&["chat", "--user", "1001"]);
+    command
+        .env("SHOPBOT_SHOP_ADMINS", "1001")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn an_admin_types_a_whole_price_pastes_a_block_of_keys_and_finds_a_user_by_id() {
+    let shop = TestShop::demo();
+    // /admin → Add product: name, price 5 (text, not button 5), no category, no description;
+    // then Add stock (button 3) with five pasted keys ended by an empty line (one of them
+    // all digits); then Admin (button 5) → Find user (button 4) → 1001.
+    let script = b"/admin\n1\nWidget\n5\n-\n-\n3\nW-1\n12345\nW-3\nW-4\nW-5\n\n5\n4\n1001\n";
+    let out = admin_chat(&shop, script);
+
+    assert!(out.contains("Widget\n5.00 USD"), "{out}");
+    assert!(out.contains("Added 5 unit(s)."), "{out}");
+    assert!(out.contains("User 1001 · Demo customer"), "{out}");
+    assert!(!out.contains("There is no button"), "{out}");
+    let products = shop.json(&["product", "list"]);
+    let widget = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Widget")
+        .unwrap_or_else(|| panic!("{products}"));
+    assert_eq!(widget["price"]["minor"], 500, "{widget}");
+    assert_eq!(widget["stock"]["available"], 5, "{widget}");
+}
+
+#[test]
+fn a_button_can_still_be_pressed_where_text_is_asked_for_and_a_block_ends_at_end() {
+    let shop = TestShop::demo();
+    // Add product, then /1 presses Cancel instead of naming the product "1" (back to the
+    // menu); Admin → Products → the first product → Add stock takes lines up to /end, and
+    // the next line, 4, is a button again (‹ Products).
+    let script = b"/admin\n1\n/1\n6\n2\n1\n3\nK-1\nK-2\n/end\n4\n";
+    let out = admin_chat(&shop, script);
+
+    assert!(out.contains("/1 presses button 1"), "{out}");
+    assert!(out.contains("Added 2 unit(s)."), "{out}");
+    assert!(
+        out.contains("Products (5)"),
+        "the last 4 went back to the products:\n{out}"
+    );
+    let products = shop.json(&["product", "list"]);
+    assert_eq!(
+        products.as_array().unwrap().len(),
+        5,
+        "nothing added: {products}"
+    );
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_reported_and_the_session_goes_on() {
+    let shop = TestShop::demo();
+    let run = shop.run_with_input(&["chat", "--user", "1001"], b"\xff\xfe\n1\n");
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("That line is not valid text (UTF-8), ignored."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("> 1\n"),
+        "the next line was read: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_chat_without_name_keeps_the_stored_name_and_a_new_user_gets_a_default() {
+    let shop = TestShop::demo();
+    shop.run_with_input(&["chat", "--user", "1001"], b"/start\n")
+        .ok();
+    shop.run_with_input(&["chat", "--user", "2002"], b"/start\n")
+        .ok();
+
+    let kept = shop.json(&["user", "show", "--user", "1001"]);
+    assert_eq!(kept["name"], "Demo customer", "{kept}");
+    let new = shop.json(&["user", "show", "--user", "2002"]);
+    assert_eq!(new["name"], "customer 2002", "{new}");
+
+    shop.run_with_input(&["chat", "--user", "1001", "--name", "Ann"], b"/start\n")
+        .ok();
+    let renamed = shop.json(&["user", "show", "--user", "1001"]);
+    assert_eq!(renamed["name"], "Ann", "{renamed}");
+}
+
 const OWNER: UserId = UserId(1);
 const ANN: UserId = UserId(42);
 

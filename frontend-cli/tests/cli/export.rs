@@ -37,6 +37,66 @@ fn orders_export_one_row_per_order_line() {
 }
 
 #[test]
+fn invoices_export_one_row_per_invoice_with_its_due_date_and_payment() {
+    let shop = TestShop::demo();
+    // Invoice 1 bills an order and is paid by bank transfer; invoice 2 is a custom bill due
+    // on a date.
+    shop.buy(CUSTOMER, 4, 2, PayWith::Invoice);
+    shop.run(&["invoice", "mark-paid", "1", "--reference", "BANK-1"])
+        .ok();
+    shop.run(&[
+        "invoice",
+        "create",
+        "--user",
+        "1001",
+        "--line",
+        "Work:2:5.00",
+        "--tax-bp",
+        "1000",
+        "--due",
+        "2099-12-31",
+    ])
+    .ok();
+    let path = shop.path("invoices.csv");
+    let summary = shop.json(&["export", "invoices", "--out", path.to_str().unwrap()]);
+    assert_eq!(summary["export"], "invoices");
+    assert_eq!(summary["rows"], 2);
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "invoice_id,number,issued_at,user_id,status,purpose,order_id,lines,subtotal,tax_bp,tax,\
+         total,currency,due_at,due_date,closed_at,paid_by,paid_at"
+    );
+    let first: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(&first[..2], ["1", "1"], "{csv}");
+    assert_eq!(&first[3..8], ["1001", "paid", "order", "1", "1"], "{csv}");
+    assert_eq!(first[16], "manual", "{csv}");
+    assert!(!first[17].is_empty(), "paid_at: {csv}");
+    assert!(!csv.contains("BANK-1"), "references stay out: {csv}");
+    let second: Vec<&str> = lines[2].split(',').collect();
+    assert_eq!(
+        &second[3..15],
+        [
+            "1001",
+            "open",
+            "custom",
+            "",
+            "1",
+            "10.00",
+            "1000",
+            "1.00",
+            "11.00",
+            "USD",
+            "2100-01-01T00:00:00Z",
+            "2099-12-31"
+        ],
+        "{csv}"
+    );
+    assert_eq!(&second[15..], ["", "", ""], "{csv}");
+}
+
+#[test]
 fn an_empty_store_exports_just_the_header() {
     let shop = TestShop::new();
     let run = shop.run(&["export", "orders"]);

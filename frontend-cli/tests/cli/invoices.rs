@@ -33,7 +33,44 @@ fn an_invoice_has_exact_totals() {
     assert_eq!(invoice["total"]["amount"], "35.38");
     assert_eq!(invoice["tax_bp"], 1800);
     assert_eq!(invoice["due_at"], "2031-01-01T00:00:00Z");
+    assert_eq!(invoice["due_date"], "2030-12-31");
     assert_eq!(invoice["payment"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_due_date_shows_as_entered_and_one_in_the_past_is_refused() {
+    let shop = TestShop::demo();
+    let create = |due: &str| {
+        shop.run(&[
+            "invoice",
+            "create",
+            "--user",
+            "1001",
+            "--line",
+            "Work:1:10",
+            "--due",
+            due,
+        ])
+    };
+    let created = create("2099-12-31");
+    created.ok();
+    assert!(
+        created.stdout.contains("due:       2099-12-31\n"),
+        "{}",
+        created.stdout
+    );
+    assert!(!created.stdout.contains("2100-01-01"), "{}", created.stdout);
+    let listed = shop.run(&["invoice", "list"]);
+    listed.ok();
+    assert!(listed.stdout.contains("2099-12-31"), "{}", listed.stdout);
+
+    create("2020-01-01").fails(3, "the due date has passed");
+    let invoices = shop.json(&["invoice", "list"]);
+    assert_eq!(
+        invoices.as_array().unwrap().len(),
+        1,
+        "nothing issued: {invoices}"
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod bad_input;
 mod catalog;
 mod chat;
 mod config;
+mod conventions;
 mod currency;
 mod export;
 mod helpers;

@@ -1,5 +1,7 @@
 //! `stock add` and `stock count`: all-or-nothing imports, and files that are refused unread.
 
+use shopbot_core::services::PayWith;
+
 use crate::helpers::{TestShop, available};
 
 #[test]
@@ -45,6 +47,34 @@ fn duplicates_refuse_the_whole_import_and_name_every_line() {
 }
 
 #[test]
+fn reimporting_a_key_that_was_sold_says_already_sold() {
+    let shop = TestShop::demo();
+    // The demo's three Pixel Racers keys, PXR-44HG-T8WQ-LM2C among them, all sold.
+    shop.buy(1001, 2, 3, PayWith::Wallet);
+    let keys = shop.file("keys.txt", b"PXR-44HG-T8WQ-LM2C\nNEW-1\n");
+    shop.run(&["stock", "add", "--product", "2", "--file", &keys])
+        .fails(3, "line 1 was already sold");
+    assert_eq!(available(&shop, 2), 0, "nothing was imported");
+
+    let run = shop.run(&[
+        "stock",
+        "add",
+        "--product",
+        "2",
+        "--file",
+        &keys,
+        "--skip-duplicates",
+    ]);
+    run.ok();
+    assert!(
+        run.stdout.contains("line 1 was already sold"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(available(&shop, 2), 1, "NEW-1");
+}
+
+#[test]
 fn skip_duplicates_imports_the_rest_and_reports_the_skipped_lines() {
     let shop = TestShop::demo();
     let keys = shop.file("keys.txt", b"A-1\nB-2\nA-1\nPXR-44HG-T8WQ-LM2C\n");
@@ -61,8 +91,8 @@ fn skip_duplicates_imports_the_rest_and_reports_the_skipped_lines() {
     assert_eq!(
         report["skipped"],
         serde_json::json!([
-            {"line": 3, "repeats_line": 1},
-            {"line": 4, "repeats_line": null}
+            {"line": 3, "repeats_line": 1, "already_sold": false},
+            {"line": 4, "repeats_line": null, "already_sold": false}
         ])
     );
     assert_eq!(available(&shop, 2), 5);

@@ -10,7 +10,8 @@ use shopbot_core::catalog::{
 };
 use shopbot_core::ids::{CategoryId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::stock::{
-    self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockUnit, UnitState,
+    self, Existing, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockUnit,
+    UnitState,
 };
 
 use super::State;
@@ -120,7 +121,8 @@ impl State {
         }
         let duplicates = stock::find_duplicates(&import.lines, |payload| {
             self.payloads
-                .contains(import.product, payload, |id| self.units.get(&id))
+                .find(import.product, payload, |id| self.units.get(&id))
+                .map(|unit| Existing::of(&unit.state))
         });
         if !duplicates.is_empty() && import.on_duplicate == OnDuplicate::Refuse {
             return Err(StockError::Duplicates(duplicates).into());

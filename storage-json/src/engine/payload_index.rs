@@ -45,22 +45,22 @@ impl PayloadIndex {
         }
     }
 
-    /// Whether `product` has a unit with `payload`; `unit` looks units up by id.
-    pub(super) fn contains<'a, F>(
+    /// The unit of `product` with `payload`, if it has one; `unit` looks units up by id.
+    pub(super) fn find<'a, F>(
         &self,
         product: ProductId,
         payload: &StockPayload,
         unit: F,
-    ) -> bool
+    ) -> Option<&'a StockUnit>
     where
         F: Fn(UnitId) -> Option<&'a StockUnit>,
     {
         let same =
-            |id: &UnitId| unit(*id).is_some_and(|u| u.product == product && u.payload == *payload);
+            |id: &UnitId| unit(*id).filter(|u| u.product == product && u.payload == *payload);
         match self.units.get(&hash(product, payload)) {
-            None => false,
+            None => None,
             Some(Slot::One(id)) => same(id),
-            Some(Slot::Many(ids)) => ids.iter().any(same),
+            Some(Slot::Many(ids)) => ids.iter().find_map(same),
         }
     }
 }

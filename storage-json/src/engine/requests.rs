@@ -310,6 +310,7 @@ mod tests {
             StockError::Duplicates(vec![Duplicate {
                 line: 4,
                 first_line: Some(1),
+                sold: false,
             }])
             .into(),
             Error::Conflict("a category named \"Games\" exists".to_owned()),

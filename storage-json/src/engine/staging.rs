@@ -24,7 +24,7 @@ use shopbot_core::Error;
 use shopbot_core::audit::AuditRecord;
 use shopbot_core::ids::{ProductId, UnitId};
 use shopbot_core::stock::{
-    Duplicate, ImportReport, OnDuplicate, StockError, StockLine, StockUnit, UnitState,
+    Duplicate, Existing, ImportReport, OnDuplicate, StockError, StockLine, StockUnit, UnitState,
 };
 use shopbot_core::text::StockPayload;
 use shopbot_core::time::Timestamp;
@@ -102,15 +102,15 @@ impl State {
                 staged.duplicates.push(Duplicate {
                     line: line.line,
                     first_line: Some(first),
+                    sold: false,
                 });
-            } else if self
+            } else if let Some(unit) = self
                 .payloads
-                .contains(product, &line.payload, |id| self.units.get(&id))
+                .find(product, &line.payload, |id| self.units.get(&id))
             {
-                staged.duplicates.push(Duplicate {
-                    line: line.line,
-                    first_line: None,
-                });
+                staged
+                    .duplicates
+                    .push(Existing::of(&unit.state).duplicate(line.line));
             } else {
                 seen.insert(line.payload.clone(), line.line);
                 staged.lines.push(line);
@@ -131,20 +131,18 @@ impl State {
         };
         self.require_stock_product(staged.product)?;
         // What another import added while the stage filled.
-        let arrived: BTreeSet<usize> = staged
+        let arrived: Vec<Duplicate> = staged
             .lines
             .iter()
-            .filter(|l| {
+            .filter_map(|l| {
                 self.payloads
-                    .contains(staged.product, &l.payload, |id| self.units.get(&id))
+                    .find(staged.product, &l.payload, |id| self.units.get(&id))
+                    .map(|unit| Existing::of(&unit.state).duplicate(l.line))
             })
-            .map(|l| l.line)
             .collect();
         let mut duplicates = staged.duplicates.clone();
-        duplicates.extend(arrived.iter().map(|&line| Duplicate {
-            line,
-            first_line: None,
-        }));
+        duplicates.extend(arrived.iter().copied());
+        let arrived: BTreeSet<usize> = arrived.iter().map(|d| d.line).collect();
         duplicates.sort_by_key(|d| d.line);
         let added = staged.lines.len() - arrived.len();
         if added == 0 && duplicates.is_empty() {
