@@ -1,5 +1,5 @@
 use super::Context;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, AuditFilter};
 use crate::catalog::{
     Category, NewCategory, NewProduct, Product, ProductDraft, ProductFilter, ProductPatch,
 };
@@ -12,6 +12,9 @@ use crate::stock::{self, ImportReport, OnDuplicate, StockCounts, StockImport, St
 use crate::text::{CategoryName, IdempotencyKey, Note};
 use crate::user::{Permission, Role, User};
 use crate::wallet::{Balance, LedgerEntry, LedgerOp, LedgerRequest, WalletError};
+
+/// How many audit entries [`AdminService::audit`] reads at a time.
+const AUDIT_PAGE: usize = 100;
 
 /// Running the shop. Every method takes the acting user and checks their permission first;
 /// every change is written to the audit log in the same atomic command.
@@ -339,6 +342,34 @@ impl AdminService {
     pub async fn audit_log(&self, actor: UserId, page: Page) -> Result<Vec<AuditEntry>> {
         self.context.staff(actor, Permission::ViewAudit).await?;
         self.context.storage.audit_log(page).await
+    }
+
+    /// Audit entries passing `filter`, newest first, at most its limit. Reads the log a page
+    /// at a time and stops at the first entry older than `filter.since`.
+    pub async fn audit(&self, actor: UserId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.context.staff(actor, Permission::ViewAudit).await?;
+        let limit = filter.effective_limit();
+        let mut found = Vec::new();
+        let mut page = Page::first(AUDIT_PAGE);
+        loop {
+            let entries = self.context.storage.audit_log(page).await?;
+            let last_page = entries.len() < AUDIT_PAGE;
+            for entry in entries {
+                if filter.since.is_some_and(|since| entry.record.at < since) {
+                    return Ok(found);
+                }
+                if filter.matches(&entry) {
+                    found.push(entry);
+                    if found.len() == limit {
+                        return Ok(found);
+                    }
+                }
+            }
+            if last_page {
+                return Ok(found);
+            }
+            page.offset += AUDIT_PAGE;
+        }
     }
 
     /// Refuses an unconfirmed credit above the shop's limit (debits have none: they cannot

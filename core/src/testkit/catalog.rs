@@ -342,3 +342,52 @@ pub async fn hidden_products_are_neither_shown_nor_sold_to_customers(store: Arc<
     );
     assert_eq!(t.counts(shown.id).await.available, 3);
 }
+
+/// Customers see only the categories that hold a visible product: an empty one, or one whose
+/// products are all hidden, is not shown to them until a visible product is in it; staff see
+/// every category.
+pub async fn categories_without_a_visible_product_are_hidden_from_customers(
+    store: Arc<dyn Storage>,
+) {
+    let t = TestShop::new(store).await;
+    let games = t.category("Games").await;
+    let empty = t.category("42").await;
+    let secrets = t.category("Secrets").await;
+    let mut draft = TestShop::draft("Racing game", 100);
+    draft.category = Some(games.id);
+    t.create_product(draft).await;
+    let mut draft = TestShop::draft("Secret", 100);
+    draft.category = Some(secrets.id);
+    draft.hidden = true;
+    let secret = t.create_product(draft).await;
+    let customer = t.customer(10).await;
+    let catalog = t.shop.catalog();
+    let ids = |categories: Vec<crate::catalog::Category>| -> Vec<CategoryId> {
+        categories.into_iter().map(|c| c.id).collect()
+    };
+
+    let seen = ids(catalog.categories(customer).await.unwrap());
+    assert_eq!(
+        seen,
+        vec![games.id],
+        "customers see only non-empty categories"
+    );
+    let staff = ids(catalog.categories(OWNER).await.unwrap());
+    assert_eq!(staff, vec![games.id, empty.id, secrets.id], "staff see all");
+
+    let shown = ProductPatch {
+        hidden: Some(false),
+        ..ProductPatch::default()
+    };
+    t.shop
+        .admin()
+        .update_product(OWNER, secret.id, shown)
+        .await
+        .unwrap();
+    let seen = ids(catalog.categories(customer).await.unwrap());
+    assert_eq!(
+        seen,
+        vec![games.id, secrets.id],
+        "a shown product shows its category"
+    );
+}

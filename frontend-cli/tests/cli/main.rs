@@ -18,6 +18,7 @@ mod jobs;
 mod live;
 mod live_bot;
 mod live_socket;
+mod maintenance_audit;
 mod migrate;
 mod orders;
 mod output_paths;
