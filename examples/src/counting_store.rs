@@ -32,7 +32,7 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
 use shopbot_core::text::IdempotencyKey;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
@@ -198,6 +198,14 @@ impl Storage for CountingStore {
         self.read(self.inner.stock_counts(product)).await
     }
 
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        self.read(self.inner.stock_units(product)).await
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        self.write(self.inner.remove_stock(removal, audit)).await
+    }
+
     async fn cart(&self, user: UserId) -> Result<Cart> {
         self.read(self.inner.cart(user)).await
     }
@@ -310,6 +318,10 @@ impl Storage for CountingStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         self.read(self.inner.audit_log(page)).await
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        self.write(self.inner.write_audit(audit)).await
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

@@ -40,7 +40,7 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
 use shopbot_core::text::IdempotencyKey;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
@@ -285,6 +285,17 @@ impl Storage for KeyedStore {
         self.store.stock_counts(product).await
     }
 
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        self.store.stock_units(product).await
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        answer!(
+            self.call(Command::RemoveStock { removal, audit }).await,
+            Removed
+        )
+    }
+
     async fn cart(&self, user: UserId) -> Result<Cart> {
         self.store.cart(user).await
     }
@@ -403,6 +414,10 @@ impl Storage for KeyedStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         self.store.audit_log(page).await
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        self.call(Command::WriteAudit { audit }).await.map(drop)
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

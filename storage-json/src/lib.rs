@@ -62,7 +62,7 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
 use shopbot_core::text::IdempotencyKey;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
@@ -658,6 +658,17 @@ impl Storage for JsonStore {
         self.read(|s| s.stock_counts(product)).await
     }
 
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        self.read(|s| s.stock_units(product)).await
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        outcome!(
+            self.execute(Command::RemoveStock { removal, audit }).await,
+            Removed
+        )
+    }
+
     async fn cart(&self, user: UserId) -> Result<Cart> {
         self.read(|s| s.cart(user)).await
     }
@@ -785,6 +796,10 @@ impl Storage for JsonStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         self.read(|s| s.audit_log(page)).await
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        self.execute(Command::WriteAudit { audit }).await.map(drop)
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

@@ -41,6 +41,7 @@ mod records;
 mod refusal;
 mod rows;
 mod shop_run;
+mod stock;
 mod storage;
 mod store_url;
 #[cfg(feature = "testing")]

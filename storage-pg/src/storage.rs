@@ -31,7 +31,7 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
 use shopbot_core::text::IdempotencyKey;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
@@ -40,7 +40,8 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use crate::error::{Attempt, PgError};
 use crate::leader::hold_fence;
 use crate::{
-    ATTEMPTS, PgStore, catalog, checkout, invoices, job_records, notices, records, users, wallet,
+    ATTEMPTS, PgStore, catalog, checkout, invoices, job_records, notices, records, stock, users,
+    wallet,
 };
 
 /// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
@@ -205,6 +206,14 @@ impl Storage for PgStore {
         query!(self, |c| catalog::stock_counts(c, product))
     }
 
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        query!(self, |c| stock::stock_units(c, product))
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        transaction!(self, |c| stock::remove_stock(c, &removal, &audit))
+    }
+
     async fn cart(&self, user: UserId) -> Result<Cart> {
         query!(self, |c| catalog::cart(c, user))
     }
@@ -330,6 +339,10 @@ impl Storage for PgStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         query!(self, |c| records::audit_log(c, page))
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        write_command!(self, |c| records::write_audit(c, Some(&audit)))
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

@@ -50,7 +50,7 @@ use crate::order::{
     CheckoutOutcome, CheckoutRequest, Order, OrderFilter, RefundOutcome, RefundRequest,
 };
 use crate::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
-use crate::stock::{ImportReport, StockCounts, StockImport};
+use crate::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
 use crate::text::IdempotencyKey;
 use crate::time::Timestamp;
 use crate::user::{Role, User, UserProfile};
@@ -196,6 +196,14 @@ pub trait Storage: Send + Sync {
 
     /// Unit counts of a product (all zero for an unknown one).
     async fn stock_counts(&self, product: ProductId) -> Result<StockCounts>;
+
+    /// Every unit of a product, whatever its state, in id order (none for an unknown one).
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>>;
+
+    /// Takes the named units out of stock and writes `audit`, all or nothing, and returns how
+    /// many it removed. `NotFound` for an unknown product or a unit that is not one of its
+    /// units; `Conflict` when any of them is reserved or sold (those stay, as does every other).
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64>;
 
     // ----- carts, checkout, orders -----
 
@@ -347,6 +355,10 @@ pub trait Storage: Send + Sync {
     /// The audit log, newest first.
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
 
+    /// Writes `audit` on its own: for what staff did that changes nothing stored, such as
+    /// reading the secrets of a product's stock.
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()>;
+
     // ----- staff notices -----
 
     /// The kinds of notice `user` opted into: none for a user who never chose, or an unknown
@@ -421,6 +433,8 @@ mockall::mock! {
         async fn products(&self, filter: ProductFilter) -> Result<Vec<Product>>;
         async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport>;
         async fn stock_counts(&self, product: ProductId) -> Result<StockCounts>;
+        async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>>;
+        async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64>;
         async fn cart(&self, user: UserId) -> Result<Cart>;
         async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart>;
         async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome>;
@@ -443,6 +457,7 @@ mockall::mock! {
         async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>>;
         async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()>;
         async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
+        async fn write_audit(&self, audit: AuditRecord) -> Result<()>;
         async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds>;
         async fn set_notice_kinds(&self, user: UserId, kinds: NoticeKinds, audit: AuditRecord) -> Result<NoticeKinds>;
         async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64>;

@@ -4,11 +4,14 @@ use crate::catalog::{
     Category, NewCategory, NewProduct, Product, ProductDraft, ProductFilter, ProductPatch,
 };
 use crate::error::{Error, Forbidden, Result};
+use crate::ids::UnitId;
 use crate::ids::{OrderId, ProductId, UserId};
 use crate::money::Money;
 use crate::order::{Order, OrderFilter, RefundOutcome, RefundRequest};
 use crate::ports::{Page, Settings};
-use crate::stock::{self, ImportReport, OnDuplicate, StockCounts, StockImport, StockLine};
+use crate::stock::{
+    self, ImportReport, ListedUnit, OnDuplicate, StockCounts, StockImport, StockLine, StockRemoval,
+};
 use crate::text::{CategoryName, IdempotencyKey, Note};
 use crate::user::{Permission, Role, User};
 use crate::wallet::{Balance, LedgerEntry, LedgerOp, LedgerRequest, WalletError};
@@ -168,6 +171,71 @@ impl AdminService {
             at: audit.at,
         };
         self.context.storage.import_stock(import, audit).await
+    }
+
+    /// Every unit of a product, payloads [masked](stock::mask) unless `reveal`: revealing
+    /// needs [`Permission::ManageStock`] and is written to the audit log first. `NotFound`
+    /// for an unknown product.
+    pub async fn stock_units(
+        &self,
+        actor: UserId,
+        product: ProductId,
+        reveal: bool,
+    ) -> Result<Vec<ListedUnit>> {
+        let permission = match reveal {
+            true => Permission::ManageStock,
+            false => Permission::ViewStock,
+        };
+        let staff = self.context.staff(actor, permission).await?;
+        self.find_product(product).await?;
+        if reveal {
+            let audit = self
+                .context
+                .audit(&staff, format!("revealed stock of product {product}"));
+            self.context.storage.write_audit(audit).await?;
+        }
+        let units = self.context.storage.stock_units(product).await?;
+        Ok(units
+            .into_iter()
+            .map(|unit| ListedUnit {
+                id: unit.id,
+                state: unit.state,
+                payload: match reveal {
+                    true => unit.payload.as_str().to_owned(),
+                    false => stock::mask(unit.payload.as_str()),
+                },
+                added_at: unit.added_at,
+            })
+            .collect())
+    }
+
+    /// Takes available units of a product out of stock, all or nothing (see
+    /// [`Storage::remove_stock`](crate::ports::Storage::remove_stock)); `Invalid` for no units
+    /// or a unit named twice.
+    pub async fn remove_stock(
+        &self,
+        actor: UserId,
+        product: ProductId,
+        units: Vec<UnitId>,
+    ) -> Result<u64> {
+        let staff = self.context.staff(actor, Permission::ManageStock).await?;
+        if units.is_empty() {
+            return Err(Error::invalid("name at least one unit to remove"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = units.iter().find(|u| !seen.insert(**u)) {
+            return Err(Error::invalid(format!("unit {twice} is named twice")));
+        }
+        let listed: Vec<String> = units.iter().map(ToString::to_string).collect();
+        let audit = self.context.audit(
+            &staff,
+            format!(
+                "remove stock unit(s) {} of product {product}",
+                listed.join(", ")
+            ),
+        );
+        let removal = StockRemoval { product, units };
+        self.context.storage.remove_stock(removal, audit).await
     }
 
     /// Stock counts of every stock-keeping product.
@@ -386,6 +454,14 @@ impl AdminService {
             return Err(WalletError::Unconfirmed { amount, limit }.into());
         }
         Ok(())
+    }
+
+    async fn find_product(&self, id: ProductId) -> Result<Product> {
+        self.context
+            .storage
+            .product(id)
+            .await?
+            .ok_or_else(|| Error::not_found("product", id))
     }
 
     async fn find_user(&self, id: UserId) -> Result<User> {

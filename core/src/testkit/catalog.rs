@@ -10,7 +10,7 @@ use crate::error::{Error, Invalid};
 use crate::ids::{CategoryId, ProductId};
 use crate::ports::Storage;
 use crate::services::PayWith;
-use crate::stock::{Duplicate, ImportReport, OnDuplicate, StockCounts, StockError};
+use crate::stock::{Duplicate, ImportReport, OnDuplicate, StockCounts, StockError, UnitState};
 use crate::text::{CategoryName, Description, ImageRef, ProductName};
 
 /// Categories and products are created and changed as asked, each change with exactly one
@@ -390,4 +390,104 @@ pub async fn categories_without_a_visible_product_are_hidden_from_customers(
         vec![games.id, secrets.id],
         "a shown product shows its category"
     );
+}
+
+/// A product's units are listed in id order with their states, masked unless revealed (which
+/// writes one audit entry). Removing units takes available ones out with one audit entry; a
+/// removal naming a reserved or sold unit is `Conflict`, one naming another product's or an
+/// unknown unit `NotFound`, and either changes nothing, not even the other units named.
+pub async fn units_are_listed_masked_and_only_available_ones_are_removed(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let product = t.product("Game", 100).await;
+    let other = t.product("Other", 100).await;
+    t.import(
+        product.id,
+        &[
+            "CSV-HEADER".to_owned(),
+            "KEY-0001".to_owned(),
+            "KEY-0002".to_owned(),
+        ],
+    )
+    .await;
+    t.keys(other.id, "OTHER", 1).await;
+    let buyer = t.customer(10).await;
+    t.fund(buyer, 1_000).await;
+    t.buy(buyer, product.id, 1).await;
+    let admin = t.shop.admin();
+
+    let listed = admin.stock_units(OWNER, product.id, false).await.unwrap();
+    let payloads: Vec<&str> = listed.iter().map(|u| u.payload.as_str()).collect();
+    assert_eq!(payloads, ["CS••••••ER", "KE••••01", "KE••••02"]);
+    assert!(
+        matches!(listed[0].state, UnitState::Sold { .. }),
+        "{listed:?}"
+    );
+    assert_eq!(listed[1].state, UnitState::Available);
+    let audits = all_audit(t.store.as_ref()).await.len();
+    let revealed = admin.stock_units(OWNER, product.id, true).await.unwrap();
+    assert_eq!(revealed[1].payload, "KEY-0001");
+    let audit = all_audit(t.store.as_ref()).await;
+    assert_eq!(audit.len(), audits + 1);
+    assert_eq!(
+        audit[0].record.action,
+        format!("revealed stock of product {}", product.id)
+    );
+    let unknown = admin.stock_units(OWNER, ProductId(999), false).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+
+    let (sold, first, second) = (listed[0].id, listed[1].id, listed[2].id);
+    let other_unit = t.store.stock_units(other.id).await.unwrap()[0].id;
+    let before = t.snapshot().await;
+    let refused = admin
+        .remove_stock(OWNER, product.id, vec![first, sold])
+        .await;
+    assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+    let foreign = admin
+        .remove_stock(OWNER, product.id, vec![first, other_unit])
+        .await;
+    assert!(
+        matches!(foreign, Err(Error::NotFound { .. })),
+        "{foreign:?}"
+    );
+    let missing = admin.remove_stock(OWNER, ProductId(999), vec![first]).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    let twice = admin
+        .remove_stock(OWNER, product.id, vec![first, first])
+        .await;
+    assert!(matches!(twice, Err(Error::Invalid(_))), "{twice:?}");
+    assert_eq!(
+        t.snapshot().await,
+        before,
+        "a refused removal changed something"
+    );
+
+    let removed = admin
+        .remove_stock(OWNER, product.id, vec![second])
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let left: Vec<_> = t
+        .store
+        .stock_units(product.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(left, vec![sold, first]);
+    assert_eq!(t.counts(product.id).await.available, 1);
+    let newest = &all_audit(t.store.as_ref()).await[0];
+    assert!(
+        newest.record.action.starts_with("remove stock"),
+        "{newest:?}"
+    );
+    // A removed payload may be imported again.
+    t.import(product.id, &["KEY-0002".to_owned()]).await;
+    assert_eq!(t.counts(product.id).await.available, 2);
 }

@@ -27,7 +27,7 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
 use shopbot_core::text::IdempotencyKey;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
@@ -155,6 +155,8 @@ storage_calls! {
     Products => products(filter: ProductFilter) -> Vec<Product>, false;
     ImportStock => import_stock(import: StockImport, audit: AuditRecord) -> ImportReport, true;
     StockCounts => stock_counts(product: ProductId) -> StockCounts, false;
+    StockUnits => stock_units(product: ProductId) -> Vec<StockUnit>, false;
+    RemoveStock => remove_stock(removal: StockRemoval, audit: AuditRecord) -> u64, true;
     Cart => cart(user: UserId) -> Cart, false;
     CartWithProducts => cart_with_products(user: UserId) -> (Cart, Vec<Product>), false;
     EditCart => edit_cart(user: UserId, edit: CartEdit) -> Cart, true;
@@ -181,6 +183,7 @@ storage_calls! {
     ClaimOutbox => claim_outbox(claim: OutboxClaim) -> Vec<OutboxMessage>, true;
     CompleteOutbox => complete_outbox(id: OutboxId, outcome: DeliveryOutcome) -> (), true;
     AuditLog => audit_log(page: Page) -> Vec<AuditEntry>, false;
+    WriteAudit => write_audit(audit: AuditRecord) -> (), true;
     NoticeKinds => notice_kinds(user: UserId) -> NoticeKinds, false;
     SetNoticeKinds => set_notice_kinds(user: UserId, kinds: NoticeKinds, audit: AuditRecord)
         -> NoticeKinds, true;

@@ -10,7 +10,8 @@ use shopbot_core::catalog::{
 };
 use shopbot_core::ids::{CategoryId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::stock::{
-    self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockUnit, UnitState,
+    self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockRemoval, StockUnit,
+    UnitState,
 };
 
 use super::State;
@@ -145,6 +146,51 @@ impl State {
             added,
             skipped: duplicates,
         })
+    }
+
+    /// Every unit of `product`, in id order. Reads every unit of the store: an admin's listing,
+    /// not a path a purchase takes.
+    pub fn stock_units(&self, product: ProductId) -> Vec<StockUnit> {
+        self.units
+            .values()
+            .filter(|u| u.product == product)
+            .cloned()
+            .collect()
+    }
+
+    pub(super) fn remove_stock(
+        &mut self,
+        removal: StockRemoval,
+        audit: AuditRecord,
+    ) -> Result<u64, Error> {
+        let product = removal.product;
+        if !self.products.contains_key(&product) {
+            return Err(Error::not_found("product", product));
+        }
+        for id in &removal.units {
+            let unit = self
+                .units
+                .get(id)
+                .filter(|u| u.product == product)
+                .ok_or_else(|| Error::not_found("stock unit", id))?;
+            if unit.state != UnitState::Available {
+                return Err(Error::Conflict(format!(
+                    "unit {id} is reserved or sold and stays in stock"
+                )));
+            }
+        }
+        for id in &removal.units {
+            if let Some(unit) = self.units.remove(id) {
+                self.payloads.remove(&unit);
+                if let Some(available) = self.available.get_mut(&product) {
+                    available.remove(id);
+                }
+                let counts = self.counts.entry(product).or_default();
+                counts.available = counts.available.saturating_sub(1);
+            }
+        }
+        self.write_audit(Some(audit));
+        Ok(removal.units.len() as u64)
     }
 
     /// How many units of `product` are available now.

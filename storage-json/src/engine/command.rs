@@ -17,7 +17,7 @@ use shopbot_core::notice::{Notice, NoticeKinds};
 use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
-use shopbot_core::stock::{ImportReport, OnDuplicate, StockImport, StockLine};
+use shopbot_core::stock::{ImportReport, OnDuplicate, StockImport, StockLine, StockRemoval};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
@@ -67,6 +67,13 @@ pub enum Command {
     },
     ImportStock {
         import: StockImport,
+        audit: AuditRecord,
+    },
+    RemoveStock {
+        removal: StockRemoval,
+        audit: AuditRecord,
+    },
+    WriteAudit {
         audit: AuditRecord,
     },
     EditCart {
@@ -177,6 +184,7 @@ pub enum Outcome {
     Category(Category),
     Product(Product),
     Import(ImportReport),
+    Removed(u64),
     Cart(Cart),
     Checkout(CheckoutOutcome),
     Refund(RefundOutcome),
@@ -224,6 +232,13 @@ impl State {
             }
             Command::ImportStock { import, audit } => {
                 Outcome::Import(self.import_stock(import, audit)?)
+            }
+            Command::RemoveStock { removal, audit } => {
+                Outcome::Removed(self.remove_stock(removal, audit)?)
+            }
+            Command::WriteAudit { audit } => {
+                self.write_audit(Some(audit));
+                Outcome::Done
             }
             Command::EditCart { user, edit } => Outcome::Cart(self.edit_cart(user, edit)?),
             Command::Checkout { request } => Outcome::Checkout(self.commit_checkout(request)?),
