@@ -152,7 +152,7 @@ pub enum Command {
     /// Products: add, list, show, edit
     #[command(subcommand)]
     Product(product::ProductCommand),
-    /// Stock units (keys, codes, files): add, count
+    /// Stock units (keys, codes, files): add, count, list, remove
     #[command(subcommand)]
     Stock(stock::StockCommand),
     /// Users and their wallets: list, show, credit, ban, unban, role

@@ -19,6 +19,7 @@ pub mod order;
 pub mod product;
 pub mod serve;
 pub mod stock;
+pub mod stock_units;
 pub mod store_check;
 pub mod telegram;
 pub mod user;

@@ -25,6 +25,7 @@ mod output_paths;
 mod postgres;
 mod serve;
 mod stock;
+mod stock_units;
 mod store;
 mod telegram;
 mod users;
