@@ -22,7 +22,9 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -33,7 +35,7 @@ use shopbot_core::order::{
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
 use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -166,6 +168,20 @@ impl Storage for CountingStore {
 
     async fn categories(&self) -> Result<Vec<Category>> {
         self.read(self.inner.categories()).await
+    }
+
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category> {
+        self.write(self.inner.rename_category(id, name, audit))
+            .await
+    }
+
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()> {
+        self.write(self.inner.delete_category(id, audit)).await
     }
 
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {

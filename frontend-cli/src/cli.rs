@@ -146,7 +146,7 @@ pub enum Command {
     Init(init::InitArgs),
     /// Seed a demo catalog into an empty store and print what to try next
     Demo(demo::DemoArgs),
-    /// Categories: add, list
+    /// Categories: add, list, rename, delete
     #[command(subcommand)]
     Category(category::CategoryCommand),
     /// Products: add, list, show, edit

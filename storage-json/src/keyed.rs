@@ -28,7 +28,9 @@ use shopbot_core::catalog::{
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
 use shopbot_core::idempotency::{Fingerprint, fingerprint};
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -41,7 +43,7 @@ use shopbot_core::order::{
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
 use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -244,6 +246,24 @@ impl Storage for KeyedStore {
 
     async fn categories(&self) -> Result<Vec<Category>> {
         self.store.categories().await
+    }
+
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category> {
+        answer!(
+            self.call(Command::RenameCategory { id, name, audit }).await,
+            Category
+        )
+    }
+
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()> {
+        self.call(Command::DeleteCategory { id, audit })
+            .await
+            .map(drop)
     }
 
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod catalog;
+mod category_edits;
 mod check;
 mod checkout;
 mod claims;

@@ -21,7 +21,9 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -32,7 +34,7 @@ use shopbot_core::order::{
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
 use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -40,8 +42,8 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use crate::error::{Attempt, PgError};
 use crate::leader::hold_fence;
 use crate::{
-    ATTEMPTS, PgStore, catalog, checkout, invoices, job_records, notices, records, stock, users,
-    wallet,
+    ATTEMPTS, PgStore, catalog, category_edits, checkout, invoices, job_records, notices, records,
+    stock, users, wallet,
 };
 
 /// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
@@ -175,6 +177,19 @@ impl Storage for PgStore {
 
     async fn categories(&self) -> Result<Vec<Category>> {
         query!(self, |c| catalog::categories(c))
+    }
+
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category> {
+        transaction!(self, |c| category_edits::rename(c, id, &name, &audit))
+    }
+
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()> {
+        transaction!(self, |c| category_edits::delete(c, id, &audit))
     }
 
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {

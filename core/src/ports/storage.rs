@@ -39,7 +39,7 @@ use crate::catalog::{Category, NewCategory, NewProduct, Product, ProductFilter, 
 use crate::dialogue::Dialogue;
 use crate::error::Result;
 use crate::housekeeping::{Sweep, SweepReport};
-use crate::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use crate::ids::{CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
 use crate::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -51,7 +51,7 @@ use crate::order::{
 };
 use crate::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use crate::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
-use crate::text::IdempotencyKey;
+use crate::text::{CategoryName, IdempotencyKey};
 use crate::time::Timestamp;
 use crate::user::{Role, User, UserProfile};
 use crate::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -168,6 +168,19 @@ pub trait Storage: Send + Sync {
 
     /// All categories, in id order.
     async fn categories(&self) -> Result<Vec<Category>>;
+
+    /// Renames a category and writes `audit`. `NotFound` for an unknown category; `Conflict`
+    /// if another category has the name (in any case).
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category>;
+
+    /// Deletes an empty category and writes `audit`. `NotFound` for an unknown category;
+    /// `Conflict` naming how many products it holds, hidden ones included, when it holds any.
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()>;
 
     /// Creates a product. `NotFound` for an unknown category.
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;
@@ -427,6 +440,8 @@ mockall::mock! {
         async fn adopt_currency(&self, currency: Currency) -> Result<Currency>;
         async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category>;
         async fn categories(&self) -> Result<Vec<Category>>;
+        async fn rename_category(&self, id: CategoryId, name: CategoryName, audit: AuditRecord) -> Result<Category>;
+        async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()>;
         async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;
         async fn update_product(&self, id: ProductId, patch: ProductPatch, audit: AuditRecord) -> Result<Product>;
         async fn product(&self, id: ProductId) -> Result<Option<Product>>;

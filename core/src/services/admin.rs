@@ -5,7 +5,7 @@ use crate::catalog::{
 };
 use crate::error::{Error, Forbidden, Result};
 use crate::ids::UnitId;
-use crate::ids::{OrderId, ProductId, UserId};
+use crate::ids::{CategoryId, OrderId, ProductId, UserId};
 use crate::money::Money;
 use crate::order::{Order, OrderFilter, RefundOutcome, RefundRequest};
 use crate::ports::{Page, Settings};
@@ -78,6 +78,28 @@ impl AdminService {
             .audit(&staff, format!("create category {:?}", name.as_str()));
         let new = NewCategory { name, at: audit.at };
         self.context.storage.create_category(new, audit).await
+    }
+
+    /// Renames a category.
+    pub async fn rename_category(
+        &self,
+        actor: UserId,
+        id: CategoryId,
+        name: CategoryName,
+    ) -> Result<Category> {
+        let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
+        let audit = self.context.audit(
+            &staff,
+            format!("rename category {id} to {:?}", name.as_str()),
+        );
+        self.context.storage.rename_category(id, name, audit).await
+    }
+
+    /// Deletes an empty category; one that holds products is refused, naming how many.
+    pub async fn delete_category(&self, actor: UserId, id: CategoryId) -> Result<()> {
+        let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
+        let audit = self.context.audit(&staff, format!("delete category {id}"));
+        self.context.storage.delete_category(id, audit).await
     }
 
     /// Creates a product, checking the price against the shop's limits.

@@ -491,3 +491,73 @@ pub async fn units_are_listed_masked_and_only_available_ones_are_removed(store: 
     t.import(product.id, &["KEY-0002".to_owned()]).await;
     assert_eq!(t.counts(product.id).await.available, 2);
 }
+
+/// A category is renamed (a name another category has, in any case, is `Conflict`) and an
+/// empty one deleted, each with one audit entry; deleting one that holds a product, even a
+/// hidden one, is `Conflict` naming how many, and unknown ids are `NotFound`, changing nothing.
+pub async fn categories_are_renamed_and_empty_ones_deleted(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let games = t.category("Games").await;
+    let empty = t.category("42").await;
+    let mut draft = TestShop::draft("Secret", 100);
+    draft.category = Some(games.id);
+    draft.hidden = true;
+    t.create_product(draft).await;
+    let admin = t.shop.admin();
+    let name = |text: &str| CategoryName::parse(text).unwrap();
+
+    let renamed = admin
+        .rename_category(OWNER, empty.id, name("Music"))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_str(), "Music");
+    assert_eq!(renamed.created_at, empty.created_at);
+    let audits = all_audit(t.store.as_ref()).await;
+    assert!(
+        audits[0].record.action.starts_with("rename category"),
+        "{audits:?}"
+    );
+
+    let before = t.snapshot().await;
+    let taken = admin.rename_category(OWNER, empty.id, name("GAMES")).await;
+    assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+    let unknown = admin
+        .rename_category(OWNER, CategoryId(99), name("X"))
+        .await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+    let held = admin.delete_category(OWNER, games.id).await;
+    assert!(
+        matches!(&held, Err(Error::Conflict(m)) if m.contains("1 product")),
+        "{held:?}"
+    );
+    let unknown = admin.delete_category(OWNER, CategoryId(99)).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        t.snapshot().await,
+        before,
+        "a refused category edit changed something"
+    );
+    assert_eq!(all_audit(t.store.as_ref()).await.len(), audits.len());
+
+    admin.delete_category(OWNER, empty.id).await.unwrap();
+    let left: Vec<CategoryId> = t
+        .store
+        .categories()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(left, vec![games.id]);
+    let newest = &all_audit(t.store.as_ref()).await[0];
+    assert_eq!(
+        newest.record.action,
+        format!("delete category {}", empty.id)
+    );
+}

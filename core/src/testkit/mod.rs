@@ -181,6 +181,7 @@ macro_rules! conformance_suite {
                 hidden_products_are_neither_shown_nor_sold_to_customers,
                 categories_without_a_visible_product_are_hidden_from_customers,
                 units_are_listed_masked_and_only_available_ones_are_removed,
+                categories_are_renamed_and_empty_ones_deleted,
             }
             currency {
                 a_currency_is_recorded_by_the_first_adoption_and_never_changes,

@@ -15,7 +15,9 @@ use shopbot_core::catalog::{
 };
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -28,7 +30,7 @@ use shopbot_core::order::{
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
 use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -148,6 +150,9 @@ storage_calls! {
     AdoptCurrency => adopt_currency(currency: Currency) -> Currency, true;
     CreateCategory => create_category(new: NewCategory, audit: AuditRecord) -> Category, true;
     Categories => categories() -> Vec<Category>, false;
+    RenameCategory => rename_category(id: CategoryId, name: CategoryName, audit: AuditRecord)
+        -> Category, true;
+    DeleteCategory => delete_category(id: CategoryId, audit: AuditRecord) -> (), true;
     CreateProduct => create_product(new: NewProduct, audit: AuditRecord) -> Product, true;
     UpdateProduct => update_product(id: ProductId, patch: ProductPatch, audit: AuditRecord)
         -> Product, true;

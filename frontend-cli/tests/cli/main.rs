@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod catalog;
+mod category_edits;
 mod chat;
 mod config;
 mod currency;

@@ -13,6 +13,7 @@ use shopbot_core::stock::{
     self, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockRemoval, StockUnit,
     UnitState,
 };
+use shopbot_core::text::CategoryName;
 
 use super::State;
 
@@ -41,6 +42,58 @@ impl State {
         self.categories.insert(category.id, category.clone());
         self.write_audit(Some(audit));
         Ok(category)
+    }
+
+    pub(super) fn rename_category(
+        &mut self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category, Error> {
+        if !self.categories.contains_key(&id) {
+            return Err(Error::not_found("category", id));
+        }
+        let taken = self
+            .categories
+            .values()
+            .any(|c| c.id != id && c.name.as_str().eq_ignore_ascii_case(name.as_str()));
+        if taken {
+            return Err(Error::Conflict(format!(
+                "a category named {:?} exists",
+                name.as_str()
+            )));
+        }
+        let category = self
+            .categories
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found("category", id))?;
+        category.name = name;
+        let category = category.clone();
+        self.write_audit(Some(audit));
+        Ok(category)
+    }
+
+    pub(super) fn delete_category(
+        &mut self,
+        id: CategoryId,
+        audit: AuditRecord,
+    ) -> Result<(), Error> {
+        if !self.categories.contains_key(&id) {
+            return Err(Error::not_found("category", id));
+        }
+        let held = self
+            .products
+            .values()
+            .filter(|p| p.category == Some(id))
+            .count();
+        if held > 0 {
+            return Err(Error::Conflict(format!(
+                "category {id} holds {held} product(s); move or delete them first"
+            )));
+        }
+        self.categories.remove(&id);
+        self.write_audit(Some(audit));
+        Ok(())
     }
 
     pub(super) fn create_product(

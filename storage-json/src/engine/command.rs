@@ -9,7 +9,7 @@ use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductP
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
 use shopbot_core::idempotency::Fingerprint;
-use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{CategoryId, ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
 use shopbot_core::jobs::{JobRecord, JobRound};
 use shopbot_core::money::Currency;
@@ -18,6 +18,7 @@ use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, Refun
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
 use shopbot_core::stock::{ImportReport, OnDuplicate, StockImport, StockLine, StockRemoval};
+use shopbot_core::text::CategoryName;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
@@ -54,6 +55,15 @@ pub enum Command {
     },
     CreateCategory {
         new: NewCategory,
+        audit: AuditRecord,
+    },
+    RenameCategory {
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    },
+    DeleteCategory {
+        id: CategoryId,
         audit: AuditRecord,
     },
     CreateProduct {
@@ -223,6 +233,13 @@ impl State {
             Command::AdoptCurrency { currency } => Outcome::Currency(self.adopt_currency(currency)),
             Command::CreateCategory { new, audit } => {
                 Outcome::Category(self.create_category(new, audit)?)
+            }
+            Command::RenameCategory { id, name, audit } => {
+                Outcome::Category(self.rename_category(id, name, audit)?)
+            }
+            Command::DeleteCategory { id, audit } => {
+                self.delete_category(id, audit)?;
+                Outcome::Done
             }
             Command::CreateProduct { new, audit } => {
                 Outcome::Product(self.create_product(new, audit)?)

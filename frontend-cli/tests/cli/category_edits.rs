@@ -1,0 +1,63 @@
+//! `category rename` and `category delete`, on the JSON store and on PostgreSQL.
+
+use crate::helpers::TestShop;
+
+fn categories_are_renamed_and_empty_ones_deleted(shop: &TestShop) {
+    shop.run(&["category", "add", "Games"]).ok();
+    shop.run(&["category", "add", "42"]).ok();
+    shop.run(&[
+        "product",
+        "add",
+        "--name",
+        "Game",
+        "--price",
+        "1.00",
+        "--category",
+        "1",
+    ])
+    .ok();
+
+    let renamed = shop.json(&["category", "rename", "2", "Music"]);
+    assert_eq!(renamed["name"], "Music");
+    let before = shop.json(&["category", "list"]);
+    shop.run(&["category", "rename", "2", "games"])
+        .fails(5, "exists");
+    shop.run(&["category", "rename", "9", "X"])
+        .fails(4, "category");
+    shop.run(&["category", "rename", "2", ""]).code(3);
+    shop.run(&["category", "rename", "x", "Y"]).code(3);
+    shop.run(&["category", "delete", "1"]).fails(5, "1 product");
+    shop.run(&["category", "delete", "9"]).fails(4, "category");
+    assert_eq!(shop.json(&["category", "list"]), before);
+
+    let deleted = shop.run(&["category", "delete", "2"]);
+    deleted.ok();
+    assert_eq!(deleted.stdout, "Deleted category 2.\n");
+    let left = shop.json(&["category", "list"]);
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    let audit = shop.json(&["audit", "list", "--action", "category 2"]);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["delete category 2", "rename category 2 to \"Music\""]
+    );
+}
+
+#[test]
+fn a_category_is_renamed_and_an_empty_one_deleted() {
+    categories_are_renamed_and_empty_ones_deleted(&TestShop::new());
+}
+
+#[test]
+fn categories_are_renamed_and_deleted_on_postgresql() {
+    let Some(shop) = TestShop::postgres() else {
+        return;
+    };
+    shop.run(&["init"]).ok();
+    categories_are_renamed_and_empty_ones_deleted(&shop);
+}
