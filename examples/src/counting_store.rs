@@ -198,6 +198,10 @@ impl Storage for CountingStore {
             .await
     }
 
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        self.write(self.inner.delete_product(id, audit)).await
+    }
+
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
         self.read(self.inner.product(id)).await
     }

@@ -149,7 +149,7 @@ pub enum Command {
     /// Categories: add, list, rename, delete
     #[command(subcommand)]
     Category(category::CategoryCommand),
-    /// Products: add, list, show, edit
+    /// Products: add, list, show, edit, delete
     #[command(subcommand)]
     Product(product::ProductCommand),
     /// Stock units (keys, codes, files): add, count, list, remove

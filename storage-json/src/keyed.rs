@@ -283,6 +283,13 @@ impl Storage for KeyedStore {
         answer!(self.call(command).await, Product)
     }
 
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        answer!(
+            self.call(Command::DeleteProduct { id, audit }).await,
+            Removed
+        )
+    }
+
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
         self.store.product(id).await
     }

@@ -649,6 +649,13 @@ impl Storage for JsonStore {
         outcome!(self.execute(command).await, Product)
     }
 
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        outcome!(
+            self.execute(Command::DeleteProduct { id, audit }).await,
+            Removed
+        )
+    }
+
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
         self.read(|s| s.product(id)).await
     }

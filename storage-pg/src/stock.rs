@@ -96,3 +96,38 @@ pub(crate) async fn remove_stock(
     write_audit(conn, Some(audit)).await?;
     Ok(removed)
 }
+
+/// Locks the product, checks no order names it, then deletes its units and it.
+pub(crate) async fn delete_product(
+    conn: &mut PgConnection,
+    id: ProductId,
+    audit: &AuditRecord,
+) -> Attempt<u64> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM products WHERE id = $1 FOR UPDATE")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_none() {
+        return Err(Error::not_found("product", id).into());
+    }
+    let ordered: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM order_lines WHERE product_id = $1)")
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?;
+    if ordered {
+        let message = format!("product {id} has been ordered and stays; hide it instead");
+        return Err(Error::Conflict(message).into());
+    }
+    let removed = sqlx::query("DELETE FROM stock_units WHERE product_id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM products WHERE id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    write_audit(conn, Some(audit)).await?;
+    Ok(removed)
+}

@@ -205,6 +205,10 @@ impl Storage for PgStore {
         transaction!(self, |c| catalog::update_product(c, id, &patch, &audit))
     }
 
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        transaction!(self, |c| stock::delete_product(c, id, &audit))
+    }
+
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
         query!(self, |c| catalog::product(c, id))
     }

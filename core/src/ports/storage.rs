@@ -193,6 +193,11 @@ pub trait Storage: Send + Sync {
         audit: AuditRecord,
     ) -> Result<Product>;
 
+    /// Deletes a product that no order names, with its units (all available, since none was
+    /// ever ordered), writes `audit`, and returns how many units went with it. `NotFound` for
+    /// an unknown product; `Conflict` for one that an order names.
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64>;
+
     /// A product by id.
     async fn product(&self, id: ProductId) -> Result<Option<Product>>;
 
@@ -444,6 +449,7 @@ mockall::mock! {
         async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()>;
         async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;
         async fn update_product(&self, id: ProductId, patch: ProductPatch, audit: AuditRecord) -> Result<Product>;
+        async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64>;
         async fn product(&self, id: ProductId) -> Result<Option<Product>>;
         async fn products(&self, filter: ProductFilter) -> Result<Vec<Product>>;
         async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport>;

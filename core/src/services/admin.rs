@@ -139,6 +139,13 @@ impl AdminService {
         self.context.storage.update_product(id, patch, audit).await
     }
 
+    /// Deletes a product that was never ordered, with its units; returns how many units went.
+    pub async fn delete_product(&self, actor: UserId, id: ProductId) -> Result<u64> {
+        let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
+        let audit = self.context.audit(&staff, format!("delete product {id}"));
+        self.context.storage.delete_product(id, audit).await
+    }
+
     /// Every product, hidden ones included.
     pub async fn products(&self, actor: UserId) -> Result<Vec<Product>> {
         self.context.staff(actor, Permission::ViewStock).await?;

@@ -561,3 +561,41 @@ pub async fn categories_are_renamed_and_empty_ones_deleted(store: Arc<dyn Storag
         format!("delete category {}", empty.id)
     );
 }
+
+/// A product never ordered is deleted with its units and one audit entry; one an order names
+/// is `Conflict` and an unknown one `NotFound`, both changing nothing.
+pub async fn only_a_never_ordered_product_is_deleted_with_its_units(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let mistake = t.product("Mistake", 100).await;
+    t.keys(mistake.id, "MISTAKE", 2).await;
+    let sold = t.product("Sold", 100).await;
+    t.keys(sold.id, "SOLD", 2).await;
+    let buyer = t.customer(10).await;
+    t.fund(buyer, 1_000).await;
+    t.buy(buyer, sold.id, 1).await;
+    let admin = t.shop.admin();
+
+    let before = t.snapshot().await;
+    let refused = admin.delete_product(OWNER, sold.id).await;
+    assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+    let unknown = admin.delete_product(OWNER, ProductId(999)).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        t.snapshot().await,
+        before,
+        "a refused delete changed something"
+    );
+
+    assert_eq!(admin.delete_product(OWNER, mistake.id).await.unwrap(), 2);
+    assert_eq!(t.store.product(mistake.id).await.unwrap(), None);
+    assert!(t.store.stock_units(mistake.id).await.unwrap().is_empty());
+    assert_eq!(t.counts(mistake.id).await, StockCounts::default());
+    let newest = &all_audit(t.store.as_ref()).await[0];
+    assert_eq!(
+        newest.record.action,
+        format!("delete product {}", mistake.id)
+    );
+}

@@ -182,6 +182,7 @@ macro_rules! conformance_suite {
                 categories_without_a_visible_product_are_hidden_from_customers,
                 units_are_listed_masked_and_only_available_ones_are_removed,
                 categories_are_renamed_and_empty_ones_deleted,
+                only_a_never_ordered_product_is_deleted_with_its_units,
             }
             currency {
                 a_currency_is_recorded_by_the_first_adoption_and_never_changes,

@@ -156,6 +156,7 @@ storage_calls! {
     CreateProduct => create_product(new: NewProduct, audit: AuditRecord) -> Product, true;
     UpdateProduct => update_product(id: ProductId, patch: ProductPatch, audit: AuditRecord)
         -> Product, true;
+    DeleteProduct => delete_product(id: ProductId, audit: AuditRecord) -> u64, true;
     Product => product(id: ProductId) -> Option<Product>, false;
     Products => products(filter: ProductFilter) -> Vec<Product>, false;
     ImportStock => import_stock(import: StockImport, audit: AuditRecord) -> ImportReport, true;

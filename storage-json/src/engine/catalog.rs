@@ -147,6 +147,36 @@ impl State {
         Ok(product)
     }
 
+    pub(super) fn delete_product(
+        &mut self,
+        id: ProductId,
+        audit: AuditRecord,
+    ) -> Result<u64, Error> {
+        if !self.products.contains_key(&id) {
+            return Err(Error::not_found("product", id));
+        }
+        let ordered = self
+            .orders
+            .values()
+            .any(|o| o.lines.iter().any(|l| l.product == id));
+        if ordered {
+            return Err(Error::Conflict(format!(
+                "product {id} has been ordered and stays; hide it instead"
+            )));
+        }
+        let units: Vec<UnitId> = self.stock_units(id).iter().map(|u| u.id).collect();
+        for unit in &units {
+            if let Some(unit) = self.units.remove(unit) {
+                self.payloads.remove(&unit);
+            }
+        }
+        self.available.remove(&id);
+        self.counts.remove(&id);
+        self.products.remove(&id);
+        self.write_audit(Some(audit));
+        Ok(units.len() as u64)
+    }
+
     fn require_category(&self, category: Option<CategoryId>) -> Result<(), Error> {
         match category {
             Some(id) if !self.categories.contains_key(&id) => Err(Error::not_found("category", id)),

@@ -75,6 +75,10 @@ pub enum Command {
         patch: ProductPatch,
         audit: AuditRecord,
     },
+    DeleteProduct {
+        id: ProductId,
+        audit: AuditRecord,
+    },
     ImportStock {
         import: StockImport,
         audit: AuditRecord,
@@ -246,6 +250,9 @@ impl State {
             }
             Command::UpdateProduct { id, patch, audit } => {
                 Outcome::Product(self.update_product(id, patch, audit)?)
+            }
+            Command::DeleteProduct { id, audit } => {
+                Outcome::Removed(self.delete_product(id, audit)?)
             }
             Command::ImportStock { import, audit } => {
                 Outcome::Import(self.import_stock(import, audit)?)
