@@ -77,6 +77,42 @@ pub struct StockImport {
     pub at: Timestamp,
 }
 
+/// A request to take available units out of stock, all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRemoval {
+    /// The product the units belong to.
+    pub product: ProductId,
+    /// The units, each once.
+    pub units: Vec<UnitId>,
+}
+
+/// A unit as staff see it in a listing: its payload masked unless revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedUnit {
+    /// Its id.
+    pub id: UnitId,
+    /// Where it stands.
+    pub state: UnitState,
+    /// The payload, or [`mask`] of it.
+    pub payload: String,
+    /// When it was imported.
+    pub added_at: Timestamp,
+}
+
+/// `payload` with all but its first two and last two characters replaced by `•`; a payload of
+/// six characters or fewer is masked whole, so a mask never gives most of a short key away.
+pub fn mask(payload: &str) -> String {
+    let count = payload.chars().count();
+    if count <= 6 {
+        return "•".repeat(count);
+    }
+    payload
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 2 || i >= count - 2 { c } else { '•' })
+        .collect()
+}
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
@@ -305,6 +341,31 @@ mod tests {
             if let Ok(lines) = parse_lines(&text) {
                 prop_assert!(!lines.is_empty());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use proptest::prelude::*;
+
+    use super::mask;
+
+    #[test]
+    fn a_mask_keeps_two_characters_at_each_end() {
+        assert_eq!(mask("ABCD-1234-WXYZ"), "AB••••••••••YZ");
+        assert_eq!(mask("ключ-1234"), "кл•••••34");
+        assert_eq!(mask("SHORT1"), "••••••");
+        assert_eq!(mask(""), "");
+    }
+
+    proptest! {
+        #[test]
+        fn a_mask_has_the_length_of_the_payload_and_hides_its_middle(text in ".{0,40}") {
+            let masked = mask(&text);
+            prop_assert_eq!(masked.chars().count(), text.chars().count());
+            let hidden = masked.chars().filter(|c| *c == '•').count();
+            prop_assert!(hidden + 4 >= text.chars().count());
         }
     }
 }

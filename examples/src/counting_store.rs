@@ -22,7 +22,9 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -32,8 +34,8 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -168,6 +170,20 @@ impl Storage for CountingStore {
         self.read(self.inner.categories()).await
     }
 
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category> {
+        self.write(self.inner.rename_category(id, name, audit))
+            .await
+    }
+
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()> {
+        self.write(self.inner.delete_category(id, audit)).await
+    }
+
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {
         self.write(self.inner.create_product(new, audit)).await
     }
@@ -180,6 +196,10 @@ impl Storage for CountingStore {
     ) -> Result<Product> {
         self.write(self.inner.update_product(id, patch, audit))
             .await
+    }
+
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        self.write(self.inner.delete_product(id, audit)).await
     }
 
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
@@ -196,6 +216,14 @@ impl Storage for CountingStore {
 
     async fn stock_counts(&self, product: ProductId) -> Result<StockCounts> {
         self.read(self.inner.stock_counts(product)).await
+    }
+
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        self.read(self.inner.stock_units(product)).await
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        self.write(self.inner.remove_stock(removal, audit)).await
     }
 
     async fn cart(&self, user: UserId) -> Result<Cart> {
@@ -310,6 +338,10 @@ impl Storage for CountingStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         self.read(self.inner.audit_log(page)).await
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        self.write(self.inner.write_audit(audit)).await
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, category, chat, config, demo, export, init, invoice, job, order, product, serve, stock,
-    store_check, telegram, user,
+    audit, backup, category, chat, config, demo, export, init, invoice, job, maintenance, order,
+    product, serve, stock, store_check, telegram, user,
 };
 
 const ABOUT: &str = "Run a shop that lives inside a messenger: admin commands on its store.";
@@ -146,13 +146,13 @@ pub enum Command {
     Init(init::InitArgs),
     /// Seed a demo catalog into an empty store and print what to try next
     Demo(demo::DemoArgs),
-    /// Categories: add, list
+    /// Categories: add, list, rename, delete
     #[command(subcommand)]
     Category(category::CategoryCommand),
-    /// Products: add, list, show, edit
+    /// Products: add, list, show, edit, delete
     #[command(subcommand)]
     Product(product::ProductCommand),
-    /// Stock units (keys, codes, files): add, count
+    /// Stock units (keys, codes, files): add, count, list, remove
     #[command(subcommand)]
     Stock(stock::StockCommand),
     /// Users and their wallets: list, show, credit, ban, unban, role
@@ -167,6 +167,12 @@ pub enum Command {
     /// Background jobs: list (what each did last, and when it runs next), run (one now)
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// Maintenance mode: on (customers are turned away), off, status
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
+    /// The audit log: list (who changed what, newest first)
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Export orders, invoices, users or stock levels as CSV, streamed
     Export(export::ExportArgs),
     /// Write a consistent copy of the store into a new directory

@@ -28,7 +28,9 @@ use shopbot_core::catalog::{
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
 use shopbot_core::idempotency::{Fingerprint, fingerprint};
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -40,8 +42,8 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -246,6 +248,24 @@ impl Storage for KeyedStore {
         self.store.categories().await
     }
 
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category> {
+        answer!(
+            self.call(Command::RenameCategory { id, name, audit }).await,
+            Category
+        )
+    }
+
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()> {
+        self.call(Command::DeleteCategory { id, audit })
+            .await
+            .map(drop)
+    }
+
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {
         answer!(
             self.call(Command::CreateProduct { new, audit }).await,
@@ -261,6 +281,13 @@ impl Storage for KeyedStore {
     ) -> Result<Product> {
         let command = Command::UpdateProduct { id, patch, audit };
         answer!(self.call(command).await, Product)
+    }
+
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        answer!(
+            self.call(Command::DeleteProduct { id, audit }).await,
+            Removed
+        )
     }
 
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
@@ -283,6 +310,17 @@ impl Storage for KeyedStore {
 
     async fn stock_counts(&self, product: ProductId) -> Result<StockCounts> {
         self.store.stock_counts(product).await
+    }
+
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        self.store.stock_units(product).await
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        answer!(
+            self.call(Command::RemoveStock { removal, audit }).await,
+            Removed
+        )
     }
 
     async fn cart(&self, user: UserId) -> Result<Cart> {
@@ -403,6 +441,10 @@ impl Storage for KeyedStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         self.store.audit_log(page).await
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        self.call(Command::WriteAudit { audit }).await.map(drop)
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

@@ -50,7 +50,9 @@ use shopbot_core::catalog::{
 };
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -62,8 +64,8 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -611,6 +613,25 @@ impl Storage for JsonStore {
         self.read(|s| s.categories()).await
     }
 
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category> {
+        outcome!(
+            self.execute(Command::RenameCategory { id, name, audit })
+                .await,
+            Category
+        )
+    }
+
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()> {
+        self.execute(Command::DeleteCategory { id, audit })
+            .await
+            .map(drop)
+    }
+
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {
         outcome!(
             self.execute(Command::CreateProduct { new, audit }).await,
@@ -626,6 +647,13 @@ impl Storage for JsonStore {
     ) -> Result<Product> {
         let command = Command::UpdateProduct { id, patch, audit };
         outcome!(self.execute(command).await, Product)
+    }
+
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        outcome!(
+            self.execute(Command::DeleteProduct { id, audit }).await,
+            Removed
+        )
     }
 
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
@@ -656,6 +684,17 @@ impl Storage for JsonStore {
 
     async fn stock_counts(&self, product: ProductId) -> Result<StockCounts> {
         self.read(|s| s.stock_counts(product)).await
+    }
+
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        self.read(|s| s.stock_units(product)).await
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        outcome!(
+            self.execute(Command::RemoveStock { removal, audit }).await,
+            Removed
+        )
     }
 
     async fn cart(&self, user: UserId) -> Result<Cart> {
@@ -785,6 +824,10 @@ impl Storage for JsonStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         self.read(|s| s.audit_log(page)).await
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        self.execute(Command::WriteAudit { audit }).await.map(drop)
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

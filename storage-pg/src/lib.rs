@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod catalog;
+mod category_edits;
 mod check;
 mod checkout;
 mod claims;
@@ -41,6 +42,7 @@ mod records;
 mod refusal;
 mod rows;
 mod shop_run;
+mod stock;
 mod storage;
 mod store_url;
 #[cfg(feature = "testing")]

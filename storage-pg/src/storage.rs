@@ -21,7 +21,9 @@ use shopbot_core::catalog::{
     Category, NewCategory, NewProduct, Product, ProductFilter, ProductPatch,
 };
 use shopbot_core::dialogue::Dialogue;
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -31,8 +33,8 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -40,7 +42,8 @@ use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
 use crate::error::{Attempt, PgError};
 use crate::leader::hold_fence;
 use crate::{
-    ATTEMPTS, PgStore, catalog, checkout, invoices, job_records, notices, records, users, wallet,
+    ATTEMPTS, PgStore, catalog, category_edits, checkout, invoices, job_records, notices, records,
+    stock, users, wallet,
 };
 
 /// Runs `$attempt` (a future giving an [`Attempt`]) again while it loses races (serialization
@@ -176,6 +179,19 @@ impl Storage for PgStore {
         query!(self, |c| catalog::categories(c))
     }
 
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category> {
+        transaction!(self, |c| category_edits::rename(c, id, &name, &audit))
+    }
+
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()> {
+        transaction!(self, |c| category_edits::delete(c, id, &audit))
+    }
+
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product> {
         transaction!(self, |c| catalog::create_product(c, &new, &audit))
     }
@@ -187,6 +203,10 @@ impl Storage for PgStore {
         audit: AuditRecord,
     ) -> Result<Product> {
         transaction!(self, |c| catalog::update_product(c, id, &patch, &audit))
+    }
+
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64> {
+        transaction!(self, |c| stock::delete_product(c, id, &audit))
     }
 
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
@@ -203,6 +223,14 @@ impl Storage for PgStore {
 
     async fn stock_counts(&self, product: ProductId) -> Result<StockCounts> {
         query!(self, |c| catalog::stock_counts(c, product))
+    }
+
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>> {
+        query!(self, |c| stock::stock_units(c, product))
+    }
+
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64> {
+        transaction!(self, |c| stock::remove_stock(c, &removal, &audit))
     }
 
     async fn cart(&self, user: UserId) -> Result<Cart> {
@@ -330,6 +358,10 @@ impl Storage for PgStore {
 
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>> {
         query!(self, |c| records::audit_log(c, page))
+    }
+
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()> {
+        write_command!(self, |c| records::write_audit(c, Some(&audit)))
     }
 
     async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds> {

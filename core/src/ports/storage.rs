@@ -39,7 +39,7 @@ use crate::catalog::{Category, NewCategory, NewProduct, Product, ProductFilter, 
 use crate::dialogue::Dialogue;
 use crate::error::Result;
 use crate::housekeeping::{Sweep, SweepReport};
-use crate::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use crate::ids::{CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
 use crate::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -50,8 +50,8 @@ use crate::order::{
     CheckoutOutcome, CheckoutRequest, Order, OrderFilter, RefundOutcome, RefundRequest,
 };
 use crate::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
-use crate::stock::{ImportReport, StockCounts, StockImport};
-use crate::text::IdempotencyKey;
+use crate::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
+use crate::text::{CategoryName, IdempotencyKey};
 use crate::time::Timestamp;
 use crate::user::{Role, User, UserProfile};
 use crate::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -169,6 +169,19 @@ pub trait Storage: Send + Sync {
     /// All categories, in id order.
     async fn categories(&self) -> Result<Vec<Category>>;
 
+    /// Renames a category and writes `audit`. `NotFound` for an unknown category; `Conflict`
+    /// if another category has the name (in any case).
+    async fn rename_category(
+        &self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category>;
+
+    /// Deletes an empty category and writes `audit`. `NotFound` for an unknown category;
+    /// `Conflict` naming how many products it holds, hidden ones included, when it holds any.
+    async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()>;
+
     /// Creates a product. `NotFound` for an unknown category.
     async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;
 
@@ -179,6 +192,11 @@ pub trait Storage: Send + Sync {
         patch: ProductPatch,
         audit: AuditRecord,
     ) -> Result<Product>;
+
+    /// Deletes a product that no order names, with its units (all available, since none was
+    /// ever ordered), writes `audit`, and returns how many units went with it. `NotFound` for
+    /// an unknown product; `Conflict` for one that an order names.
+    async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64>;
 
     /// A product by id.
     async fn product(&self, id: ProductId) -> Result<Option<Product>>;
@@ -196,6 +214,14 @@ pub trait Storage: Send + Sync {
 
     /// Unit counts of a product (all zero for an unknown one).
     async fn stock_counts(&self, product: ProductId) -> Result<StockCounts>;
+
+    /// Every unit of a product, whatever its state, in id order (none for an unknown one).
+    async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>>;
+
+    /// Takes the named units out of stock and writes `audit`, all or nothing, and returns how
+    /// many it removed. `NotFound` for an unknown product or a unit that is not one of its
+    /// units; `Conflict` when any of them is reserved or sold (those stay, as does every other).
+    async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64>;
 
     // ----- carts, checkout, orders -----
 
@@ -347,6 +373,10 @@ pub trait Storage: Send + Sync {
     /// The audit log, newest first.
     async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
 
+    /// Writes `audit` on its own: for what staff did that changes nothing stored, such as
+    /// reading the secrets of a product's stock.
+    async fn write_audit(&self, audit: AuditRecord) -> Result<()>;
+
     // ----- staff notices -----
 
     /// The kinds of notice `user` opted into: none for a user who never chose, or an unknown
@@ -415,12 +445,17 @@ mockall::mock! {
         async fn adopt_currency(&self, currency: Currency) -> Result<Currency>;
         async fn create_category(&self, new: NewCategory, audit: AuditRecord) -> Result<Category>;
         async fn categories(&self) -> Result<Vec<Category>>;
+        async fn rename_category(&self, id: CategoryId, name: CategoryName, audit: AuditRecord) -> Result<Category>;
+        async fn delete_category(&self, id: CategoryId, audit: AuditRecord) -> Result<()>;
         async fn create_product(&self, new: NewProduct, audit: AuditRecord) -> Result<Product>;
         async fn update_product(&self, id: ProductId, patch: ProductPatch, audit: AuditRecord) -> Result<Product>;
+        async fn delete_product(&self, id: ProductId, audit: AuditRecord) -> Result<u64>;
         async fn product(&self, id: ProductId) -> Result<Option<Product>>;
         async fn products(&self, filter: ProductFilter) -> Result<Vec<Product>>;
         async fn import_stock(&self, import: StockImport, audit: AuditRecord) -> Result<ImportReport>;
         async fn stock_counts(&self, product: ProductId) -> Result<StockCounts>;
+        async fn stock_units(&self, product: ProductId) -> Result<Vec<StockUnit>>;
+        async fn remove_stock(&self, removal: StockRemoval, audit: AuditRecord) -> Result<u64>;
         async fn cart(&self, user: UserId) -> Result<Cart>;
         async fn edit_cart(&self, user: UserId, edit: CartEdit) -> Result<Cart>;
         async fn commit_checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome>;
@@ -443,6 +478,7 @@ mockall::mock! {
         async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxMessage>>;
         async fn complete_outbox(&self, id: OutboxId, outcome: DeliveryOutcome) -> Result<()>;
         async fn audit_log(&self, page: Page) -> Result<Vec<AuditEntry>>;
+        async fn write_audit(&self, audit: AuditRecord) -> Result<()>;
         async fn notice_kinds(&self, user: UserId) -> Result<NoticeKinds>;
         async fn set_notice_kinds(&self, user: UserId, kinds: NoticeKinds, audit: AuditRecord) -> Result<NoticeKinds>;
         async fn notify_staff(&self, notice: Notice, key: String, at: Timestamp) -> Result<u64>;

@@ -1,17 +1,23 @@
 use super::Context;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, AuditFilter};
 use crate::catalog::{
     Category, NewCategory, NewProduct, Product, ProductDraft, ProductFilter, ProductPatch,
 };
 use crate::error::{Error, Forbidden, Result};
-use crate::ids::{OrderId, ProductId, UserId};
+use crate::ids::UnitId;
+use crate::ids::{CategoryId, OrderId, ProductId, UserId};
 use crate::money::Money;
 use crate::order::{Order, OrderFilter, RefundOutcome, RefundRequest};
 use crate::ports::{Page, Settings};
-use crate::stock::{self, ImportReport, OnDuplicate, StockCounts, StockImport, StockLine};
+use crate::stock::{
+    self, ImportReport, ListedUnit, OnDuplicate, StockCounts, StockImport, StockLine, StockRemoval,
+};
 use crate::text::{CategoryName, IdempotencyKey, Note};
 use crate::user::{Permission, Role, User};
 use crate::wallet::{Balance, LedgerEntry, LedgerOp, LedgerRequest, WalletError};
+
+/// How many audit entries [`AdminService::audit`] reads at a time.
+const AUDIT_PAGE: usize = 100;
 
 /// Running the shop. Every method takes the acting user and checks their permission first;
 /// every change is written to the audit log in the same atomic command.
@@ -74,6 +80,28 @@ impl AdminService {
         self.context.storage.create_category(new, audit).await
     }
 
+    /// Renames a category.
+    pub async fn rename_category(
+        &self,
+        actor: UserId,
+        id: CategoryId,
+        name: CategoryName,
+    ) -> Result<Category> {
+        let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
+        let audit = self.context.audit(
+            &staff,
+            format!("rename category {id} to {:?}", name.as_str()),
+        );
+        self.context.storage.rename_category(id, name, audit).await
+    }
+
+    /// Deletes an empty category; one that holds products is refused, naming how many.
+    pub async fn delete_category(&self, actor: UserId, id: CategoryId) -> Result<()> {
+        let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
+        let audit = self.context.audit(&staff, format!("delete category {id}"));
+        self.context.storage.delete_category(id, audit).await
+    }
+
     /// Creates a product, checking the price against the shop's limits.
     pub async fn create_product(&self, actor: UserId, draft: ProductDraft) -> Result<Product> {
         let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
@@ -109,6 +137,13 @@ impl AdminService {
         }
         let audit = self.context.audit(&staff, describe_patch(id, &patch));
         self.context.storage.update_product(id, patch, audit).await
+    }
+
+    /// Deletes a product that was never ordered, with its units; returns how many units went.
+    pub async fn delete_product(&self, actor: UserId, id: ProductId) -> Result<u64> {
+        let staff = self.context.staff(actor, Permission::ManageCatalog).await?;
+        let audit = self.context.audit(&staff, format!("delete product {id}"));
+        self.context.storage.delete_product(id, audit).await
     }
 
     /// Every product, hidden ones included.
@@ -165,6 +200,71 @@ impl AdminService {
             at: audit.at,
         };
         self.context.storage.import_stock(import, audit).await
+    }
+
+    /// Every unit of a product, payloads [masked](stock::mask) unless `reveal`: revealing
+    /// needs [`Permission::ManageStock`] and is written to the audit log first. `NotFound`
+    /// for an unknown product.
+    pub async fn stock_units(
+        &self,
+        actor: UserId,
+        product: ProductId,
+        reveal: bool,
+    ) -> Result<Vec<ListedUnit>> {
+        let permission = match reveal {
+            true => Permission::ManageStock,
+            false => Permission::ViewStock,
+        };
+        let staff = self.context.staff(actor, permission).await?;
+        self.find_product(product).await?;
+        if reveal {
+            let audit = self
+                .context
+                .audit(&staff, format!("revealed stock of product {product}"));
+            self.context.storage.write_audit(audit).await?;
+        }
+        let units = self.context.storage.stock_units(product).await?;
+        Ok(units
+            .into_iter()
+            .map(|unit| ListedUnit {
+                id: unit.id,
+                state: unit.state,
+                payload: match reveal {
+                    true => unit.payload.as_str().to_owned(),
+                    false => stock::mask(unit.payload.as_str()),
+                },
+                added_at: unit.added_at,
+            })
+            .collect())
+    }
+
+    /// Takes available units of a product out of stock, all or nothing (see
+    /// [`Storage::remove_stock`](crate::ports::Storage::remove_stock)); `Invalid` for no units
+    /// or a unit named twice.
+    pub async fn remove_stock(
+        &self,
+        actor: UserId,
+        product: ProductId,
+        units: Vec<UnitId>,
+    ) -> Result<u64> {
+        let staff = self.context.staff(actor, Permission::ManageStock).await?;
+        if units.is_empty() {
+            return Err(Error::invalid("name at least one unit to remove"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = units.iter().find(|u| !seen.insert(**u)) {
+            return Err(Error::invalid(format!("unit {twice} is named twice")));
+        }
+        let listed: Vec<String> = units.iter().map(ToString::to_string).collect();
+        let audit = self.context.audit(
+            &staff,
+            format!(
+                "remove stock unit(s) {} of product {product}",
+                listed.join(", ")
+            ),
+        );
+        let removal = StockRemoval { product, units };
+        self.context.storage.remove_stock(removal, audit).await
     }
 
     /// Stock counts of every stock-keeping product.
@@ -341,6 +441,34 @@ impl AdminService {
         self.context.storage.audit_log(page).await
     }
 
+    /// Audit entries passing `filter`, newest first, at most its limit. Reads the log a page
+    /// at a time and stops at the first entry older than `filter.since`.
+    pub async fn audit(&self, actor: UserId, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.context.staff(actor, Permission::ViewAudit).await?;
+        let limit = filter.effective_limit();
+        let mut found = Vec::new();
+        let mut page = Page::first(AUDIT_PAGE);
+        loop {
+            let entries = self.context.storage.audit_log(page).await?;
+            let last_page = entries.len() < AUDIT_PAGE;
+            for entry in entries {
+                if filter.since.is_some_and(|since| entry.record.at < since) {
+                    return Ok(found);
+                }
+                if filter.matches(&entry) {
+                    found.push(entry);
+                    if found.len() == limit {
+                        return Ok(found);
+                    }
+                }
+            }
+            if last_page {
+                return Ok(found);
+            }
+            page.offset += AUDIT_PAGE;
+        }
+    }
+
     /// Refuses an unconfirmed credit above the shop's limit (debits have none: they cannot
     /// take more than the wallet holds).
     fn check_credit_limit(&self, amount: Money) -> Result<()> {
@@ -355,6 +483,14 @@ impl AdminService {
             return Err(WalletError::Unconfirmed { amount, limit }.into());
         }
         Ok(())
+    }
+
+    async fn find_product(&self, id: ProductId) -> Result<Product> {
+        self.context
+            .storage
+            .product(id)
+            .await?
+            .ok_or_else(|| Error::not_found("product", id))
     }
 
     async fn find_user(&self, id: UserId) -> Result<User> {

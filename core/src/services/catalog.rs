@@ -16,10 +16,24 @@ impl CatalogService {
         CatalogService { context }
     }
 
-    /// All categories.
+    /// The categories `viewer` may see: for customers only those holding a visible product,
+    /// so an empty category never shows in the shop; staff see every one.
     pub async fn categories(&self, viewer: UserId) -> Result<Vec<Category>> {
-        self.context.customer(viewer).await?;
-        self.context.storage.categories().await
+        let sees_hidden = self.sees_hidden(viewer).await?;
+        let mut categories = self.context.storage.categories().await?;
+        if sees_hidden {
+            return Ok(categories);
+        }
+        let visible = self
+            .context
+            .storage
+            .products(ProductFilter {
+                category: None,
+                include_hidden: false,
+            })
+            .await?;
+        categories.retain(|c| visible.iter().any(|p| p.category == Some(c.id)));
+        Ok(categories)
     }
 
     /// The products `viewer` may see, optionally of one category.

@@ -10,7 +10,7 @@ use crate::error::{Error, Invalid};
 use crate::ids::{CategoryId, ProductId};
 use crate::ports::Storage;
 use crate::services::PayWith;
-use crate::stock::{Duplicate, ImportReport, OnDuplicate, StockCounts, StockError};
+use crate::stock::{Duplicate, ImportReport, OnDuplicate, StockCounts, StockError, UnitState};
 use crate::text::{CategoryName, Description, ImageRef, ProductName};
 
 /// Categories and products are created and changed as asked, each change with exactly one
@@ -396,4 +396,261 @@ pub async fn hidden_products_are_neither_shown_nor_sold_to_customers(store: Arc<
         "buying a hidden product changed something"
     );
     assert_eq!(t.counts(shown.id).await.available, 3);
+}
+
+/// Customers see only the categories that hold a visible product: an empty one, or one whose
+/// products are all hidden, is not shown to them until a visible product is in it; staff see
+/// every category.
+pub async fn categories_without_a_visible_product_are_hidden_from_customers(
+    store: Arc<dyn Storage>,
+) {
+    let t = TestShop::new(store).await;
+    let games = t.category("Games").await;
+    let empty = t.category("42").await;
+    let secrets = t.category("Secrets").await;
+    let mut draft = TestShop::draft("Racing game", 100);
+    draft.category = Some(games.id);
+    t.create_product(draft).await;
+    let mut draft = TestShop::draft("Secret", 100);
+    draft.category = Some(secrets.id);
+    draft.hidden = true;
+    let secret = t.create_product(draft).await;
+    let customer = t.customer(10).await;
+    let catalog = t.shop.catalog();
+    let ids = |categories: Vec<crate::catalog::Category>| -> Vec<CategoryId> {
+        categories.into_iter().map(|c| c.id).collect()
+    };
+
+    let seen = ids(catalog.categories(customer).await.unwrap());
+    assert_eq!(
+        seen,
+        vec![games.id],
+        "customers see only non-empty categories"
+    );
+    let staff = ids(catalog.categories(OWNER).await.unwrap());
+    assert_eq!(staff, vec![games.id, empty.id, secrets.id], "staff see all");
+
+    let shown = ProductPatch {
+        hidden: Some(false),
+        ..ProductPatch::default()
+    };
+    t.shop
+        .admin()
+        .update_product(OWNER, secret.id, shown)
+        .await
+        .unwrap();
+    let seen = ids(catalog.categories(customer).await.unwrap());
+    assert_eq!(
+        seen,
+        vec![games.id, secrets.id],
+        "a shown product shows its category"
+    );
+}
+
+/// A product's units are listed in id order with their states, masked unless revealed (which
+/// writes one audit entry). Removing units takes available ones out with one audit entry; a
+/// removal naming a reserved or sold unit is `Conflict`, one naming another product's or an
+/// unknown unit `NotFound`, and either changes nothing, not even the other units named.
+pub async fn units_are_listed_masked_and_only_available_ones_are_removed(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let product = t.product("Game", 100).await;
+    let other = t.product("Other", 100).await;
+    t.import(
+        product.id,
+        &[
+            "CSV-HEADER".to_owned(),
+            "KEY-0001".to_owned(),
+            "KEY-0002".to_owned(),
+        ],
+    )
+    .await;
+    t.keys(other.id, "OTHER", 1).await;
+    let buyer = t.customer(10).await;
+    t.fund(buyer, 1_000).await;
+    t.buy(buyer, product.id, 1).await;
+    let admin = t.shop.admin();
+
+    let listed = admin.stock_units(OWNER, product.id, false).await.unwrap();
+    let payloads: Vec<&str> = listed.iter().map(|u| u.payload.as_str()).collect();
+    assert_eq!(payloads, ["CS••••••ER", "KE••••01", "KE••••02"]);
+    assert!(
+        matches!(listed[0].state, UnitState::Sold { .. }),
+        "{listed:?}"
+    );
+    assert_eq!(listed[1].state, UnitState::Available);
+    let audits = all_audit(t.store.as_ref()).await.len();
+    let revealed = admin.stock_units(OWNER, product.id, true).await.unwrap();
+    assert_eq!(revealed[1].payload, "KEY-0001");
+    let audit = all_audit(t.store.as_ref()).await;
+    assert_eq!(audit.len(), audits + 1);
+    assert_eq!(
+        audit[0].record.action,
+        format!("revealed stock of product {}", product.id)
+    );
+    let unknown = admin.stock_units(OWNER, ProductId(999), false).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+
+    let (sold, first, second) = (listed[0].id, listed[1].id, listed[2].id);
+    let other_unit = t.store.stock_units(other.id).await.unwrap()[0].id;
+    let before = t.snapshot().await;
+    let refused = admin
+        .remove_stock(OWNER, product.id, vec![first, sold])
+        .await;
+    assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+    let foreign = admin
+        .remove_stock(OWNER, product.id, vec![first, other_unit])
+        .await;
+    assert!(
+        matches!(foreign, Err(Error::NotFound { .. })),
+        "{foreign:?}"
+    );
+    let missing = admin.remove_stock(OWNER, ProductId(999), vec![first]).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    let twice = admin
+        .remove_stock(OWNER, product.id, vec![first, first])
+        .await;
+    assert!(matches!(twice, Err(Error::Invalid(_))), "{twice:?}");
+    assert_eq!(
+        t.snapshot().await,
+        before,
+        "a refused removal changed something"
+    );
+
+    let removed = admin
+        .remove_stock(OWNER, product.id, vec![second])
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let left: Vec<_> = t
+        .store
+        .stock_units(product.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(left, vec![sold, first]);
+    assert_eq!(t.counts(product.id).await.available, 1);
+    let newest = &all_audit(t.store.as_ref()).await[0];
+    assert!(
+        newest.record.action.starts_with("remove stock"),
+        "{newest:?}"
+    );
+    // A removed payload may be imported again.
+    t.import(product.id, &["KEY-0002".to_owned()]).await;
+    assert_eq!(t.counts(product.id).await.available, 2);
+}
+
+/// A category is renamed (a name another category has, in any case, is `Conflict`) and an
+/// empty one deleted, each with one audit entry; deleting one that holds a product, even a
+/// hidden one, is `Conflict` naming how many, and unknown ids are `NotFound`, changing nothing.
+pub async fn categories_are_renamed_and_empty_ones_deleted(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let games = t.category("Games").await;
+    let empty = t.category("42").await;
+    let mut draft = TestShop::draft("Secret", 100);
+    draft.category = Some(games.id);
+    draft.hidden = true;
+    t.create_product(draft).await;
+    let admin = t.shop.admin();
+    let name = |text: &str| CategoryName::parse(text).unwrap();
+
+    let renamed = admin
+        .rename_category(OWNER, empty.id, name("Music"))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_str(), "Music");
+    assert_eq!(renamed.created_at, empty.created_at);
+    let audits = all_audit(t.store.as_ref()).await;
+    assert!(
+        audits[0].record.action.starts_with("rename category"),
+        "{audits:?}"
+    );
+
+    let before = t.snapshot().await;
+    let taken = admin.rename_category(OWNER, empty.id, name("GAMES")).await;
+    assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+    let unknown = admin
+        .rename_category(OWNER, CategoryId(99), name("X"))
+        .await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+    let held = admin.delete_category(OWNER, games.id).await;
+    assert!(
+        matches!(&held, Err(Error::Conflict(m)) if m.contains("1 product")),
+        "{held:?}"
+    );
+    let unknown = admin.delete_category(OWNER, CategoryId(99)).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        t.snapshot().await,
+        before,
+        "a refused category edit changed something"
+    );
+    assert_eq!(all_audit(t.store.as_ref()).await.len(), audits.len());
+
+    admin.delete_category(OWNER, empty.id).await.unwrap();
+    let left: Vec<CategoryId> = t
+        .store
+        .categories()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(left, vec![games.id]);
+    let newest = &all_audit(t.store.as_ref()).await[0];
+    assert_eq!(
+        newest.record.action,
+        format!("delete category {}", empty.id)
+    );
+}
+
+/// A product never ordered is deleted with its units and one audit entry; one an order names
+/// is `Conflict` and an unknown one `NotFound`, both changing nothing.
+pub async fn only_a_never_ordered_product_is_deleted_with_its_units(store: Arc<dyn Storage>) {
+    let t = TestShop::new(store).await;
+    let mistake = t.product("Mistake", 100).await;
+    t.keys(mistake.id, "MISTAKE", 2).await;
+    let sold = t.product("Sold", 100).await;
+    t.keys(sold.id, "SOLD", 2).await;
+    let buyer = t.customer(10).await;
+    t.fund(buyer, 1_000).await;
+    t.buy(buyer, sold.id, 1).await;
+    let admin = t.shop.admin();
+
+    let before = t.snapshot().await;
+    let refused = admin.delete_product(OWNER, sold.id).await;
+    assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+    let unknown = admin.delete_product(OWNER, ProductId(999)).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        t.snapshot().await,
+        before,
+        "a refused delete changed something"
+    );
+
+    assert_eq!(admin.delete_product(OWNER, mistake.id).await.unwrap(), 2);
+    assert_eq!(t.store.product(mistake.id).await.unwrap(), None);
+    assert!(t.store.stock_units(mistake.id).await.unwrap().is_empty());
+    assert_eq!(t.counts(mistake.id).await, StockCounts::default());
+    let newest = &all_audit(t.store.as_ref()).await[0];
+    assert_eq!(
+        newest.record.action,
+        format!("delete product {}", mistake.id)
+    );
 }

@@ -180,6 +180,10 @@ macro_rules! conformance_suite {
                 reimporting_a_sold_key_says_it_was_already_sold,
                 a_service_product_takes_no_stock_and_sells_without_units,
                 hidden_products_are_neither_shown_nor_sold_to_customers,
+                categories_without_a_visible_product_are_hidden_from_customers,
+                units_are_listed_masked_and_only_available_ones_are_removed,
+                categories_are_renamed_and_empty_ones_deleted,
+                only_a_never_ordered_product_is_deleted_with_its_units,
             }
             currency {
                 a_currency_is_recorded_by_the_first_adoption_and_never_changes,

@@ -1,4 +1,4 @@
-//! `shopbot category add|list`.
+//! `shopbot category add|list|rename|delete`.
 
 use std::io::Write;
 
@@ -23,6 +23,38 @@ pub enum CategoryCommand {
     /// List categories with how many products each holds
     #[command(after_help = "Examples:\n  shopbot category list\n  shopbot --json category list")]
     List,
+    /// Rename a category
+    #[command(
+        after_help = "Examples:\n  shopbot category rename 2 \"Board games\"\n  \
+                            shopbot --json category rename 2 Music"
+    )]
+    Rename(RenameArgs),
+    /// Delete an empty category (one holding products is refused, exit 5)
+    #[command(after_help = "Examples:\n  shopbot category delete 2")]
+    Delete(DeleteArgs),
+}
+
+/// `shopbot category rename`
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The category's id
+    pub id: String,
+    /// The new name: one line of 1–64 characters
+    pub name: String,
+}
+
+/// `shopbot category delete`
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The category's id
+    pub id: String,
+}
+
+/// What `category delete --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct DeletedView {
+    /// The deleted category's id.
+    deleted: i64,
 }
 
 /// `shopbot category add`
@@ -37,7 +69,41 @@ pub async fn run(command: &CategoryCommand, ctx: &Ctx, out: &mut impl Write) -> 
     match command {
         CategoryCommand::Add(args) => add(args, ctx, out).await,
         CategoryCommand::List => list(ctx, out).await,
+        CategoryCommand::Rename(args) => rename(args, ctx, out).await,
+        CategoryCommand::Delete(args) => delete(args, ctx, out).await,
     }
+}
+
+async fn rename(args: &RenameArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    let id: CategoryId = parse::id("ID", &args.id)?;
+    let name = parse::text(
+        "",
+        CategoryName::parse(&args.name),
+        "one line of 1–64 characters",
+    )?;
+    let shop = ctx.shop().await?;
+    let category = shop.admin().rename_category(ctx.actor(), id, name).await?;
+    if ctx.json() {
+        return output::json(out, &CategoryView::from(&category));
+    }
+    writeln!(
+        out,
+        "Renamed category {} to \"{}\".",
+        category.id,
+        output::clean(category.name.as_str())
+    )?;
+    Ok(())
+}
+
+async fn delete(args: &DeleteArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    let id: CategoryId = parse::id("ID", &args.id)?;
+    let shop = ctx.shop().await?;
+    shop.admin().delete_category(ctx.actor(), id).await?;
+    if ctx.json() {
+        return output::json(out, &DeletedView { deleted: id.0 });
+    }
+    writeln!(out, "Deleted category {id}.")?;
+    Ok(())
 }
 
 async fn add(args: &AddArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {

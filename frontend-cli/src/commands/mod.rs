@@ -3,6 +3,7 @@
 //! the core's services as the local owner, then writes a table or one JSON document to `out`.
 //! Business rules stay in the core; a command only translates.
 
+pub mod audit;
 pub mod backup;
 pub mod category;
 pub mod chat;
@@ -13,11 +14,13 @@ pub mod export;
 pub mod init;
 pub mod invoice;
 pub mod job;
+pub mod maintenance;
 pub mod migrate;
 pub mod order;
 pub mod product;
 pub mod serve;
 pub mod stock;
+pub mod stock_units;
 pub mod store_check;
 pub mod telegram;
 pub mod user;
@@ -41,6 +44,8 @@ pub async fn run(command: &Command, ctx: &Ctx, out: &mut impl Write) -> CliResul
         Command::Invoice(command) => invoice::run(command, ctx, out).await,
         Command::Export(args) => export::run(args, ctx, out).await,
         Command::Job(command) => job::run(command, ctx, out).await,
+        Command::Maintenance(command) => maintenance::run(command, ctx, out).await,
+        Command::Audit(command) => audit::run(command, ctx, out).await,
         Command::Backup(args) => backup::run(args, ctx, out).await,
         Command::Migrate(args) => migrate::run(args, ctx, out).await,
         Command::Store(command) => store_check::run(command, ctx, out).await,

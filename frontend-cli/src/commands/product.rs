@@ -12,7 +12,7 @@ use shopbot_core::text::{Description, ProductName};
 
 use super::category;
 use crate::context::Ctx;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::{self, Details, Table};
 use crate::parse;
 use crate::view::ProductView;
@@ -39,6 +39,28 @@ pub enum ProductCommand {
         shopbot product edit 3 --hidden false\n  \
         shopbot product edit 3 --name \"Space Trader GOTY\" --category none")]
     Edit(EditArgs),
+    /// Delete a product that was never ordered, with its units
+    #[command(
+        after_help = "A product that has been ordered is refused (exit 5): hide it instead \
+        with\n`shopbot product edit ID --hidden true`.\n\nExamples:\n  shopbot product delete 7"
+    )]
+    Delete(DeleteArgs),
+}
+
+/// `shopbot product delete`
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The product's id
+    pub id: String,
+}
+
+/// What `product delete --json` prints.
+#[derive(Debug, serde::Serialize)]
+struct DeletedView {
+    /// The deleted product's id.
+    deleted: i64,
+    /// How many units went with it.
+    units: u64,
 }
 
 /// What a product delivers.
@@ -142,7 +164,33 @@ pub async fn run(command: &ProductCommand, ctx: &Ctx, out: &mut impl Write) -> C
         ProductCommand::List(args) => list(args, ctx, out).await,
         ProductCommand::Show(args) => show(args, ctx, out).await,
         ProductCommand::Edit(args) => edit(args, ctx, out).await,
+        ProductCommand::Delete(args) => delete(args, ctx, out).await,
     }
+}
+
+async fn delete(args: &DeleteArgs, ctx: &Ctx, out: &mut impl Write) -> CliResult<()> {
+    let id: ProductId = parse::id("ID", &args.id)?;
+    let shop = ctx.shop().await?;
+    let units = match shop.admin().delete_product(ctx.actor(), id).await {
+        Err(shopbot_core::Error::Conflict(_)) => {
+            return Err(CliError::refused(format!(
+                "product {id} has been ordered, so it stays; hide it instead with \
+                 `shopbot product edit {id} --hidden true`"
+            )));
+        }
+        other => other?,
+    };
+    if ctx.json() {
+        return output::json(
+            out,
+            &DeletedView {
+                deleted: id.0,
+                units,
+            },
+        );
+    }
+    writeln!(out, "Deleted product {id} and {units} unit(s).")?;
+    Ok(())
 }
 
 /// A price from `--price` in `currency` (the shop's unless `--currency` says otherwise),

@@ -1,4 +1,4 @@
-//! `shopbot stock add|count`.
+//! `shopbot stock add|count` (and `list|remove`, in [`super::stock_units`]).
 //!
 //! A stock file is read with a hard size limit and checked to be UTF-8 text before any line is
 //! parsed, so a 1 GB or binary file is refused without being read into memory; every line is
@@ -41,6 +41,21 @@ Examples:
     #[command(after_help = "Examples:\n  shopbot stock count --product 3\n  \
                             shopbot stock count\n  shopbot --json stock count")]
     Count(CountArgs),
+    /// List a product's units: id, status and payload, masked unless --reveal
+    #[command(
+        after_help = "Payloads show their first and last two characters only; --reveal \
+        shows them whole and is written\nto the audit log.\n\n\
+        Examples:\n  shopbot stock list --product 3\n  shopbot --json stock list --product 3 --reveal"
+    )]
+    List(super::stock_units::ListArgs),
+    /// Take available units out of stock, all or nothing
+    #[command(
+        after_help = "Only available units can be removed: naming a reserved or sold \
+        unit is refused (exit 5)\nand nothing is removed.\n\n\
+        Examples:\n  shopbot stock remove --product 3 17 18\n  \
+        shopbot stock remove --product 3 --unit 17"
+    )]
+    Remove(super::stock_units::RemoveArgs),
 }
 
 /// `shopbot stock add`
@@ -82,6 +97,8 @@ pub async fn run(command: &StockCommand, ctx: &Ctx, out: &mut impl Write) -> Cli
     match command {
         StockCommand::Add(args) => add(args, ctx, out).await,
         StockCommand::Count(args) => count(args, ctx, out).await,
+        StockCommand::List(args) => super::stock_units::list(args, ctx, out).await,
+        StockCommand::Remove(args) => super::stock_units::remove(args, ctx, out).await,
     }
 }
 

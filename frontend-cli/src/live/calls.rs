@@ -15,7 +15,9 @@ use shopbot_core::catalog::{
 };
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
-use shopbot_core::ids::{ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{
+    CategoryId, ChatId, InvoiceId, OrderId, OutboxId, ProductId, UpdateId, UserId,
+};
 use shopbot_core::invoice::{
     Invoice, InvoiceEvent, InvoiceFilter, NewInvoice, PaymentEvent, PaymentOutcome,
 };
@@ -27,8 +29,8 @@ use shopbot_core::order::{
 };
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::{Page, Settings, Storage};
-use shopbot_core::stock::{ImportReport, StockCounts, StockImport};
-use shopbot_core::text::IdempotencyKey;
+use shopbot_core::stock::{ImportReport, StockCounts, StockImport, StockRemoval, StockUnit};
+use shopbot_core::text::{CategoryName, IdempotencyKey};
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{Balance, LedgerEntry, LedgerRequest};
@@ -148,13 +150,19 @@ storage_calls! {
     AdoptCurrency => adopt_currency(currency: Currency) -> Currency, true;
     CreateCategory => create_category(new: NewCategory, audit: AuditRecord) -> Category, true;
     Categories => categories() -> Vec<Category>, false;
+    RenameCategory => rename_category(id: CategoryId, name: CategoryName, audit: AuditRecord)
+        -> Category, true;
+    DeleteCategory => delete_category(id: CategoryId, audit: AuditRecord) -> (), true;
     CreateProduct => create_product(new: NewProduct, audit: AuditRecord) -> Product, true;
     UpdateProduct => update_product(id: ProductId, patch: ProductPatch, audit: AuditRecord)
         -> Product, true;
+    DeleteProduct => delete_product(id: ProductId, audit: AuditRecord) -> u64, true;
     Product => product(id: ProductId) -> Option<Product>, false;
     Products => products(filter: ProductFilter) -> Vec<Product>, false;
     ImportStock => import_stock(import: StockImport, audit: AuditRecord) -> ImportReport, true;
     StockCounts => stock_counts(product: ProductId) -> StockCounts, false;
+    StockUnits => stock_units(product: ProductId) -> Vec<StockUnit>, false;
+    RemoveStock => remove_stock(removal: StockRemoval, audit: AuditRecord) -> u64, true;
     Cart => cart(user: UserId) -> Cart, false;
     CartWithProducts => cart_with_products(user: UserId) -> (Cart, Vec<Product>), false;
     EditCart => edit_cart(user: UserId, edit: CartEdit) -> Cart, true;
@@ -181,6 +189,7 @@ storage_calls! {
     ClaimOutbox => claim_outbox(claim: OutboxClaim) -> Vec<OutboxMessage>, true;
     CompleteOutbox => complete_outbox(id: OutboxId, outcome: DeliveryOutcome) -> (), true;
     AuditLog => audit_log(page: Page) -> Vec<AuditEntry>, false;
+    WriteAudit => write_audit(audit: AuditRecord) -> (), true;
     NoticeKinds => notice_kinds(user: UserId) -> NoticeKinds, false;
     SetNoticeKinds => set_notice_kinds(user: UserId, kinds: NoticeKinds, audit: AuditRecord)
         -> NoticeKinds, true;

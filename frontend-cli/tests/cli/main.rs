@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod catalog;
+mod category_edits;
 mod chat;
 mod config;
 mod conventions;
@@ -19,12 +20,14 @@ mod jobs;
 mod live;
 mod live_bot;
 mod live_socket;
+mod maintenance_audit;
 mod migrate;
 mod orders;
 mod output_paths;
 mod postgres;
 mod serve;
 mod stock;
+mod stock_units;
 mod store;
 mod telegram;
 mod users;

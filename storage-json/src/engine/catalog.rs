@@ -10,9 +10,11 @@ use shopbot_core::catalog::{
 };
 use shopbot_core::ids::{CategoryId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::stock::{
-    self, Existing, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockUnit,
+    self, Existing, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockRemoval,
+    StockUnit,
     UnitState,
 };
+use shopbot_core::text::CategoryName;
 
 use super::State;
 
@@ -41,6 +43,58 @@ impl State {
         self.categories.insert(category.id, category.clone());
         self.write_audit(Some(audit));
         Ok(category)
+    }
+
+    pub(super) fn rename_category(
+        &mut self,
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    ) -> Result<Category, Error> {
+        if !self.categories.contains_key(&id) {
+            return Err(Error::not_found("category", id));
+        }
+        let taken = self
+            .categories
+            .values()
+            .any(|c| c.id != id && c.name.as_str().eq_ignore_ascii_case(name.as_str()));
+        if taken {
+            return Err(Error::Conflict(format!(
+                "a category named {:?} exists",
+                name.as_str()
+            )));
+        }
+        let category = self
+            .categories
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found("category", id))?;
+        category.name = name;
+        let category = category.clone();
+        self.write_audit(Some(audit));
+        Ok(category)
+    }
+
+    pub(super) fn delete_category(
+        &mut self,
+        id: CategoryId,
+        audit: AuditRecord,
+    ) -> Result<(), Error> {
+        if !self.categories.contains_key(&id) {
+            return Err(Error::not_found("category", id));
+        }
+        let held = self
+            .products
+            .values()
+            .filter(|p| p.category == Some(id))
+            .count();
+        if held > 0 {
+            return Err(Error::Conflict(format!(
+                "category {id} holds {held} product(s); move or delete them first"
+            )));
+        }
+        self.categories.remove(&id);
+        self.write_audit(Some(audit));
+        Ok(())
     }
 
     pub(super) fn create_product(
@@ -92,6 +146,36 @@ impl State {
         let product = product.clone();
         self.write_audit(Some(audit));
         Ok(product)
+    }
+
+    pub(super) fn delete_product(
+        &mut self,
+        id: ProductId,
+        audit: AuditRecord,
+    ) -> Result<u64, Error> {
+        if !self.products.contains_key(&id) {
+            return Err(Error::not_found("product", id));
+        }
+        let ordered = self
+            .orders
+            .values()
+            .any(|o| o.lines.iter().any(|l| l.product == id));
+        if ordered {
+            return Err(Error::Conflict(format!(
+                "product {id} has been ordered and stays; hide it instead"
+            )));
+        }
+        let units: Vec<UnitId> = self.stock_units(id).iter().map(|u| u.id).collect();
+        for unit in &units {
+            if let Some(unit) = self.units.remove(unit) {
+                self.payloads.remove(&unit);
+            }
+        }
+        self.available.remove(&id);
+        self.counts.remove(&id);
+        self.products.remove(&id);
+        self.write_audit(Some(audit));
+        Ok(units.len() as u64)
     }
 
     fn require_category(&self, category: Option<CategoryId>) -> Result<(), Error> {
@@ -147,6 +231,51 @@ impl State {
             added,
             skipped: duplicates,
         })
+    }
+
+    /// Every unit of `product`, in id order. Reads every unit of the store: an admin's listing,
+    /// not a path a purchase takes.
+    pub fn stock_units(&self, product: ProductId) -> Vec<StockUnit> {
+        self.units
+            .values()
+            .filter(|u| u.product == product)
+            .cloned()
+            .collect()
+    }
+
+    pub(super) fn remove_stock(
+        &mut self,
+        removal: StockRemoval,
+        audit: AuditRecord,
+    ) -> Result<u64, Error> {
+        let product = removal.product;
+        if !self.products.contains_key(&product) {
+            return Err(Error::not_found("product", product));
+        }
+        for id in &removal.units {
+            let unit = self
+                .units
+                .get(id)
+                .filter(|u| u.product == product)
+                .ok_or_else(|| Error::not_found("stock unit", id))?;
+            if unit.state != UnitState::Available {
+                return Err(Error::Conflict(format!(
+                    "unit {id} is reserved or sold and stays in stock"
+                )));
+            }
+        }
+        for id in &removal.units {
+            if let Some(unit) = self.units.remove(id) {
+                self.payloads.remove(&unit);
+                if let Some(available) = self.available.get_mut(&product) {
+                    available.remove(id);
+                }
+                let counts = self.counts.entry(product).or_default();
+                counts.available = counts.available.saturating_sub(1);
+            }
+        }
+        self.write_audit(Some(audit));
+        Ok(removal.units.len() as u64)
     }
 
     /// How many units of `product` are available now.

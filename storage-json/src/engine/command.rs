@@ -9,7 +9,7 @@ use shopbot_core::catalog::{Category, NewCategory, NewProduct, Product, ProductP
 use shopbot_core::dialogue::Dialogue;
 use shopbot_core::housekeeping::{Sweep, SweepReport};
 use shopbot_core::idempotency::Fingerprint;
-use shopbot_core::ids::{ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
+use shopbot_core::ids::{CategoryId, ChatId, InvoiceId, OutboxId, ProductId, UpdateId, UserId};
 use shopbot_core::invoice::{Invoice, InvoiceEvent, NewInvoice, PaymentEvent, PaymentOutcome};
 use shopbot_core::jobs::{JobRecord, JobRound};
 use shopbot_core::money::Currency;
@@ -17,7 +17,8 @@ use shopbot_core::notice::{Notice, NoticeKinds};
 use shopbot_core::order::{CheckoutOutcome, CheckoutRequest, RefundOutcome, RefundRequest};
 use shopbot_core::outbox::{DeliveryOutcome, OutboxClaim, OutboxMessage};
 use shopbot_core::ports::Settings;
-use shopbot_core::stock::{ImportReport, OnDuplicate, StockImport, StockLine};
+use shopbot_core::stock::{ImportReport, OnDuplicate, StockImport, StockLine, StockRemoval};
+use shopbot_core::text::CategoryName;
 use shopbot_core::time::Timestamp;
 use shopbot_core::user::{Role, User, UserProfile};
 use shopbot_core::wallet::{LedgerEntry, LedgerRequest};
@@ -56,6 +57,15 @@ pub enum Command {
         new: NewCategory,
         audit: AuditRecord,
     },
+    RenameCategory {
+        id: CategoryId,
+        name: CategoryName,
+        audit: AuditRecord,
+    },
+    DeleteCategory {
+        id: CategoryId,
+        audit: AuditRecord,
+    },
     CreateProduct {
         new: NewProduct,
         audit: AuditRecord,
@@ -65,8 +75,19 @@ pub enum Command {
         patch: ProductPatch,
         audit: AuditRecord,
     },
+    DeleteProduct {
+        id: ProductId,
+        audit: AuditRecord,
+    },
     ImportStock {
         import: StockImport,
+        audit: AuditRecord,
+    },
+    RemoveStock {
+        removal: StockRemoval,
+        audit: AuditRecord,
+    },
+    WriteAudit {
         audit: AuditRecord,
     },
     EditCart {
@@ -177,6 +198,7 @@ pub enum Outcome {
     Category(Category),
     Product(Product),
     Import(ImportReport),
+    Removed(u64),
     Cart(Cart),
     Checkout(CheckoutOutcome),
     Refund(RefundOutcome),
@@ -216,14 +238,31 @@ impl State {
             Command::CreateCategory { new, audit } => {
                 Outcome::Category(self.create_category(new, audit)?)
             }
+            Command::RenameCategory { id, name, audit } => {
+                Outcome::Category(self.rename_category(id, name, audit)?)
+            }
+            Command::DeleteCategory { id, audit } => {
+                self.delete_category(id, audit)?;
+                Outcome::Done
+            }
             Command::CreateProduct { new, audit } => {
                 Outcome::Product(self.create_product(new, audit)?)
             }
             Command::UpdateProduct { id, patch, audit } => {
                 Outcome::Product(self.update_product(id, patch, audit)?)
             }
+            Command::DeleteProduct { id, audit } => {
+                Outcome::Removed(self.delete_product(id, audit)?)
+            }
             Command::ImportStock { import, audit } => {
                 Outcome::Import(self.import_stock(import, audit)?)
+            }
+            Command::RemoveStock { removal, audit } => {
+                Outcome::Removed(self.remove_stock(removal, audit)?)
+            }
+            Command::WriteAudit { audit } => {
+                self.write_audit(Some(audit));
+                Outcome::Done
             }
             Command::EditCart { user, edit } => Outcome::Cart(self.edit_cart(user, edit)?),
             Command::Checkout { request } => Outcome::Checkout(self.commit_checkout(request)?),

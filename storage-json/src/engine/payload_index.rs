@@ -45,6 +45,24 @@ impl PayloadIndex {
         }
     }
 
+    /// Forgets a unit.
+    pub(super) fn remove(&mut self, unit: &StockUnit) {
+        let key = hash(unit.product, &unit.payload);
+        match self.units.get_mut(&key) {
+            Some(Slot::One(id)) if *id == unit.id => {
+                self.units.remove(&key);
+            }
+            Some(Slot::Many(ids)) => {
+                ids.retain(|id| *id != unit.id);
+                if let [only] = ids.as_slice() {
+                    let only = *only;
+                    self.units.insert(key, Slot::One(only));
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The unit of `product` with `payload`, if it has one; `unit` looks units up by id.
     pub(super) fn find<'a, F>(
         &self,
