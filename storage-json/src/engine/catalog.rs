@@ -11,8 +11,7 @@ use shopbot_core::catalog::{
 use shopbot_core::ids::{CategoryId, OrderId, ProductId, UnitId, UserId};
 use shopbot_core::stock::{
     self, Existing, ImportReport, OnDuplicate, StockCounts, StockError, StockImport, StockRemoval,
-    StockUnit,
-    UnitState,
+    StockUnit, UnitState,
 };
 use shopbot_core::text::CategoryName;
 
